@@ -1,0 +1,54 @@
+"""Repeated call cycles: the overflow that is not one big frame but a loop of re-entry
+(completion routines re-entering a driver through nt!IopfCompleteRequest, stacked filters).
+
+Pure: imports stackext.model only.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from stackext.model import Cycle, Frame
+
+MAX_PERIOD = 64  # longest round looked for, in frames
+
+
+def find_cycles(frames: List[Frame], segment: Optional[int],
+                remaining: Optional[int]) -> List[Cycle]:
+    """Runs of the same sequence of call sites repeated two or more times back to back, in the
+    given segment (all frames when None). Each run is reported once, largest coverage first."""
+    scope = [f for f in frames if segment is None or f.segment == segment]
+    keys = [" ".join(f.call_site.split()).lower() for f in scope]
+    n = len(keys)
+    cycles: List[Cycle] = []
+    i = 0
+    while i < n:
+        best = None  # (covered, period, repeats)
+        for p in range(1, min(MAX_PERIOD, (n - i) // 2) + 1):
+            if keys[i + p] != keys[i]:
+                continue
+            r = 1
+            while i + (r + 1) * p <= n and keys[i + r * p: i + (r + 1) * p] == keys[i: i + p]:
+                r += 1
+            # two back-to-back calls of one function is common and not worth a line
+            if r >= (3 if p == 1 else 2) and (best is None or r * p > best[0]):
+                best = (r * p, p, r)
+        if best is None:
+            i += 1
+            continue
+        covered, p, r = best
+        round_frames = scope[i: i + p]
+        # bytes of one round: measured on a full round inside the run (the first round's frames
+        # all have known sizes when their callers are in the run too)
+        sizes = [f.size for f in scope[i + p: i + 2 * p]] if r > 2 else \
+            [f.size for f in round_frames]
+        per_round = None if any(s is None for s in sizes) else sum(sizes)
+        left = None
+        if per_round and remaining is not None:
+            left = max(remaining, 0) // per_round
+        cycles.append(Cycle(call_sites=[f.call_site for f in round_frames], repeats=r,
+                            bytes_per_round=per_round, first_frame=scope[i].index,
+                            last_frame=scope[i + covered - 1].index, rounds_left=left))
+        i += covered
+    cycles.sort(key=lambda c: -(c.repeats * len(c.call_sites)))
+    return cycles

@@ -1,0 +1,147 @@
+"""Windows facts the analysis needs: budgets, address ranges, inbox modules, special routines.
+
+Pure data and tiny predicates; imports only stackext.model. Sources for the numbers are in
+../shared/reference/kernel-stacks.md (restated in the comments).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+# KERNEL_STACK_SIZE from the WDK headers: x86 12 KB, x64 24 KB. ARM64 is not confirmed by the
+# headers; 24 KB is what x64 uses and what ARM64 builds are seen with. Recent Windows 10/11 x64
+# builds give threads 28 KB (Base - Limit = 0x7000 in real !thread output), so a default is
+# always labelled as one.
+DEFAULT_KERNEL_BUDGET = {"x86": 0x3000, "x64": 0x6000, "arm64": 0x6000}
+
+# MSVC /analyze C6262 uses 1 KB per function frame for kernel mode: a good "heavy frame" line.
+DEFAULT_HEAVY = 1024
+
+PAGE = 0x1000
+
+# A thread-stack SP a little below StackLimit is the overflow itself (the guard page and the page
+# below it), not another stack. Further down than this it is some other stack.
+OVERFLOW_SLACK = 3 * PAGE
+
+
+def is_kernel_address(addr: int, arch: str) -> bool:
+    """Kernel half of the address space: x64/ARM64 canonical high half, x86 2 GB split."""
+    if arch == "x86":
+        return addr >= 0x80000000
+    return addr >= 0xFFFF800000000000
+
+
+# Routines a kernel or user thread starts in: reaching one means the walk saw the whole stack.
+START_ROUTINES = frozenset(
+    s.lower()
+    for s in (
+        "KiStartSystemThread",
+        "KxStartSystemThread",
+        "KiStartUserThread",
+        "KiStartUserThreadReturn",
+        "PspSystemThreadStartup",
+        "RtlUserThreadStart",
+        "_RtlUserThreadStart",
+        "__RtlUserThreadStart",
+        "KiIdleLoop",
+        "KiSystemStartup",
+        "BaseThreadInitThunk",
+    )
+)
+# The outermost frame of these is the one that starts the thread (the others sit just above it).
+THREAD_ENTRY = frozenset(
+    s.lower()
+    for s in ("KiStartSystemThread", "KxStartSystemThread", "KiIdleLoop", "RtlUserThreadStart",
+              "_RtlUserThreadStart", "KiStartUserThread", "KiStartUserThreadReturn")
+)
+
+# x64 IST handlers: they run on the double-fault/NMI (TSS_IST_PANIC) or machine-check
+# (TSS_IST_MCA) stack; the frames outward of them are on the interrupted stack.
+IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterrupt",
+                                             "KiNmiInterruptShadow", "KiMcheckAbort",
+                                             "KiMcheckAbortShadow", "KxMcheckAbort"))
+DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort",))
+DPC_ROUTINES = frozenset(s.lower() for s in ("KiRetireDpcList", "KxRetireDpcList",
+                                             "KiExecuteAllDpcs", "KiExecuteDpc",
+                                             "KiDispatchInterruptContinue"))
+ISR_ROUTINES_PREFIX = ("kiinterruptsubdispatch", "kicallinterruptserviceroutine",
+                       "kiinterruptdispatch", "kiisrthunk", "kiisrlinkage")
+EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
+                                                "KeExpandKernelStackAndCalloutEx",
+                                                "KeExpandKernelStackAndCalloutInternal",
+                                                "KiExpandKernelStackAndCallout",
+                                                "KiExpandKernelStackAndCalloutOnStackSegment",
+                                                "KxSwitchKernelStackCallout",
+                                                "KiSwitchKernelStackCallout",
+                                                "KiSwitchKernelStackAndCallout"))
+SYSCALL_ROUTINES = frozenset(s.lower() for s in ("KiSystemServiceCopyEnd", "KiSystemCall64",
+                                                 "KiSystemCall64Shadow", "KiSystemServiceExit",
+                                                 "KiSystemServicePostCall", "KiFastCallEntry",
+                                                 "KiServiceExit", "KiSystemService"))
+
+# Modules that ship with Windows (kernel and the user-mode core): frames in them are not the
+# user's to fix. Matched without case. `--driver NAME` wins over this table.
+INBOX_MODULES = frozenset(
+    m.lower()
+    for m in (
+        # kernel core and HAL
+        "nt", "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "hal", "halmacpi", "kdcom",
+        "kdnet", "kd", "ci", "clfs", "cng", "ksecdd", "ksecpkg", "msrpc", "pshed", "werkernel",
+        "tm", "ext-ms-win-ntos-werkernel", "mcupdate_genuineintel", "mcupdate_authenticamd",
+        "bootvid", "skci", "securekernel", "intelpep", "acpiex", "acpi", "pci", "pdc",
+        "partmgr", "volmgr", "volmgrx", "volsnap", "mountmgr", "disk", "classpnp", "storport",
+        "storahci", "stornvme", "ataport", "atapi", "scsiport", "msisadrv", "vdrvroot", "spaceport",
+        "fvevol", "rdyboost", "iorate", "ehstorclass", "fileinfo", "wof", "fltmgr", "ntfs",
+        "refs", "fastfat", "exfat", "udfs", "cdfs", "npfs", "msfs", "mup", "rdbss", "mrxsmb",
+        "mrxsmb20", "srv2", "srvnet", "wcifs", "bindflt", "cldflt", "storqosflt", "luafv",
+        "wdfilter", "wdboot", "wd", "wdnisdrv", "applockerfltr", "bam", "ahcache", "cmimcext",
+        "ndis", "tcpip", "netio", "afd", "afdmod", "tdx", "tdi", "wfplwfs", "fwpkclnt", "ndiswan",
+        "netbt", "http", "mslldp", "nwifi", "vwififlt", "pacer", "ndisuio", "rdbss", "dxgkrnl",
+        "dxgmms1", "dxgmms2", "basicrender", "basicdisplay", "watchdog", "monitor", "win32k",
+        "win32kbase", "win32kfull", "cdd", "tsddd", "wdf01000", "wdfldr", "wpprecorder",
+        "umpass", "hidclass", "hidparse", "hidusb", "hidi2c", "kbdclass", "kbdhid", "mouclass",
+        "mouhid", "i8042prt", "usbhub", "usbhub3", "usbport", "usbehci", "usbxhci", "ucx01000",
+        "udecx", "usbccgp", "usbstor", "uaspstor", "usbd", "winusb", "wudfrd", "wudfpf", "ks",
+        "ksthunk", "portcls", "drmk", "hdaudbus", "hdaudio", "usbaudio", "bthport", "bthusb",
+        "rfcomm", "serenum", "serial", "parport", "msgpioclx", "spbcx", "sercx", "sercx2",
+        "gpioclx0101", "iorate", "vmbus", "storvsc", "netvsc", "vmbkmcl", "winhvr", "winhv",
+        "hvsocket", "vid", "peauth", "mssecflt", "condrv", "beep", "null", "rspndr", "lltdio",
+        "intelppm", "amdppm", "processr", "acpipagr", "wmilib", "compbatt", "cmbatt", "battc",
+        "wmiacpi", "tpm", "msisadrv", "pcw", "filecrypt", "crashdmp", "dumpfve", "dump_diskdump",
+        "dump_storahci", "dump_stornvme", "hwpolicy", "vmsproxy", "ucx01000", "ufx01000",
+        "urscx01000", "acx01000", "mmcss", "nsiproxy", "netadaptercx", "ndiscx", "ksecpkg",
+        # user-mode core
+        "ntdll", "kernel32", "kernelbase", "user32", "win32u", "gdi32", "gdi32full", "msvcrt",
+        "ucrtbase", "ucrtbased", "combase", "rpcrt4", "ole32", "oleaut32", "advapi32", "sechost",
+        "shell32", "shlwapi", "shcore", "usp10", "lpk", "imm32", "msctf", "uxtheme", "dwmapi",
+        "bcrypt", "bcryptprimitives", "crypt32", "ws2_32", "mswsock", "wow64", "wow64win",
+        "wow64cpu", "wow64base", "msvcp140", "msvcp140d", "vcruntime140", "vcruntime140d",
+        "vcruntime140_1", "msvcp_win", "concrt140", "verifier", "vfbasics", "vrfcore",
+        "apphelp", "cfgmgr32", "setupapi", "devobj", "powrprof", "umpdc", "sspicli", "cryptbase",
+        "dbghelp", "dbgeng", "dbgcore", "windows_storage", "comctl32", "comdlg32", "d3d11",
+        "dxgi", "d3d12", "opengl32", "winmm", "version", "psapi", "iphlpapi", "dnsapi",
+    )
+)
+INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")
+
+
+def is_inbox_module(module: Optional[str]) -> bool:
+    if not module:
+        return False
+    m = module.lower()
+    return m in INBOX_MODULES or m.startswith(INBOX_PREFIXES)
+
+
+def is_driver_module(module: Optional[str], drivers: Iterable[str] = ()) -> bool:
+    """A frame the user can fix: named by --driver, or in a module that is not part of Windows."""
+    if not module:
+        return False
+    m = module.lower()
+    if m in {d.lower() for d in drivers}:
+        return True
+    return not is_inbox_module(module)
+
+
+def fn_key(function: Optional[str]) -> str:
+    """Lower-cased function name for the routine tables (no module)."""
+    return (function or "").lower()

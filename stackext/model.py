@@ -1,0 +1,198 @@
+"""Plain data: frames, stacks as a source reads them, and the report the analysis makes.
+
+Imports nothing from stackext. Sizes are ints in bytes; a value that cannot be known is None
+with a reason beside it, never a silent 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+# Architectures stackext knows. An unknown one is an error, not a guess.
+ARCHES = ("x86", "x64", "arm64")
+
+# Segment kinds (from the kernel's own _KERNEL_STACK_LIMITS taxonomy, folded to what a user needs).
+SEGMENT_KINDS = ("thread", "ist", "dpc", "isr", "expanded", "user", "unknown")
+
+# Why a frame's size is unknown. One vocabulary, used by every renderer and in JSON.
+REASON_OTHER_STACK = "next frame is on another stack"
+REASON_GAP = "frames are missing between this frame and the next"
+REASON_NO_SP = "stack pointer missing"
+REASON_NO_BASE = "outermost frame and the stack base is unknown"
+REASON_NO_CURRENT_SP = "innermost frame on x86 needs the current ESP, which is not known"
+REASON_START_AREA = "thread start: its bytes up to StackBase are counted as the start area"
+REASON_TRUNCATED = "outermost frame shown, but the stack continues beyond it"
+REASON_INLINE = "inline frame: the physical frame it sits in owns the bytes"
+
+
+@dataclass
+class Frame:
+    """One row of a call stack, innermost first.
+
+    `sp` is the frame's stack pointer as WinDbg prints it: Child-SP on x64/ARM64 (the stack pointer
+    after the frame's prologue), ChildEBP on x86 (the frame pointer). `size` is what this frame's
+    function owns on the stack (locals, saved registers, outgoing arguments, the return address
+    into it) and is filled in by stackext.analyze.
+    """
+
+    index: int
+    sp: Optional[int]
+    ret: Optional[int]
+    call_site: str
+    module: Optional[str] = None
+    function: Optional[str] = None
+    offset: Optional[int] = None
+    inline: bool = False
+    ip: Optional[int] = None
+    args: List[Optional[int]] = field(default_factory=list)
+    source_file: Optional[str] = None
+    source_line: Optional[int] = None
+    # WinDbg's own kf "Memory" cell when the log had one: read, never trusted over the SPs.
+    memory: Optional[int] = None
+    trap_frame: Optional[int] = None
+    # Set by a source when frames are missing just before (inward of) this one: a jump in
+    # frame numbers, a "..." line, an unwind warning. The text says what and where.
+    gap_before: Optional[str] = None
+    line: Optional[int] = None  # line in the log this row came from
+    # Filled in by the analysis:
+    size: Optional[int] = None
+    size_unknown_reason: Optional[str] = None
+    segment: int = 0
+    driver: bool = False
+    heavy: bool = False
+    estimated: bool = False
+    locals: Optional[list] = None
+    layout: Optional[dict] = None
+
+    @property
+    def symbol(self) -> str:
+        """`module!function` (or the module, or the call site) without displacement."""
+        if self.module and self.function:
+            return "%s!%s" % (self.module, self.function)
+        return self.module or self.call_site
+
+
+@dataclass
+class Bugcheck:
+    code: int
+    args: List[Optional[int]]  # always four entries; None where the log does not show one
+
+
+@dataclass
+class StackInput:
+    """A call stack as a source (a WinDbg log, pykd) hands it to the analysis."""
+
+    frames: List[Frame]
+    source: str = "<input>"  # "file:line"
+    arch: Optional[str] = None
+    kernel: Optional[bool] = None  # None: decide from addresses
+    thread: Optional[int] = None
+    process: Optional[int] = None
+    image: Optional[str] = None
+    state: Optional[str] = None
+    stack_base: Optional[int] = None
+    stack_limit: Optional[int] = None
+    bounds_origin: Optional[str] = None  # "thread" (debugger / !thread / TEB) or "log"
+    bounds_note: Optional[str] = None  # e.g. "user stack from the TEB"
+    initial_stack: Optional[int] = None
+    kernel_stack: Optional[int] = None  # !thread "Current": saved SP of a thread not running
+    # The limit alone, e.g. from !analyze's "STACK_OVERFLOW: Stack Limit: ...".
+    limit_hint: Optional[int] = None
+    current_sp: Optional[int] = None  # the live ESP/RSP when known (x86 innermost frame size)
+    bugcheck: Optional[Bugcheck] = None
+    warnings: List[str] = field(default_factory=list)
+    complete: Optional[bool] = None  # False when the source knows the stack was cut off
+    frames_from: str = "stack-walk"  # or "raw-scan", "log"
+
+
+@dataclass
+class Segment:
+    index: int
+    kind: str
+    first_frame: int  # WinDbg frame numbers
+    last_frame: int
+    low: Optional[int] = None  # lowest / highest physical SP in the segment
+    high: Optional[int] = None
+    note: Optional[str] = None
+
+
+@dataclass
+class ModuleTotal:
+    module: str
+    bytes: int
+    frames: int
+    driver: bool
+    share: Optional[float] = None  # of used, 0..1
+
+
+@dataclass
+class FunctionTotal:
+    function: str
+    bytes: int
+    count: int
+    module: Optional[str] = None
+    driver: bool = False
+
+
+@dataclass
+class Cycle:
+    call_sites: List[str]
+    repeats: int
+    bytes_per_round: Optional[int]
+    first_frame: int
+    last_frame: int
+    rounds_left: Optional[int] = None
+
+
+@dataclass
+class StackReport:
+    """What stackext says about one stack. Renderers read this; nothing here is formatted."""
+
+    source: str
+    arch: str
+    kernel: bool
+    frames: List[Frame]
+    segments: List[Segment]
+    thread: Optional[int] = None
+    process: Optional[int] = None
+    image: Optional[str] = None
+    state: Optional[str] = None
+    bugcheck: Optional[Bugcheck] = None
+    stack_base: Optional[int] = None
+    stack_limit: Optional[int] = None
+    bounds_note: Optional[str] = None
+    budget: Optional[int] = None
+    budget_origin: Optional[str] = None  # "thread" | "log" | "option" | "default"
+    budget_note: Optional[str] = None
+    used: Optional[int] = None
+    used_is_lower_bound: bool = False
+    remaining: Optional[int] = None
+    overflow: bool = False
+    double_fault: bool = False
+    below_limit: Optional[int] = None  # bytes the innermost thread SP lies below StackLimit
+    verdict: str = ""
+    start_area: Optional[int] = None
+    thread_segment: Optional[int] = None
+    heaviest: List[int] = field(default_factory=list)  # frame numbers, heaviest first
+    heaviest_drivers: List[int] = field(default_factory=list)
+    modules: List[ModuleTotal] = field(default_factory=list)
+    functions: List[FunctionTotal] = field(default_factory=list)
+    cycles: List[Cycle] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    heavy_threshold: int = 1024
+    frames_from: str = "stack-walk"
+    high_water: Optional[dict] = None
+    extra: Dict[str, object] = field(default_factory=dict)
+
+    def frame(self, index: int) -> Frame:
+        for f in self.frames:
+            if f.index == index:
+                return f
+        raise KeyError(index)
+
+    @property
+    def percent(self) -> Optional[float]:
+        if self.used is None or not self.budget:
+            return None
+        return 100.0 * self.used / self.budget

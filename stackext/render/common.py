@@ -1,0 +1,158 @@
+"""What every human-readable renderer shows, as plain strings: one place for wording and numbers.
+
+Imports stackext.model only.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from stackext.model import (
+    REASON_GAP, REASON_NO_BASE, REASON_NO_CURRENT_SP, REASON_NO_SP, REASON_OTHER_STACK,
+    REASON_START_AREA, REASON_TRUNCATED, Frame, StackReport,
+)
+
+SHORT_REASON = {
+    REASON_OTHER_STACK: "stack switch",
+    REASON_GAP: "frames missing",
+    REASON_NO_SP: "no SP",
+    REASON_NO_BASE: "base unknown",
+    REASON_NO_CURRENT_SP: "ESP unknown",
+    REASON_START_AREA: "thread start",
+    REASON_TRUNCATED: "stack continues",
+}
+
+BAR_WIDTH = 20
+
+
+def addr(value: Optional[int], arch: str = "x64") -> str:
+    """An address the way WinDbg prints it: fffff880`0b9c7000 on 64-bit, 8 digits on x86."""
+    if value is None:
+        return "-"
+    if arch == "x86" and value <= 0xFFFFFFFF:
+        return "%08x" % value
+    text = "%016x" % value
+    return text[:8] + "`" + text[8:]
+
+
+def nbytes(value: Optional[int]) -> str:
+    return "-" if value is None else "{:,}".format(value)
+
+
+def hexbytes(value: Optional[int]) -> str:
+    if value is None:
+        return "-"
+    return "-0x%x" % -value if value < 0 else "0x%x" % value
+
+
+def bar(size: Optional[int], budget: Optional[int]) -> str:
+    if not size or not budget:
+        return ""
+    n = max(1, min(BAR_WIDTH, round(BAR_WIDTH * size / budget)))
+    return "#" * n
+
+
+def depth(report: StackReport, f: Frame) -> Optional[int]:
+    """How far below StackBase this frame's SP is (the stack used up to it)."""
+    if report.stack_base is None or f.sp is None or f.segment != report.thread_segment:
+        return None
+    return report.stack_base - f.sp
+
+
+def marks(f: Frame) -> str:
+    out = []
+    if f.inline:
+        out.append("inline")
+    if f.heavy:
+        out.append("HEAVY")
+    if f.driver:
+        out.append("driver")
+    if f.size is None and f.size_unknown_reason:
+        out.append("? " + SHORT_REASON.get(f.size_unknown_reason, f.size_unknown_reason))
+    if f.estimated:
+        out.append("estimated")
+    return ", ".join(out)
+
+
+def size_cell(f: Frame) -> str:
+    if f.size is None:
+        return "?"
+    return nbytes(f.size)
+
+
+def header_lines(r: StackReport) -> List[str]:
+    """The few lines a kd user reads first: whose stack, the budget, the verdict."""
+    who = "%s %s" % (r.arch, "kernel" if r.kernel else "user")
+    if r.thread is not None:
+        who += ", thread %s" % addr(r.thread, r.arch)
+    if r.image or r.state:
+        who += " (%s)" % ", ".join(x for x in (r.image, r.state) if x)
+    lines = ["stack %s: %s" % (r.source, who)]
+    if r.bugcheck:
+        args = ", ".join("?" if a is None else "0x%x" % a for a in r.bugcheck.args)
+        lines.append("bugcheck 0x%x (%s)" % (r.bugcheck.code, args))
+    if r.budget is not None:
+        lines.append("budget   %s bytes (%s), %s: %s" % (nbytes(r.budget), hexbytes(r.budget),
+                                                     r.budget_origin, r.budget_note))
+    else:
+        lines.append("budget   unknown: %s" % (r.budget_note or "no bounds"))
+    if r.stack_base is not None or r.stack_limit is not None:
+        lines.append("bounds   Base %s  Limit %s%s" % (addr(r.stack_base, r.arch),
+                                                      addr(r.stack_limit, r.arch),
+                                                      "  (%s)" % r.bounds_note if r.bounds_note
+                                                      else ""))
+    if r.used is not None:
+        used = ("at least " if r.used_is_lower_bound else "") + "%s bytes (%s)" % (
+            nbytes(r.used), hexbytes(r.used))
+        pct = r.percent
+        if pct is not None:
+            used += ", %.0f%% of budget" % pct
+        rem = ""
+        if r.remaining is not None and r.remaining < 0:
+            rem = ", %s bytes past StackLimit" % nbytes(-r.remaining)
+        elif r.remaining is not None:
+            rem = ", %s%s bytes left" % ("at most " if r.extra.get("remaining_is_upper_bound")
+                                         else "", nbytes(r.remaining))
+        lines.append("used     %s%s" % (used, rem))
+    if r.start_area is not None:
+        lines.append("start    %s bytes between the outermost frame and StackBase "
+                     "(thread start frames and initial trap/context area)" % nbytes(r.start_area))
+    lines.append("verdict  %s" % (("OVERFLOW: " if r.overflow else "") + r.verdict))
+    segs = "; ".join("#%d %s %s-%s" % (s.index, s.kind, "%02x" % s.first_frame,
+                                        "%02x" % s.last_frame) for s in r.segments)
+    lines.append("segments %s%s" % (segs, "  (budget applies to #%d)" % r.thread_segment
+                                     if r.thread_segment is not None and len(r.segments) > 1
+                                     else ""))
+    return lines
+
+
+FRAME_HEADERS = ["#", "size", "depth", "share of budget", "notes", "call site"]
+
+
+def frame_cells(r: StackReport, f: Frame) -> List[str]:
+    return ["%02x" % f.index, size_cell(f), nbytes(depth(r, f)) if depth(r, f) is not None
+            else "", bar(f.size, r.budget), marks(f), f.call_site]
+
+
+def heaviest_lines(r: StackReport, drivers_only: bool, top: int) -> List[Frame]:
+    idx = r.heaviest_drivers if drivers_only else r.heaviest
+    return [r.frame(i) for i in idx[:top]]
+
+
+def module_cells(r: StackReport) -> List[List[str]]:
+    return [[m.module, nbytes(m.bytes), str(m.frames),
+             "" if m.share is None else "%.0f%%" % (100 * m.share), "driver" if m.driver else ""]
+            for m in r.modules]
+
+
+def cycle_lines(r: StackReport) -> List[str]:
+    out = []
+    for c in r.cycles:
+        left = "" if c.rounds_left is None else ", %d more rounds fit in what is left" % \
+            c.rounds_left
+        per = "?" if c.bytes_per_round is None else nbytes(c.bytes_per_round)
+        out.append("frames %02x-%02x: a round of %d calls repeats %d times, %s bytes per round%s"
+                   % (c.first_frame, c.last_frame, len(c.call_sites), c.repeats, per, left))
+        out.append("    " + " -> ".join(c.call_sites[:6]) + (" ..." if len(c.call_sites) > 6
+                                                              else ""))
+    return out

@@ -1,0 +1,99 @@
+"""DML (WinDbg's Debugger Markup Language): the text report with links and colours.
+
+Frame numbers link to `.frame /c`, with a `dv /V` link beside; modules to `lmvm`; the thread to
+`!thread`. Every string that came from the target is escaped, so a crafted symbol cannot inject
+a command link.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from stackext.model import Frame, StackReport
+from stackext.render import RenderOptions
+from stackext.render import common as C
+
+
+def esc(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def link(cmd: str, text: str) -> str:
+    return '<link cmd="%s">%s</link>' % (esc(cmd), esc(text))
+
+
+def col(fg: str, markup: str) -> str:
+    return '<col fg="%s">%s</col>' % (fg, markup)
+
+
+def _frame_markup(r: StackReport, f: Frame, plain: List[str]) -> List[str]:
+    cells = [esc(c) for c in plain]
+    cells[0] = link(".frame /c 0x%x" % f.index, plain[0])
+    site = esc(f.call_site)
+    if f.module:
+        bang = f.call_site.find(f.module)
+        if bang >= 0:
+            site = (esc(f.call_site[:bang]) + link("lmvm %s" % f.module, f.module)
+                    + esc(f.call_site[bang + len(f.module):]))
+    cells[5] = site
+    if f.heavy:
+        cells[1] = col("changed", cells[1])
+    if f.driver:
+        cells[5] = col("emphfg", cells[5])
+    dv = link(".frame /c 0x%x; dv /V /t" % f.index, "dv") if not f.inline else ""
+    return cells[:1] + [dv] + cells[1:]
+
+
+def _grid(headers: List[str], plain: List[List[str]], markup: List[List[str]],
+          right: List[bool]) -> List[str]:
+    """Align columns by the plain text's width, then emit the markup (tags take no width)."""
+    widths = [max([len(h)] + [len(r[i]) for r in plain]) for i, h in enumerate(headers)]
+    def line(cells_plain, cells_markup):
+        parts = []
+        for i, (p, m) in enumerate(zip(cells_plain, cells_markup)):
+            pad = " " * (widths[i] - len(p))
+            last = i == len(headers) - 1
+            parts.append(pad + m if right[i] else m + ("" if last else pad))
+        return "  ".join(parts).rstrip()
+    out = [line(headers, [esc(h) for h in headers]),
+           line(["-" * w for w in widths], ["-" * w for w in widths])]
+    out.extend(line(p, m) for p, m in zip(plain, markup))
+    return out
+
+
+def render_one(r: StackReport, opts: RenderOptions) -> str:
+    head = [esc(x) for x in C.header_lines(r)]
+    if r.thread is not None:
+        t = C.addr(r.thread, r.arch)
+        head[0] = head[0].replace(esc(t), link("!thread %s" % t, t), 1)
+    if r.overflow:
+        head = [col("warnfg", h) if h.startswith("verdict") else h for h in head]
+    out = head + [""]
+    plain = [C.frame_cells(r, f) for f in r.frames]
+    markup = [_frame_markup(r, f, p) for f, p in zip(r.frames, plain)]
+    plain = [p[:1] + ["" if f.inline else "dv"] + p[1:] for f, p in zip(r.frames, plain)]
+    headers = C.FRAME_HEADERS[:1] + ["locals"] + C.FRAME_HEADERS[1:]
+    out.extend(_grid(headers, plain, markup, [False, False, True, True, False, False, False]))
+    drivers = C.heaviest_lines(r, True, opts.top)
+    out.append("")
+    if drivers:
+        out.append("heaviest driver frames (yours to fix):")
+        for f in drivers:
+            out.append("  %s %8s bytes  %s" % (link(".frame /c 0x%x" % f.index, "#%02x" % f.index),
+                                               C.nbytes(f.size), col("emphfg", esc(f.call_site))))
+    else:
+        out.append("heaviest driver frames: none")
+    if r.modules:
+        out.append("")
+        for m in r.modules:
+            out.append("  %s %8s bytes %4d frames %s" % (
+                link("lmvm %s" % m.module, m.module.ljust(16)), C.nbytes(m.bytes), m.frames,
+                "driver" if m.driver else ""))
+    for w in r.warnings:
+        out.append(col("warnfg", "warning: " + esc(w)))
+    return "\n".join(out)
+
+
+def render(reports: List[StackReport], opts: RenderOptions) -> str:
+    return "\n\n".join(render_one(r, opts) for r in reports) + "\n"

@@ -1,0 +1,43 @@
+"""Markdown report (GitHub tables), for bug reports and wikis."""
+
+from __future__ import annotations
+
+from typing import List
+
+from tabulate import tabulate
+
+from stackext.model import StackReport
+from stackext.render import RenderOptions
+from stackext.render import common as C
+
+
+def _esc(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_one(r: StackReport, opts: RenderOptions) -> str:
+    lines = C.header_lines(r)
+    out = ["### " + _esc(lines[0]), ""]
+    out.extend("- " + _esc(x) for x in lines[1:])
+    out.append("")
+    rows = [[_esc(c) for c in C.frame_cells(r, f)] for f in r.frames]
+    out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="github",
+                        disable_numparse=True))
+    drivers = C.heaviest_lines(r, True, opts.top)
+    if drivers:
+        out.append("")
+        out.append("**Heaviest driver frames:** " + ", ".join(
+            "`#%02x %s` (%s bytes)" % (f.index, f.call_site, C.nbytes(f.size)) for f in drivers))
+    if r.modules:
+        out.append("")
+        out.append(tabulate(C.module_cells(r), headers=["module", "bytes", "frames", "share",
+                                                         ""],
+                            tablefmt="github", disable_numparse=True))
+    for w in r.warnings:
+        out.append("")
+        out.append("> warning: " + _esc(w))
+    return "\n".join(out)
+
+
+def render(reports: List[StackReport], opts: RenderOptions) -> str:
+    return "\n\n".join(render_one(r, opts) for r in reports) + "\n"

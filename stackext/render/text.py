@@ -1,0 +1,60 @@
+"""Plain-text report (tabulate): what a kd user reads at a glance."""
+
+from __future__ import annotations
+
+from typing import List
+
+from tabulate import tabulate
+
+from stackext.model import StackReport
+from stackext.render import RenderOptions
+from stackext.render import common as C
+
+
+def render_one(r: StackReport, opts: RenderOptions) -> str:
+    out = list(C.header_lines(r))
+    out.append("")
+    rows = [C.frame_cells(r, f) for f in r.frames]
+    out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="simple",
+                        colalign=("left", "right", "right", "left", "left", "left"),
+                        disable_numparse=True))
+    drivers = C.heaviest_lines(r, True, opts.top)
+    out.append("")
+    if drivers:
+        out.append("heaviest driver frames (yours to fix):")
+        for f in drivers:
+            out.append("  #%02x %8s bytes  %s" % (f.index, C.nbytes(f.size), f.call_site))
+    else:
+        out.append("heaviest driver frames: none (no third-party frame with a known size)")
+    heavy = C.heaviest_lines(r, False, opts.top)
+    if heavy:
+        out.append("heaviest frames:")
+        for f in heavy:
+            out.append("  #%02x %8s bytes  %s%s" % (f.index, C.nbytes(f.size), f.call_site,
+                                                  "  (driver)" if f.driver else ""))
+    if r.modules:
+        out.append("")
+        out.append(tabulate(C.module_cells(r), headers=["module", "bytes", "frames", "share",
+                                                         ""],
+                            tablefmt="simple", colalign=("left", "right", "right", "right",
+                                                         "left"),
+                            disable_numparse=True))
+    repeated = [fn for fn in r.functions if fn.count > 1]
+    if repeated:
+        out.append("")
+        out.append("functions on the stack more than once:")
+        for fn in repeated[: opts.functions]:
+            out.append("  %3dx %8s bytes  %s" % (fn.count, C.nbytes(fn.bytes), fn.function))
+    cyc = C.cycle_lines(r)
+    if cyc:
+        out.append("")
+        out.append("repeated call cycles:")
+        out.extend("  " + line for line in cyc)
+    if r.warnings:
+        out.append("")
+        out.extend("warning: %s" % w for w in r.warnings)
+    return "\n".join(out)
+
+
+def render(reports: List[StackReport], opts: RenderOptions) -> str:
+    return "\n\n".join(render_one(r, opts) for r in reports) + "\n"

@@ -1,0 +1,130 @@
+"""Split a call stack into the stacks it actually ran on, and label each one.
+
+A Child-SP difference means something only between two frames on the same stack (the Linux crash
+utility's INSTACK rule). Pure: imports stackext.model and stackext.knowledge only.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from stackext import knowledge as K
+from stackext.model import Frame, Segment
+
+
+def _in_thread(sp: int, limit: Optional[int], base: Optional[int]) -> Optional[bool]:
+    """Is sp on the thread's own stack? None when the bounds do not say."""
+    if base is not None and sp >= base:
+        return False
+    if limit is not None and sp < limit - K.OVERFLOW_SLACK:
+        return False
+    if base is None and limit is None:
+        return None
+    if base is None:
+        # Only the limit is known (STACK_OVERFLOW line): above it by more than the largest
+        # stack is not this thread's.
+        return sp < limit + K.DEFAULT_KERNEL_BUDGET["x64"] * 3 or None
+    if limit is None:
+        return sp >= base - K.DEFAULT_KERNEL_BUDGET["x64"] * 3 or None
+    return True
+
+
+def _is_switch(inner: Frame, outer: Frame, arch: str, jump_limit: int,
+               limit: Optional[int], base: Optional[int]) -> bool:
+    """Does the stack change between two physical frames (inner first)?"""
+    a, b = inner.sp, outer.sp
+    ka, kb = K.is_kernel_address(a, arch), K.is_kernel_address(b, arch)
+    if ka != kb:
+        return True  # kernel <-> user: the system-call boundary
+    if K.fn_key(inner.function) in K.IST_ROUTINES:
+        return True  # an IST handler: what it interrupted is on another stack
+    if b < a:
+        return True  # stacks grow down: going outward the SP can only rise
+    if ka and b - a > jump_limit:
+        return True  # no kernel frame is bigger than the whole kernel stack
+    if ka:
+        ta, tb = _in_thread(a, limit, base), _in_thread(b, limit, base)
+        if ta is not None and tb is not None and ta != tb:
+            return True
+    # User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch.
+    return False
+
+
+def split(frames: List[Frame], arch: str, jump_limit: int,
+          limit: Optional[int], base: Optional[int]) -> List[Tuple[int, int]]:
+    """Positions [start, end) of each run of frames on one stack, innermost run first.
+
+    Inline frames and frames without an SP stay with the physical frame before them."""
+    runs: List[Tuple[int, int]] = []
+    start = 0
+    prev: Optional[Frame] = None
+    for pos, f in enumerate(frames):
+        if f.inline or f.sp is None:
+            continue
+        if prev is not None and _is_switch(prev, f, arch, jump_limit, limit, base):
+            # inline frames between belong to the outer physical frame they sit in
+            cut = pos
+            while cut > start and frames[cut - 1].inline:
+                cut -= 1
+            runs.append((start, cut))
+            start = cut
+        prev = f
+    if frames:
+        runs.append((start, len(frames)))
+    return runs
+
+
+def _names(frames: List[Frame]) -> List[str]:
+    return [K.fn_key(f.function) for f in frames]
+
+
+def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: bool,
+          limit: Optional[int], base: Optional[int]) -> Tuple[List[Segment], Optional[int]]:
+    """Segments with their kinds, and the index of the thread's own stack segment (or None)."""
+    segs: List[Segment] = []
+    phys = [[f for f in frames[s:e] if not f.inline and f.sp is not None] for s, e in runs]
+    is_kernel = [bool(p) and K.is_kernel_address(p[0].sp, arch) for p in phys]
+    kernel_runs = [i for i, k in enumerate(is_kernel) if k]
+    outermost_kernel = kernel_runs[-1] if kernel_runs else None
+    thread: Optional[int] = None
+    for i, (s, e) in enumerate(runs):
+        seg_frames = frames[s:e]
+        names = _names(seg_frames)
+        p = phys[i]
+        nxt = frames[e] if e < len(frames) else None
+        kind = "unknown"
+        note = None
+        if p and not is_kernel[i]:
+            kind = "user"
+        elif any(n in K.IST_ROUTINES for n in names):
+            kind = "ist"
+            note = "double-fault/NMI/machine-check stack"
+        elif p and base is not None and all(_in_thread(f.sp, limit, base) for f in p):
+            kind = "thread"
+        elif i != outermost_kernel and any(n in K.DPC_ROUTINES for n in names):
+            kind = "dpc"
+        elif i != outermost_kernel and (
+            any(n.startswith(K.ISR_ROUTINES_PREFIX) for n in names)
+            or (nxt is not None and K.fn_key(nxt.function).startswith(K.ISR_ROUTINES_PREFIX))
+        ):
+            kind = "isr"
+        elif i != outermost_kernel and (
+            (nxt is not None and K.fn_key(nxt.function) in K.EXPAND_ROUTINES)
+            or (names and names[-1] in K.EXPAND_ROUTINES)
+        ):
+            kind = "expanded"
+        elif i == outermost_kernel and base is None:
+            kind = "thread"
+        segs.append(Segment(index=i, kind=kind, first_frame=seg_frames[0].index if seg_frames
+                            else 0, last_frame=seg_frames[-1].index if seg_frames else 0,
+                            low=p[0].sp if p else None, high=p[-1].sp if p else None, note=note))
+    threads = [s.index for s in segs if s.kind == "thread"]
+    if threads:
+        thread = threads[-1]
+        for extra in threads[:-1]:
+            segs[extra].kind = "unknown"
+    elif not kernel:
+        # A user-mode target: its own (user) stack is the one the budget applies to.
+        users = [s.index for s in segs if s.kind == "user"]
+        thread = users[-1] if users else None
+    return segs, thread
