@@ -14,9 +14,20 @@ from stackext import segments as S
 from stackext.cycles import find_cycles
 from stackext.errors import StackextError
 from stackext.model import (
-    ARCHES, REASON_GAP, REASON_INLINE, REASON_NO_BASE, REASON_NO_CURRENT_SP, REASON_NO_SP,
-    REASON_OTHER_STACK, REASON_START_AREA, REASON_TRUNCATED, Frame, FunctionTotal, ModuleTotal,
-    StackInput, StackReport,
+    ARCHES,
+    REASON_GAP,
+    REASON_INLINE,
+    REASON_NO_BASE,
+    REASON_NO_CURRENT_SP,
+    REASON_NO_SP,
+    REASON_OTHER_STACK,
+    REASON_START_AREA,
+    REASON_TRUNCATED,
+    Frame,
+    FunctionTotal,
+    ModuleTotal,
+    StackInput,
+    StackReport,
 )
 
 
@@ -243,9 +254,13 @@ def _verdict(stack: StackInput, report: StackReport, frames: List[Frame]) -> Non
         report.verdict = what
     elif report.budget is None:
         report.verdict = "budget unknown"
+    elif report.double_fault and base is None and limit is None:
+        report.verdict = ("double fault (0x7F/8): probably a kernel stack overflow, but this "
+                          "log has no StackBase/StackLimit to prove it (run !thread for "
+                          "Base/Limit, or give --budget)")
     elif report.double_fault:
-        report.verdict = ("double fault (0x7F/8), but the thread stack is not shown near its "
-                          "limit; check !thread Base/Limit")
+        report.verdict = ("double fault (0x7F/8), but the thread stack is not near its limit: "
+                          "look for another cause (a corrupted RSP gives the same bugcheck)")
     elif report.remaining is not None and report.remaining < report.budget // 4:
         report.verdict = "close to the limit"
     else:
@@ -311,10 +326,15 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     _budget(replace(stack, bounds_origin=origin), report, opts)
     _verdict(stack, report, frames)
     drivers = tuple(opts.drivers)
+    # Heavy and heaviest are about the stack the budget applies to: a 10 KB user frame below a
+    # system call or the bugcheck's own frames on the panic stack are not what to fix.
+    t = report.thread_segment
     for f in frames:
         f.driver = K.is_driver_module(f.module, drivers)
-        f.heavy = f.size is not None and not f.inline and f.size >= opts.heavy
-    ranked = sorted((f for f in frames if f.size), key=lambda f: (-f.size, f.index))
+        f.heavy = f.size is not None and not f.inline and f.size >= opts.heavy and \
+            (t is None or f.segment == t)
+    ranked = sorted((f for f in frames if f.size and (t is None or f.segment == t)),
+                    key=lambda f: (-f.size, f.index))
     report.heaviest = [f.index for f in ranked[: opts.top]]
     report.heaviest_drivers = [f.index for f in ranked if f.driver][: opts.top]
     _rollups(report, frames)

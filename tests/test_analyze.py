@@ -7,8 +7,14 @@ from build_frames import frames
 
 from stackext.analyze import AnalysisOptions, analyze
 from stackext.model import (
-    REASON_GAP, REASON_NO_BASE, REASON_NO_CURRENT_SP, REASON_OTHER_STACK, REASON_START_AREA,
-    REASON_TRUNCATED, Bugcheck, StackInput,
+    REASON_GAP,
+    REASON_NO_BASE,
+    REASON_NO_CURRENT_SP,
+    REASON_OTHER_STACK,
+    REASON_START_AREA,
+    REASON_TRUNCATED,
+    Bugcheck,
+    StackInput,
 )
 
 # fixtures/012_x64deepdive_knf_memory_x64_user.txt (knf; Memory 8, 160, 60, a0 on rows 1-4)
@@ -252,7 +258,7 @@ def test_driver_option_wins_over_the_inbox_table_and_heavy_threshold():
 def test_module_and_function_rollups_count_recursion_once():
     rows = [("fffff880`0b9c1000", "0", "drv!Leaf+0x10")]
     sp = 0xFFFFF8800B9C1000
-    for i in range(6):
+    for _ in range(6):
         sp += 0x90
         rows.append(("%x" % sp, "0", "drv!Recurse+0x42"))
     sp += 0x100

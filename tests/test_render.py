@@ -11,8 +11,7 @@ from test_analyze import QL2300, SESSION
 
 from stackext.analyze import analyze
 from stackext.model import Bugcheck, StackInput
-from stackext.render import RenderOptions, render, stream
-from stackext.render import dml, json_
+from stackext.render import RenderOptions, dml, json_, render, stream
 
 
 def _ql2300():

@@ -45,9 +45,9 @@ def stream(reports, fmt: str, options: RenderOptions, write: Callable[[str], obj
     opts = options or RenderOptions()
     count = 0
     if fmt == "json":
-        from stackext.render import json_
-
         import json
+
+        from stackext.render import json_
 
         write(json_.stream_begin(opts))
         for r in reports:

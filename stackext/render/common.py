@@ -8,8 +8,15 @@ from __future__ import annotations
 from typing import List, Optional
 
 from stackext.model import (
-    REASON_GAP, REASON_NO_BASE, REASON_NO_CURRENT_SP, REASON_NO_SP, REASON_OTHER_STACK,
-    REASON_START_AREA, REASON_TRUNCATED, Frame, StackReport,
+    REASON_GAP,
+    REASON_NO_BASE,
+    REASON_NO_CURRENT_SP,
+    REASON_NO_SP,
+    REASON_OTHER_STACK,
+    REASON_START_AREA,
+    REASON_TRUNCATED,
+    Frame,
+    StackReport,
 )
 
 SHORT_REASON = {
@@ -130,8 +137,10 @@ FRAME_HEADERS = ["#", "size", "depth", "share of budget", "notes", "call site"]
 
 
 def frame_cells(r: StackReport, f: Frame) -> List[str]:
-    return ["%02x" % f.index, size_cell(f), nbytes(depth(r, f)) if depth(r, f) is not None
-            else "", bar(f.size, r.budget), marks(f), f.call_site]
+    on_budget = r.thread_segment is None or f.segment == r.thread_segment
+    d = depth(r, f)
+    return ["%02x" % f.index, size_cell(f), "" if d is None else nbytes(d),
+            bar(f.size, r.budget) if on_budget else "", marks(f), f.call_site]
 
 
 def heaviest_lines(r: StackReport, drivers_only: bool, top: int) -> List[Frame]:

@@ -11,7 +11,13 @@ from typing import Any, Dict, List, Optional
 from stackext import __version__
 from stackext.errors import StackextError
 from stackext.model import (
-    Bugcheck, Cycle, Frame, FunctionTotal, ModuleTotal, Segment, StackReport,
+    Bugcheck,
+    Cycle,
+    Frame,
+    FunctionTotal,
+    ModuleTotal,
+    Segment,
+    StackReport,
 )
 from stackext.render import RenderOptions
 
@@ -136,7 +142,7 @@ def load(text: str, where: str = "<json>") -> List[StackReport]:
             raise ValueError("not a stackext JSON document")
         return [load_stack(s) for s in doc["stacks"]]
     except (ValueError, KeyError, TypeError) as e:
-        raise StackextError("cannot read stackext JSON: %s" % e, where)
+        raise StackextError("cannot read stackext JSON: %s" % e, where) from None
 
 
 def stream_begin(opts: RenderOptions) -> str:
