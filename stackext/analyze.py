@@ -168,6 +168,9 @@ def _start_area(frames: List[Frame], report: StackReport, arch: str, base: Optio
     f = frames[last]
     if later and not next_is_user:
         return
+    if f.size_unknown_reason == REASON_TRUNCATED and f.sp < base:
+        # the log (or the walk) stops before the thread's start: say how much is not shown
+        report.extra["not_shown"] = base - f.sp
     if _reaches_start(frames, last, next_is_user) and f.sp < base:
         if arch != "x86" or f.size is None:
             f.size = None

@@ -124,6 +124,9 @@ def header_lines(r: StackReport) -> List[str]:
     if r.start_area is not None:
         lines.append("start    %s bytes between the outermost frame and StackBase "
                      "(thread start frames and initial trap/context area)" % nbytes(r.start_area))
+    if r.extra.get("not_shown"):
+        lines.append("shown    the frames stop %s bytes below StackBase: the log or walk ends "
+                     "before the thread's start" % nbytes(r.extra["not_shown"]))
     lines.append("verdict  %s" % (("OVERFLOW: " if r.overflow else "") + r.verdict))
     segs = "; ".join("#%d %s %s-%s" % (s.index, s.kind, "%02x" % s.first_frame,
                                         "%02x" % s.last_frame) for s in r.segments)
@@ -133,13 +136,15 @@ def header_lines(r: StackReport) -> List[str]:
     return lines
 
 
-FRAME_HEADERS = ["#", "size", "depth", "share of budget", "notes", "call site"]
+FRAME_HEADERS = ["#", "size", "hex", "depth", "share of budget", "notes", "call site"]
+FRAME_ALIGN = ("left", "right", "right", "right", "left", "left", "left")
 
 
 def frame_cells(r: StackReport, f: Frame) -> List[str]:
     on_budget = r.thread_segment is None or f.segment == r.thread_segment
     d = depth(r, f)
-    return ["%02x" % f.index, size_cell(f), "" if d is None else nbytes(d),
+    return ["%02x" % f.index, size_cell(f), "" if f.size is None else "%x" % f.size,
+            "" if d is None else nbytes(d),
             bar(f.size, r.budget) if on_budget else "", marks(f), f.call_site]
 
 

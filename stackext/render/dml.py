@@ -36,11 +36,11 @@ def _frame_markup(r: StackReport, f: Frame, plain: List[str]) -> List[str]:
         if bang >= 0:
             site = (esc(f.call_site[:bang]) + link("lmvm %s" % f.module, f.module)
                     + esc(f.call_site[bang + len(f.module):]))
-    cells[5] = site
+    cells[6] = site
     if f.heavy:
         cells[1] = col("changed", cells[1])
     if f.driver:
-        cells[5] = col("emphfg", cells[5])
+        cells[6] = col("emphfg", cells[6])
     dv = link(".frame /c 0x%x; dv /V /t" % f.index, "dv") if not f.inline else ""
     return cells[:1] + [dv] + cells[1:]
 
@@ -74,7 +74,7 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     markup = [_frame_markup(r, f, p) for f, p in zip(r.frames, plain)]
     plain = [p[:1] + ["" if f.inline else "dv"] + p[1:] for f, p in zip(r.frames, plain)]
     headers = C.FRAME_HEADERS[:1] + ["locals"] + C.FRAME_HEADERS[1:]
-    out.extend(_grid(headers, plain, markup, [False, False, True, True, False, False, False]))
+    out.extend(_grid(headers, plain, markup, [False, False, True, True, True, False, False, False]))
     drivers = C.heaviest_lines(r, True, opts.top)
     out.append("")
     if drivers:

@@ -70,6 +70,7 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
         "remaining": r.remaining,
         "remaining_is_upper_bound": bool(r.extra.get("remaining_is_upper_bound")),
         "percent": None if r.percent is None else round(r.percent, 1),
+        "not_shown": r.extra.get("not_shown"),
         "overflow": r.overflow, "double_fault": r.double_fault, "below_limit": r.below_limit,
         "verdict": r.verdict, "start_area": r.start_area, "thread_segment": r.thread_segment,
         "frames_from": r.frames_from, "high_water": r.high_water,
@@ -131,6 +132,8 @@ def load_stack(d: Dict[str, Any]) -> StackReport:
     report = StackReport(**_pick(StackReport, sd))
     if d.get("remaining_is_upper_bound"):
         report.extra["remaining_is_upper_bound"] = True
+    if d.get("not_shown") is not None:
+        report.extra["not_shown"] = d["not_shown"]
     return report
 
 

@@ -16,7 +16,7 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     out.append("")
     rows = [C.frame_cells(r, f) for f in r.frames]
     out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="simple",
-                        colalign=("left", "right", "right", "left", "left", "left"),
+                        colalign=C.FRAME_ALIGN,
                         disable_numparse=True))
     drivers = C.heaviest_lines(r, True, opts.top)
     out.append("")
