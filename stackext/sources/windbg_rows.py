@@ -1,0 +1,253 @@
+"""One WinDbg stack row in, one Frame out: regexes for k*/!thread/STACK_TEXT rows and call sites.
+
+Pure and stateless; imports only stackext.model (never pykd, analyze or render).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Tuple
+
+from stackext.model import Frame
+
+# An address as WinDbg prints it: 8 digits on x86, 16 with the backtick on x64 -- or 16 without it,
+# as web pages that ate the backticks show them (fixture 004: fffff88002174768).
+ADDR = r"(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|[0-9a-fA-F]{16}|[0-9a-fA-F]{8})(?![0-9a-fA-F`])"
+# The placeholder of an inline row: --------`-------- (x64) or -------- (x86).
+DASHES = r"--------(?:`--------)?(?![-`])"
+
+# knf, # then Memory: 01       40 00000000`0015ef10 00000000`77711a17     ntdll!Ldrp...
+# knf row 0, no Memory: 00         0000001d`240feb98 00007ffe`b622d831     win32u!...
+# x86 kb, no #:    a6c4a878 82a48bf8 00000000 ffff8888 00000000 nt!MmAccessFault+0x104
+# inline, k:       04 (Inline Function) --------`--------     nt!KiExpireTimerTable+0x9d
+# inline, x86 kb:  10 (Inline) -------- -------- -------- -------- WindowDemo!invoke_main+0x1a
+# The lazy ?? groups take the fewest leading numbers, so an x86 row never loses its ChildEBP.
+ROW_RE = re.compile(
+    r"^(?:(?P<a>[0-9a-fA-F]{1,16})\s+)??(?:(?P<b>[0-9a-fA-F]{1,16})\s+)??"
+    r"(?:(?P<sp>" + ADDR + r")|(?P<inl>\(Inline(?: Function)?\)))\s+"
+    r"(?P<ret>" + ADDR + "|" + DASHES + r")(?:\s+(?P<rest>.*))?$"
+)
+# The start of a row that was cut off (fixture 202 ends with it):
+# 0c        30 ffff8402`8b90a3c0 ff
+ROW_START_RE = re.compile(
+    r"^(?:[0-9a-fA-F]{1,16}\s+){0,2}(?:[0-9a-fA-F]{8}`|[0-9a-fA-F]{8}\b|\(Inl)"
+)
+# One argument cell: 00000000`0000007f, 0000000080050033, 000000d0 or --------`--------.
+ARG_RE = re.compile(r"(?:" + ADDR + "|" + DASHES + r")$")
+# x86 kb "Args to Child" cells: a6c4a90c 8fc4f637 8aab0000 ffff8888 0000c5e4 nt!memcpy+0x33
+X86_ARG_RE = re.compile(r"(?:[0-9a-fA-F]{8}|--------)(?:\s+|$)")
+# A "call site" that is only a number means a dq/dd dump line (address qword qword), not a row.
+BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
+# A raw code address as a call site: 0x77a670d4, 0x00007ff9`7909c1b4.
+RAW_SITE_RE = re.compile(r"0x([0-9a-fA-F]{1,8}(?:`?[0-9a-fA-F]{8})?)$")
+
+# Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
+# "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger"
+COMMENT_RE = re.compile(r"\s+(?:<-|<=|<--|<==|//)(?:\s.*)?$")
+# Source tail: nt!KeBugCheckEx [minkernel\ntos\ke\amd64\procstat.asm @ 140]  (the ] may be cut off)
+SOURCE_RE = re.compile(r"\s+\[(?P<file>[^\[\]]+?) @ (?P<line>\d+)\]?$")
+# A source tail cut before its "@ line" (a capped line):
+#   amdkmdag!...::BuildPagingBuffer+0x167 [c:\constructicon\builds\gfx\one\23.40\drivers\kgd
+CUT_SOURCE_RE = re.compile(r"\s+\[(?P<file>[^\[\]]*[\\/][^\[\]]*)$")
+# Annotations WinDbg appends to a call site:
+#   nt!KiSystemServiceCopyEnd+0x25 (TrapFrame @ ffff808d`dffdf4c0)
+#   nt!PerfIsGroupOnInGroupMask+0x25 (Inline Function @ fffff805`39578307)
+#   nt!KiTrap0E+0xcc (FPO: [0,0] TrapFrame @ b200be40)
+#   nt!KeBugCheck2+0x574 (FPO: [6,242,4])
+ANNOTATION_RE = re.compile(r"\s+\((?P<body>(?:TrapFrame|Inline Function @|FPO:|CONV:)[^()]*)\)$")
+TRAP_RE = re.compile(r"TrapFrame(?:-EDITED)? @ (" + ADDR + ")")
+# The displacement at the end of a symbol: nt!KiBugCheckDispatch+0x69, ql2300+0x69416
+OFFSET_RE = re.compile(r"\+0x([0-9a-fA-F]{1,16})$")
+
+
+def to_int(text: str) -> int:
+    return int(text.replace("`", ""), 16)
+
+
+class Layout:
+    """What a column header line said: `#` (frame numbers), `Memory`, ChildEBP, Args to Child."""
+
+    def __init__(self, numbered=None, memory=None, x86=None, args=None):
+        self.numbered = numbered
+        self.memory = memory
+        self.x86 = x86
+        self.args = args
+
+
+# " # Child-SP          RetAddr               Call Site"
+# " #   Memory  Child-SP          RetAddr           Call Site"
+# "Child-SP          RetAddr               : Args to Child                       : Call Site"
+# " # ChildEBP RetAddr  Args to Child              "
+HEADER_RE = re.compile(
+    r"^(?P<num>#\s*)?(?P<mem>Memory\s+)?(?P<sp>Child-SP|ChildEBP)\s+RetAddr\b(?P<tail>.*)$"
+)
+
+
+def parse_header(text: str) -> Optional[Layout]:
+    m = HEADER_RE.match(text)
+    if not m:
+        return None
+    return Layout(
+        numbered=bool(m.group("num")),
+        memory=bool(m.group("mem")),
+        x86=m.group("sp") == "ChildEBP",
+        args="Args to Child" in m.group("tail"),
+    )
+
+
+class Row:
+    """A parsed row: the Frame plus what the reader needs to know about the columns."""
+
+    def __init__(self, frame: Frame, numbered: bool, width: int):
+        self.frame = frame
+        self.numbered = numbered
+        self.width = width  # hex digits of the SP/RetAddr cells: 8 (x86) or 16 (x64); 0 inline
+
+
+def looks_like_row(text: str) -> bool:
+    return bool(ROW_START_RE.match(text))
+
+
+def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
+    """A Frame from one cleaned row, or None when the line is not a whole, readable row."""
+    m = ROW_RE.match(text)
+    if not m or not m.group("rest"):
+        return None
+    sp_text, ret_text = m.group("sp"), m.group("ret")
+    inline = sp_text is None
+    width = 0 if inline else len(sp_text.replace("`", ""))
+    if not inline and not ret_text.startswith("-") and len(ret_text.replace("`", "")) != width:
+        return None  # "fffff802" after a 16-digit SP: the row was cut inside RetAddr
+    number, memory = _leading(m.group("a"), m.group("b"), layout)
+    parts = _split_args(m.group("rest"), width, layout)
+    if parts is None:
+        return None
+    args, site = parts
+    site, extras = clean_call_site(site)
+    if not site or BARE_HEX_RE.match(site):
+        return None
+    module, function, offset, ip = split_symbol(site)
+    frame = Frame(
+        index=number if number is not None else -1,
+        sp=None if inline else to_int(sp_text),
+        ret=None if inline or ret_text.startswith("-") else to_int(ret_text),
+        call_site=site,
+        module=module,
+        function=function,
+        offset=offset,
+        inline=inline,
+        ip=ip,
+        args=args,
+        source_file=extras[0],
+        source_line=extras[1],
+        memory=memory,
+        trap_frame=extras[2],
+        line=lineno,
+    )
+    return Row(frame, number is not None, width)
+
+
+def _leading(a, b, layout: Layout) -> Tuple[Optional[int], Optional[int]]:
+    """Frame number and Memory cell from the 0-2 small numbers before the SP."""
+    if a is not None:  # two numbers: always "number Memory" (knf)
+        return int(a, 16), int(b, 16)
+    if b is None:
+        return None, None
+    if layout.memory and not layout.numbered:  # kf without n: the one number is Memory
+        return None, int(b, 16)
+    return int(b, 16), None
+
+
+def _split_args(rest: str, width: int, layout: Layout):
+    """(args, call site) from what follows RetAddr; None when the row is cut or unreadable."""
+    rest = rest.strip()
+    args = []  # type: List[Optional[int]]
+    if rest.startswith(":"):  # sp ret : a1 a2 a3 a4 : call site  (kb/kv x64, STACK_TEXT, !thread)
+        body = rest[1:]
+        cut = body.find(":")
+        if cut < 0:
+            return None
+        for cell in body[:cut].split():
+            if not ARG_RE.match(cell):
+                return None
+            args.append(None if cell.startswith("-") else to_int(cell))
+        return args, body[cut + 1:].strip()
+    if layout.args is False or (width == 16 and not layout.args):
+        return args, rest
+    # x86 kb/kv: up to three 8-digit "Args to Child" before the call site.
+    while len(args) < 3:
+        m = X86_ARG_RE.match(rest)
+        if not m or m.end() >= len(rest):
+            break
+        cell = m.group(0).strip()
+        args.append(None if cell.startswith("-") else int(cell, 16))
+        rest = rest[m.end():]
+    return args, rest
+
+
+def clean_call_site(site: str):
+    """The call site without comments, source tail and annotations; plus (file, line, trap)."""
+    site = COMMENT_RE.sub("", site.strip()).strip()
+    source_file = source_line = trap = None
+    m = SOURCE_RE.search(site)
+    if m:
+        source_file, source_line = m.group("file").strip(), int(m.group("line"))
+        site = site[: m.start()].rstrip()
+    else:
+        m = CUT_SOURCE_RE.search(site)
+        if m:
+            source_file = m.group("file").strip()
+            site = site[: m.start()].rstrip()
+    while True:
+        m = ANNOTATION_RE.search(site)
+        if not m:
+            break
+        t = TRAP_RE.search(m.group("body"))
+        if t:
+            trap = to_int(t.group(1))
+        site = site[: m.start()].rstrip()
+    return site, (source_file, source_line, trap)
+
+
+def split_symbol(site: str):
+    """(module, function, offset, ip) from `module!function+0xoff`, `module+0xoff` or `0xADDR`."""
+    m = RAW_SITE_RE.match(site)
+    if m:
+        return None, None, None, to_int(m.group(1))
+    bang = site.find("!")
+    if bang < 0:
+        m = OFFSET_RE.search(site)
+        module = site[: m.start()] if m else None
+        if module and " " not in module:
+            return module, None, None, None
+        return None, None, None, None
+    module = site[:bang].strip()
+    if not module or " " in module:
+        return None, None, None, None
+    function = site[bang + 1:].strip()
+    offset = 0
+    m = OFFSET_RE.search(function)
+    if m:
+        offset = int(m.group(1), 16)
+        function = function[: m.start()].rstrip()
+    function = _strip_params(function)
+    return module, function or None, offset if function else None, None
+
+
+def _strip_params(function: str) -> str:
+    """kp prints `foo(int a = 0n1, ...)`: drop such a list, but keep `operator()`."""
+    if not function.endswith(")"):
+        return function
+    depth = 0
+    for i in range(len(function) - 1, -1, -1):
+        ch = function[i]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            depth -= 1
+            if depth == 0:
+                inner = function[i + 1: -1].strip()
+                if inner in ("void", "<no parameter info>") or " = " in inner:
+                    return function[:i].rstrip()
+                return function
+    return function
