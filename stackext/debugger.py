@@ -1,0 +1,163 @@
+"""The in-debugger command (`!py -m stackext.usage [options]`): parse, collect, analyze, print.
+
+Talks to the debugger only through stackext.sources.pykd_source (never imports pykd). A failing
+run prints one line and returns; it never raises into `!py` (which would show a traceback) and
+keeps no state between runs (`!py` gives each run a fresh interpreter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from typing import Callable, List, Optional
+
+from stackext.errors import StackextError
+
+PROG = "!py -m stackext.usage"
+EPILOG = """examples:
+  !py -m stackext.usage                       the current thread's stack against its budget
+  !py -m stackext.usage --thread ffffe001`12345080 --driver mydrv
+  !py -m stackext.usage --format json         JSON between marker lines (for kd -logo logs)
+outside a debugger (pykd as a library, Windows):
+  python -m stackext.usage --dump C:\\dumps\\MEMORY.DMP
+"""
+
+
+class _ParserExit(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints through the debugger and never raises SystemExit (`!py` would
+    swallow it silently, and Ctrl+Break also arrives as SystemExit)."""
+
+    def __init__(self, write: Callable[[str], None], **kwargs):
+        super().__init__(**kwargs)
+        self._write = write
+
+    def _print_message(self, message, file=None):  # noqa: ARG002 - argparse's signature
+        if message:
+            self._write(message.rstrip("\n"))
+
+    def exit(self, status=0, message=None):
+        if message:
+            self._write(message.rstrip("\n"))
+        raise _ParserExit(status)
+
+
+def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
+    from stackext.cli import add_analysis_options, parse_address
+
+    p = _Parser(write, prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Where did this thread's stack go? Per-frame stack usage from "
+                            "Child-SP differences, against the thread's budget.",
+                epilog=EPILOG)
+    add_analysis_options(p)
+    p.add_argument("--thread", type=parse_address, metavar="ADDR",
+                   help="ETHREAD/KTHREAD address (fffff803`12345678, 0x..., bare hex); the "
+                        "debugger's thread, process and frame are put back afterwards")
+    p.add_argument("--dml", dest="dml", action="store_true", default=None,
+                   help="links and colours (default: on inside WinDbg)")
+    p.add_argument("--no-dml", dest="dml", action="store_false", help="plain text")
+    p.add_argument("--dump", metavar="PATH",
+                   help="open this dump first (only outside a debugger: python -m stackext.usage)")
+    return p
+
+
+def _escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _double_fault_links(stack, report) -> str:
+    """DML links for the way from the double-fault stack to the overflowed thread stack."""
+    from stackext.sources.pykd_source import double_fault_trap, fmt_addr
+
+    trap = double_fault_trap(stack)
+    if trap is None:
+        return ""
+    ptr64 = report.arch != "x86"
+    parts = ['<link cmd=".trap 0x%x">.trap %s</link>' % (trap, _escape(fmt_addr(trap, ptr64)))]
+    if report.thread:
+        parts.append('<link cmd=".thread 0x%x">.thread %s</link>'
+                     % (report.thread, _escape(fmt_addr(report.thread, ptr64))))
+    return ("to reach the overflowed thread stack: %s, then <link cmd=\"!py -m stackext.usage\">"
+            "!py -m stackext.usage</link>" % " or ".join(parts))
+
+
+def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
+    from stackext.analyze import analyze
+    from stackext.cli import analysis_options, render_options
+    from stackext.render import render
+    from stackext.sources import pykd_source
+
+    inside = pykd_source.in_debugger()
+    if args.dump:
+        if inside:
+            raise StackextError("--dump works only outside a debugger (python -m "
+                                "stackext.usage --dump PATH); here the open target is used "
+                                "(.opendump to open another)")
+        pykd_source.open_dump(args.dump)
+    elif not inside:
+        raise StackextError("not inside a debugger: run it in WinDbg as `!py -m stackext.usage`, "
+                            "or give --dump PATH")
+    dml = inside if args.dml is None else args.dml
+    stack = pykd_source.collect(thread=args.thread)
+    report = analyze(stack, analysis_options(args))
+    if args.strict and report.warnings:
+        raise StackextError("warning treated as error (--strict): %s" % report.warnings[0])
+    fmt = args.format
+    ropts = dataclasses.replace(render_options(args), dml=dml and fmt == "table",
+                                markers=fmt == "json" and inside)
+    if dml and fmt == "table":
+        fmt = "dml"
+    text = render([report], fmt, ropts).rstrip("\n")
+    write(text, fmt == "dml")
+    if fmt == "dml":
+        links = _double_fault_links(stack, report)
+        if links:
+            write(links, True)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run once; returns an exit code (invisible inside WinDbg, useful to tests and scripts)."""
+    import sys
+
+    def write(text: str, dml: bool = False) -> None:
+        try:
+            from stackext.sources import pykd_source
+
+            pykd_source.output(text, dml)
+        except StackextError:  # no pykd at all: plain stdout
+            sys.stdout.write(text + "\n")
+
+    def error(message: str) -> None:
+        write("stackext: " + message, False)
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        try:
+            args = build_parser(lambda text: write(text, False)).parse_args(argv)
+        except _ParserExit as e:
+            return e.status
+        return run(args, write)
+    except StackextError as e:
+        error(str(e))
+        return 2
+    except SystemExit as e:  # Ctrl+Break arrives as SystemExit("CTRL+BREAK")
+        error("interrupted (%s)" % (e.code if e.code is not None else "exit"))
+        return 130
+    except RecursionError:
+        error("internal error: recursion too deep (please report it)")
+        return 2
+    except Exception as e:  # noqa: BLE001 - never a traceback inside the debugger
+        if os.environ.get("STACKEXT_DEBUG"):
+            raise
+        text = str(e).strip().splitlines()
+        error("internal error, please report it: %s: %s"
+              % (type(e).__name__, text[0] if text else ""))
+        return 2

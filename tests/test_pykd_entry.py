@@ -1,0 +1,232 @@
+"""The in-debugger command run exactly as `!py` runs it: runpy with sys.argv set and the fake
+pykd on sys.modules; the `!py stackext.usage` launcher the same way (runpy.run_path)."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import fakepykd
+import pytest
+from fakepykd import output_text
+
+from stackext import debugger
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCHER = ROOT / "scripts" / "stackext.usage"
+
+
+def bang_py(monkeypatch, *args):
+    """`!py -m stackext.usage ARGS`: the bootstrapper's runpy call."""
+    monkeypatch.setattr(sys, "argv", ["stackext.usage"] + list(args))
+    monkeypatch.delitem(sys.modules, "stackext.usage", raising=False)
+    runpy.run_module("stackext.usage", run_name="__main__", alter_sys=True)
+
+
+def two_thread_session():
+    s = fakepykd.load_session("005_doublefault_x64")
+    other = fakepykd.load_session("102_vidschworker_x64")
+    s["threads"].append(dict(other["threads"][0], process=other["implicit_process"]))
+    s["types"]["nt!_KTHREAD"].update(other["types"]["nt!_KTHREAD"])
+    s["modules"] += other["modules"]
+    return s
+
+
+def test_module_entry_prints_the_report(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    bang_py(monkeypatch, "--no-dml")
+    text = output_text(engine)
+    assert "dxgmms2!VidSchiResetEngine+0x303" in text and "verdict" in text
+    assert all(dml is False for _, dml in engine.output)
+
+
+def test_launcher_runs_the_same_code(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    monkeypatch.setattr(sys, "argv", [str(LAUNCHER), "--no-dml"])
+    runpy.run_path(str(LAUNCHER), run_name="__main__")
+    assert "dxgmms2!VidSchiResetEngine+0x303" in output_text(engine)
+    assert LAUNCHER.read_text().startswith("#! python3")
+
+
+def test_launcher_without_stackext_says_how_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "stackext", None)  # import fails as if not installed
+    monkeypatch.setattr(sys, "argv", [str(LAUNCHER)])
+    runpy.run_path(str(LAUNCHER), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "!pip install stackext" in out
+
+
+def test_usage_module_imports_without_pykd(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pykd", None)
+    monkeypatch.delitem(sys.modules, "stackext.usage", raising=False)
+    __import__("stackext.usage")
+
+
+def test_dml_is_default_inside_windbg_and_links_frames(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    bang_py(monkeypatch)
+    text, dml = engine.output[0]
+    assert dml is True
+    assert '<link cmd=".frame /c 0x10">' in text and "dv /V" in text
+    assert '<link cmd="lmvm dxgmms2">' in text and "!thread" in text
+
+
+def test_crafted_symbol_cannot_inject_dml(monkeypatch):
+    s = fakepykd.load_session("102_vidschworker_x64")
+    evil = 'x"><link cmd=".shell calc">'
+    s["threads"][0]["frames"][3]["symbol"] = ["evil", evil, "0x10"]
+    engine = fakepykd.install(monkeypatch, s)
+    bang_py(monkeypatch, "--dml")
+    text = output_text(engine)
+    assert ".shell" in text and '<link cmd=".shell' not in text
+    assert "!x&quot;&gt;&lt;link cmd=&quot;.shell calc&quot;&gt;+0x10" in text
+
+
+def test_double_fault_hint_is_a_dml_link(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "005_doublefault_ist_only_x64")
+    bang_py(monkeypatch, "--dml")
+    text = output_text(engine)
+    assert '<link cmd=".trap 0xfffff880021748b0">.trap fffff880`021748b0</link>' in text
+    assert '<link cmd=".thread 0xfffffab0f950db50">' in text
+
+
+def test_json_inside_the_debugger_is_between_markers(monkeypatch):
+    from stackext.render import json_
+
+    engine = fakepykd.install(monkeypatch, "005_doublefault_x64")
+    bang_py(monkeypatch, "--format", "json")
+    lines = output_text(engine).splitlines()
+    assert lines[0] == json_.MARKER_BEGIN and lines[-1] == json_.MARKER_END
+    doc = json.loads("\n".join(lines[1:-1]))
+    assert doc["stacks"][0]["frames"][3]["call_site"] == "ql2300+0x69416"
+
+
+@pytest.mark.parametrize("argv", [["-h"], ["--bogus"], ["--top", "many"], ["--thread", "zz"]])
+def test_help_and_usage_errors_do_not_raise(monkeypatch, argv):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    rc = debugger.main(argv)
+    text = output_text(engine)
+    assert rc == (0 if argv == ["-h"] else 2)
+    assert "usage: !py -m stackext.usage" in text
+    assert engine.count("getStack") == 0
+
+
+def test_help_through_runpy_does_not_raise_system_exit(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    bang_py(monkeypatch, "-h")
+    assert "--thread ADDR" in output_text(engine)
+
+
+def test_dump_option_refused_inside_the_debugger(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    assert debugger.main(["--dump", "x.dmp"]) == 2
+    text = output_text(engine)
+    assert text.count("\n") == 1 and "--dump works only outside a debugger" in text
+
+
+def test_dump_option_outside_the_debugger_loads_it(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64", windbg_ext=False)
+    assert debugger.main(["--dump", r"C:\dumps\MEMORY.DMP"]) == 0
+    assert ("loadDump", (r"C:\dumps\MEMORY.DMP",)) in engine.calls
+    assert "verdict" in output_text(engine)
+
+
+def test_outside_the_debugger_without_dump_is_one_line(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64", windbg_ext=False)
+    assert debugger.main([]) == 2
+    assert output_text(engine).count("\n") == 1
+
+
+def test_errors_are_one_line_without_traceback(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    engine.fail["getStack"] = fakepykd.DbgException(
+        "Call IDebugControl4::GetStackTrace failed\nHRESULT 0x80004005")
+    bang_py(monkeypatch)
+    text = output_text(engine)
+    assert text.count("\n") == 1 and text.startswith("stackext: cannot walk the stack")
+    assert "Traceback" not in text and "HRESULT" not in text
+
+
+def test_internal_errors_are_one_line_too(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    engine.fail["getStack"] = ZeroDivisionError("boom\nsecond line")
+    monkeypatch.delenv("STACKEXT_DEBUG", raising=False)
+    assert debugger.main([]) == 2
+    text = output_text(engine)
+    assert text == "stackext: internal error, please report it: ZeroDivisionError: boom\n"
+
+
+def test_no_pykd_at_all_is_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pykd", None)
+    assert debugger.main([]) == 2
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "pykd is not available" in out
+
+
+# -- debugger state ---------------------------------------------------------------------------
+
+def test_state_untouched_without_thread_option(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "005_doublefault_x64")
+    before = engine.snapshot()
+    bang_py(monkeypatch)
+    assert engine.snapshot() == before
+    assert engine.cost("state") == 0 and engine.cost("write") == 0
+
+
+def test_state_restored_after_success(monkeypatch):
+    engine = fakepykd.install(monkeypatch, two_thread_session())
+    engine.frame = 3
+    before = engine.snapshot()
+    bang_py(monkeypatch, "--thread", "ffff800b`a6b11500", "--no-dml")
+    assert "dxgmms2!VidSchiWorkerThread+0xca" in output_text(engine)
+    assert engine.snapshot() == before
+    assert engine.cost("write") == 0
+
+
+def test_state_restored_after_error(monkeypatch):
+    engine = fakepykd.install(monkeypatch, two_thread_session())
+    engine.frame = 2
+    before = engine.snapshot()
+    bang_py(monkeypatch, "--thread", "0xdeadbeef")  # no such thread: the walk fails
+    text = output_text(engine)
+    assert text.count("\n") == 1 and text.startswith("stackext: ")
+    assert engine.snapshot() == before
+
+
+@pytest.mark.parametrize("api, nth", [("typedVar", 1), ("getStack", 1), ("typedVar.field", 3),
+                                      ("findSymbol", 7)])
+def test_state_restored_after_ctrl_break(monkeypatch, api, nth):
+    engine = fakepykd.install(monkeypatch, two_thread_session())
+    engine.frame = 1
+    before = engine.snapshot()
+    engine.interrupt = (api, nth)
+    bang_py(monkeypatch, "--thread", "ffff800ba6b11500")
+    assert engine.snapshot() == before
+    assert "interrupted (CTRL+BREAK)" in output_text(engine)
+
+
+def test_ctrl_break_while_restoring_still_restores_the_rest(monkeypatch):
+    engine = fakepykd.install(monkeypatch, two_thread_session())
+    engine.frame = 4
+    engine.interrupt = ("setImplicitThread", 2)  # the restoring call itself is interrupted
+    debugger.main(["--thread", "ffff800ba6b11500"])
+    assert engine.frame == 4 and engine.process == 0xFFFFFAB0205A5B00
+
+
+def test_writes_are_caught_by_the_fake(monkeypatch):
+    engine = fakepykd.install(monkeypatch, "005_doublefault_x64")
+    pykd = sys.modules["pykd"]
+    with pytest.raises(AssertionError):
+        pykd.setReg("rsp", 0)
+    with pytest.raises(AssertionError):
+        pykd.writeBytes(0x1000, [0])
+    assert engine.cost("write") == 2
+
+
+def test_no_frame_number_attribute_on_fake_frames(monkeypatch):
+    fakepykd.install(monkeypatch, "005_doublefault_x64")
+    frame = sys.modules["pykd"].getStack(True)[0]
+    assert not hasattr(frame, "frameNumber")
+    assert sys.modules["pykd"].dbgCommand("nothing here") is None
