@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from stackext import knowledge as K
 from stackext import segments as S
+from stackext.anatomy import annotate
 from stackext.cycles import find_cycles
 from stackext.errors import StackextError
 from stackext.model import (
@@ -333,7 +334,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     # system call or the bugcheck's own frames on the panic stack are not what to fix.
     t = report.thread_segment
     for f in frames:
-        f.driver = K.is_driver_module(f.module, drivers)
+        f.driver = K.is_driver_module(f.module, drivers, f.microsoft)
         f.heavy = f.size is not None and not f.inline and f.size >= opts.heavy and \
             (t is None or f.segment == t)
     ranked = sorted((f for f in frames if f.size and (t is None or f.segment == t)),
@@ -342,6 +343,12 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     report.heaviest_drivers = [f.index for f in ranked if f.driver][: opts.top]
     _rollups(report, frames)
     report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
+    report.high_water = stack.high_water
+    ptr = stack.ptr_size or (4 if arch == "x86" else 8)
+    by_index = {f.index: f for f in frames}
+    for index, notes in stack.frame_notes.items():
+        if index in by_index:
+            annotate(by_index[index], notes.get("dv"), notes.get("fnent"), ptr)
     if stack.complete is False:
         report.warnings.append("the log ends in the middle of this stack")
     return report

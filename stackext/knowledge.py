@@ -132,13 +132,17 @@ def is_inbox_module(module: Optional[str]) -> bool:
     return m in INBOX_MODULES or m.startswith(INBOX_PREFIXES)
 
 
-def is_driver_module(module: Optional[str], drivers: Iterable[str] = ()) -> bool:
-    """A frame the user can fix: named by --driver, or in a module that is not part of Windows."""
+def is_driver_module(module: Optional[str], drivers: Iterable[str] = (),
+                     microsoft: Optional[bool] = None) -> bool:
+    """A frame the user can fix: named by --driver, or in a module that is not part of Windows
+    (what the debugger read from the module's version resource wins over the name table)."""
     if not module:
         return False
     m = module.lower()
     if m in {d.lower() for d in drivers}:
         return True
+    if microsoft is not None:
+        return not microsoft
     return not is_inbox_module(module)
 
 

@@ -51,6 +51,9 @@ class Frame:
     # WinDbg's own kf "Memory" cell when the log had one: read, never trusted over the SPs.
     memory: Optional[int] = None
     trap_frame: Optional[int] = None
+    # What the debugger knows of the module (its version resource's CompanyName): True for a
+    # Microsoft module, False for a third-party one, None when not known (the name table decides).
+    microsoft: Optional[bool] = None
     # Set by a source when frames are missing just before (inward of) this one: a jump in
     # frame numbers, a "..." line, an unwind warning. The text says what and where.
     gap_before: Optional[str] = None
@@ -104,6 +107,13 @@ class StackInput:
     warnings: List[str] = field(default_factory=list)
     complete: Optional[bool] = None  # False when the source knows the stack was cut off
     frames_from: str = "stack-walk"  # or "raw-scan", "log"
+    # Deepest point ever written (stackext.scan.high_water's dict), when the source read it.
+    high_water: Optional[dict] = None
+    # Debugger text about single frames, by frame number: {"dv": `dv /V /t` output,
+    # "fnent": `.fnent` output}, from a log or read live; the analysis turns it into
+    # Frame.locals / Frame.layout.
+    frame_notes: Dict[int, Dict[str, str]] = field(default_factory=dict)
+    ptr_size: Optional[int] = None
 
 
 @dataclass

@@ -220,3 +220,9 @@ def run_log(args, out: TextIO) -> int:
 
 
 __all__ = ["ThreadRow", "row_for", "collect", "render", "run_log", "DEFAULT_KERNEL_BUDGET"]
+
+
+if __name__ == "__main__":  # `!py -m stackext.threads` inside WinDbg/kd
+    from stackext import debugger
+
+    debugger.threads_main()

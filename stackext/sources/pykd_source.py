@@ -18,17 +18,6 @@ from stackext.model import Bugcheck, Frame, StackInput
 MAX_FRAMES = 1024
 NO_NT_SYMBOLS = ("no symbols for nt: cannot read the thread's StackBase/StackLimit "
                  "(.symfix; .reload nt) — using the default budget")
-# Kernel modules Microsoft ships, for when the version resource cannot be read (minidumps).
-MICROSOFT_MODULES = frozenset("""
-nt ntoskrnl ntkrnlmp ntkrnlpa ntkrpamp hal halmacpi halacpi kdcom kdnet ci clfs cng ksecdd
-ksecpkg fltmgr ntfs refs fastfat exfat udfs cdfs npfs msfs mup rdbss srv2 srvnet mrxsmb fileinfo
-wof cldflt bindflt wcifs luafv storport storahci stornvme ataport classpnp disk partmgr volmgr
-volmgrx volsnap fvevol iorate spaceport acpi pci pcw wdf01000 wdfldr ndis tcpip netio afd tdx
-fwpkclnt http msrpc dxgkrnl dxgmms1 dxgmms2 watchdog win32k win32kbase
-win32kfull usbport usbxhci ucx01000 usbhub usbhub3 hidclass hidusb kbdclass mouclass ks portcls
-pdc tm intelppm amdppm vmbus storvsc netvsc mountmgr ntdll kernelbase kernel32 user32 gdi32
-wow64 wow64cpu wow64win ucrtbase msvcrt rpcrt4 combase sechost advapi32 ws2_32
-""".split())
 _DOUBLE_FAULT_FUNC = "nt!KiDoubleFaultAbort"
 # findSymbol forms seen on the real engine (no 0x before the displacement, `-` when negative):
 #   deep3!big_frame+54     deep2+1684     12345     ntdll!NtWaitForMultipleObjects
@@ -184,8 +173,8 @@ def _frame(pykd: Any, index: int, sf: Any, arch: str, modules: Optional["ModuleF
     frame = Frame(index=index, sp=sp, ret=ret, call_site=site, module=module, function=function,
                   offset=offset, inline=inline, ip=ip)
     if module is not None and modules is not None:
-        # A hint for the analysis: third-party kernel modules are the "drivers" users ask about.
-        frame.driver = not modules.is_microsoft(ip, module)
+        # What the module's version resource says wins over the analysis's name table.
+        frame.microsoft = modules.is_microsoft(ip, module)
     return frame
 
 
@@ -194,10 +183,12 @@ class ModuleFacts:
 
     def __init__(self, pykd: Any):
         self.pykd = pykd
-        self.ranges: List[Tuple[int, int, bool]] = []
+        self.ranges: List[Tuple[int, int, Optional[bool]]] = []
         self.version_unreadable = 0
 
-    def is_microsoft(self, ip: int, name: str) -> bool:
+    def is_microsoft(self, ip: int, name: str) -> Optional[bool]:
+        """True/False from the module's version resource; None when it cannot be read (then
+        the analysis's inbox-module table decides)."""
         for begin, end, microsoft in self.ranges:
             if begin <= ip < end:
                 return microsoft
@@ -206,12 +197,12 @@ class ModuleFacts:
             mod = pykd.module(ip)
             begin, end = int(mod.begin()), int(mod.end())
         except pykd.DbgException:
-            return name.lower() in MICROSOFT_MODULES
+            return None
         microsoft = self._company_says(mod, name)
         self.ranges.append((begin, end, microsoft))
         return microsoft
 
-    def _company_says(self, mod: Any, name: str) -> bool:
+    def _company_says(self, mod: Any, name: str) -> Optional[bool]:
         # queryVersion reads the image's version resource: absent from most minidumps, then the
         # name table decides. After two failures in a row, stop asking (a dump without them).
         # On the real engine queryVersion on a module with only export symbols crashed the whole
@@ -221,7 +212,7 @@ class ModuleFacts:
         except self.pykd.DbgException:
             symfile = ""
         if not symfile or symfile.lower() == "export symbols":
-            return name.lower() in MICROSOFT_MODULES
+            return None
         if self.version_unreadable < 2:
             try:
                 company = mod.queryVersion("CompanyName")
@@ -229,7 +220,7 @@ class ModuleFacts:
                 return "microsoft" in str(company).lower()
             except self.pykd.DbgException:
                 self.version_unreadable += 1
-        return name.lower() in MICROSOFT_MODULES
+        return None
 
 
 def kernel_bounds(pykd: Any, stack: StackInput) -> None:

@@ -1,0 +1,182 @@
+"""Why a frame is big: its largest locals (from `dv /V /t`) and its static layout (from `.fnent`,
+the x64 unwind info), set against the measured size. The rest is dynamic (_alloca, frame
+pointer functions).
+
+Pure text parsing; imports stackext.model only. The text is what the debugger prints, whether
+read from a log or returned by pykd's dbgCommand.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Dict, List, Optional
+
+from stackext.model import Frame
+
+# `dv /V /t` rows as the real engine prints them:
+# 00000000`0011f300 @rsp+0x0070       struct MYSTRUCT copy = struct MYSTRUCT
+# 00000000`0011f2c0 @rsp+0x0030       char [64] line = char [64] "MYSTRUCT{id=42,...}"
+# prv local  00000000`0011f300 @rsp+0x0070  struct MYSTRUCT copy = ...   (with /i)
+_DV = re.compile(r"^\s*(?:prv\s+(?:local|param)\s+)?(?P<addr>[0-9a-f]{8}`?[0-9a-f]{0,8})\s+"
+                 r"@(?P<reg>[a-z0-9]+)(?P<off>[+-]0x[0-9a-f]+)?\s+(?P<rest>\S.*)$", re.I)
+
+_BASE_SIZES = {
+    "char": 1, "signed char": 1, "unsigned char": 1, "bool": 1, "wchar_t": 2, "short": 2,
+    "unsigned short": 2, "int": 4, "unsigned int": 4, "long": 4, "unsigned long": 4,
+    "float": 4, "double": 8, "__int64": 8, "unsigned __int64": 8, "long long": 8,
+    "unsigned long long": 8, "int64": 8, "uint64": 8, "void": 0,
+}
+_ARRAY = re.compile(r"^(?P<base>.*?)\s*(?P<dims>(?:\[\d+\])+)$")
+
+
+def type_size(type_text: str, ptr_size: int = 8,
+              sizeof: Optional[Callable[[str], Optional[int]]] = None) -> Optional[int]:
+    """Bytes of a type as dv prints it; None when the text alone cannot tell (a struct)."""
+    t = " ".join(type_text.split())
+    if t.endswith("*"):
+        return ptr_size
+    m = _ARRAY.match(t)
+    if m:
+        base = type_size(m.group("base"), ptr_size, sizeof)
+        if base is None:
+            return None
+        n = 1
+        for d in re.findall(r"\d+", m.group("dims")):
+            n *= int(d)
+        return base * n
+    if t in _BASE_SIZES:
+        return _BASE_SIZES[t]
+    if t.startswith("enum "):
+        return 4
+    if sizeof is not None:
+        return sizeof(t)
+    return None
+
+
+def parse_dv(text: str, ptr_size: int = 8,
+             sizeof: Optional[Callable[[str], Optional[int]]] = None) -> List[Dict[str, object]]:
+    """Locals of one frame, largest first: name, type, size, offset ("rsp+0x70"), address.
+    A struct whose size the text cannot give is bounded by the next local above it on the same
+    register (marked `size_estimated`)."""
+    rows = []
+    for line in (text or "").splitlines():
+        m = _DV.match(line)
+        if not m:
+            continue
+        rest = m.group("rest")
+        left = rest.split(" = ", 1)[0].rstrip()
+        parts = left.rsplit(None, 1)
+        if len(parts) != 2:
+            continue
+        type_text, name = parts
+        off = int(m.group("off"), 16) if m.group("off") else None
+        rows.append({"name": name, "type": type_text, "reg": m.group("reg").lower(),
+                     "off": off, "size": type_size(type_text, ptr_size, sizeof),
+                     "address": "0x" + m.group("addr").replace("`", "").lower()})
+    for r in rows:
+        if r["size"] is None and r["off"] is not None:
+            above = sorted(o["off"] for o in rows if o["reg"] == r["reg"] and o["off"] is not None
+                           and o["off"] > r["off"])
+            if above:
+                r["size"] = above[0] - r["off"]
+                r["size_estimated"] = True
+    out = []
+    for r in rows:
+        d = {"name": r["name"], "type": r["type"], "size": r["size"],
+             "offset": "%s%s" % (r["reg"], "" if r["off"] is None else
+                                 ("+0x%x" % r["off"] if r["off"] >= 0 else "-0x%x" % -r["off"])),
+             "address": r["address"]}
+        if r.get("size_estimated"):
+            d["size_estimated"] = True
+        out.append(d)
+    out.sort(key=lambda d: -(d["size"] or 0))
+    return out
+
+
+# `.fnent` unwind codes as the real engine prints them:
+#   00: offs 7, unwind op 1, op info 0	UWOP_ALLOC_LARGE FrameOffset: 888.
+#   02: offs 1, unwind op 0, op info 6	UWOP_PUSH_NONVOL reg: rsi.
+#   00: offs 4, unwind op 2, op info 4	UWOP_ALLOC_SMALL.
+_UWOP = re.compile(r"^\s*[0-9a-f]+:\s+offs\s+[0-9a-f]+,\s+unwind op\s+(?P<op>\d+),\s+"
+                   r"op info\s+(?P<info>[0-9a-f]+)\s+(?P<name>UWOP_\w+)(?P<rest>.*)$", re.I)
+_FRAME_OFFSET = re.compile(r"FrameOffset:\s*([0-9a-f]+)", re.I)
+
+
+def parse_fnent(text: str) -> Optional[Dict[str, object]]:
+    """Static layout from the unwind info: fixed allocation, pushed registers, frame pointer.
+    None when the text has no unwind codes."""
+    fixed = pushes = 0
+    frame_pointer = False
+    seen = False
+    for line in (text or "").splitlines():
+        m = _UWOP.match(line)
+        if not m:
+            continue
+        seen = True
+        name, info = m.group("name").upper(), int(m.group("info"), 16)
+        if name == "UWOP_PUSH_NONVOL":
+            pushes += 1
+        elif name == "UWOP_ALLOC_SMALL":
+            fixed += info * 8 + 8
+        elif name == "UWOP_ALLOC_LARGE":
+            fo = _FRAME_OFFSET.search(m.group("rest"))
+            if fo:
+                fixed += int(fo.group(1), 16)
+        elif name == "UWOP_SET_FPREG":
+            frame_pointer = True
+        elif name == "UWOP_PUSH_MACHFRAME":
+            fixed += 0x30 if info else 0x28
+    if not seen:
+        return None
+    return {"fixed": fixed, "pushes": pushes * 8, "push_count": pushes, "return_address": 8,
+            "frame_pointer": frame_pointer}
+
+
+def layout(measured: Optional[int], fnent: Optional[Dict[str, object]]) -> Optional[dict]:
+    """The frame's layout; `dynamic` = measured - static, null when either is unknown."""
+    if fnent is None:
+        return None
+    static = int(fnent["fixed"]) + int(fnent["pushes"]) + 8
+    out = dict(fnent)
+    out["static"] = static
+    out["dynamic"] = None if measured is None else measured - static
+    return out
+
+
+DYNAMIC_FLAG = 256  # measured this far above the unwind info's static size: flag as dynamic
+
+
+def annotate(f: Frame, dv_text: Optional[str], fnent_text: Optional[str],
+             ptr_size: int = 8, sizeof=None, keep: int = 5) -> None:
+    """Fill Frame.locals (largest first, `keep` of them) and Frame.layout from debugger text."""
+    if dv_text:
+        f.locals = parse_dv(dv_text, ptr_size, sizeof)[:keep]
+    if fnent_text:
+        f.layout = layout(f.size, parse_fnent(fnent_text))
+        if f.layout and f.layout.get("dynamic") is not None:
+            f.layout["is_dynamic"] = f.layout["dynamic"] >= DYNAMIC_FLAG
+
+
+def describe(f: Frame) -> Optional[str]:
+    """"2,192 bytes = 2,184 fixed (largest local `copy`, `struct MYSTRUCT`, 2,064 bytes at
+    rsp+0x70) + return address" — one line under a heavy frame."""
+    if f.size is None or (not f.locals and not f.layout):
+        return None
+    parts = []
+    lay = f.layout
+    big = f.locals[0] if f.locals else None
+    local = ""
+    if big and big.get("size"):
+        local = " (largest local `%s`, `%s`, %s%s bytes at %s)" % (
+            big["name"], big["type"], "~" if big.get("size_estimated") else "",
+            "{:,}".format(big["size"]), big["offset"])
+    if lay:
+        parts.append("{:,} fixed{}".format(lay["fixed"], local))
+        if lay["push_count"]:
+            parts.append("%d push%s" % (lay["push_count"], "es" if lay["push_count"] > 1 else ""))
+        parts.append("return address")
+        if lay.get("dynamic"):
+            parts.append("{:,} dynamic{}".format(lay["dynamic"], " (_alloca or a frame pointer)"
+                                                 if lay.get("is_dynamic") else ""))
+        return "{:,} bytes = ".format(f.size) + " + ".join(parts)
+    return "{:,} bytes;{}".format(f.size, local.replace(" (", " ", 1).rstrip(")"))
