@@ -72,7 +72,7 @@ def parse_dv(text: str, ptr_size: int = 8,
         off = int(m.group("off"), 16) if m.group("off") else None
         rows.append({"name": name, "type": type_text, "reg": m.group("reg").lower(),
                      "off": off, "size": type_size(type_text, ptr_size, sizeof),
-                     "address": "0x" + m.group("addr").replace("`", "").lower()})
+                     "address": "0x%x" % int(m.group("addr").replace("`", ""), 16)})
     for r in rows:
         if r["size"] is None and r["off"] is not None:
             above = sorted(o["off"] for o in rows if o["reg"] == r["reg"] and o["off"] is not None

@@ -170,3 +170,19 @@ def cycle_lines(r: StackReport) -> List[str]:
         out.append("    " + " -> ".join(c.call_sites[:6]) + (" ..." if len(c.call_sites) > 6
                                                               else ""))
     return out
+
+
+def why_lines(f: Frame, locals_shown: int = 3) -> List[str]:
+    """Under a heavy frame: its layout sentence and its largest locals."""
+    from stackext.anatomy import describe
+
+    out = []
+    line = describe(f)
+    if line:
+        out.append(line)
+    for loc in (f.locals or [])[:locals_shown]:
+        size = "?" if loc.get("size") is None else "{}{:,}".format(
+            "~" if loc.get("size_estimated") else "", loc["size"])
+        out.append("local %-24s %8s bytes at %-12s %s" % (loc["name"], size, loc["offset"],
+                                                           loc["type"]))
+    return out

@@ -24,6 +24,7 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
         out.append("heaviest driver frames (yours to fix):")
         for f in drivers:
             out.append("  #%02x %8s bytes  %s" % (f.index, C.nbytes(f.size), f.call_site))
+            out.extend("        " + line for line in C.why_lines(f))
     else:
         out.append("heaviest driver frames: none (no third-party frame with a known size)")
     heavy = C.heaviest_lines(r, False, opts.top)
@@ -32,6 +33,8 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
         for f in heavy:
             out.append("  #%02x %8s bytes  %s%s" % (f.index, C.nbytes(f.size), f.call_site,
                                                   "  (driver)" if f.driver else ""))
+            if not f.driver:
+                out.extend("        " + line for line in C.why_lines(f))
     if r.modules:
         out.append("")
         out.append(tabulate(C.module_cells(r), headers=["module", "bytes", "frames", "share",
