@@ -65,6 +65,7 @@ def test_double_fault_splits_ist_and_thread_stack_and_proves_the_overflow():
     assert f[2].size is None and f[2].size_unknown_reason == REASON_OTHER_STACK
     assert f[3].size == 0x140 and f[4].size == 0x80 and f[5].size == 0x70
     assert f[7].size is None and f[7].size_unknown_reason == REASON_TRUNCATED
+    assert r.extra["not_shown"] == 0xFFFFF8800B9C7000 - 0xFFFFF8800B9C11B0
     assert r.budget == 0x6000 and r.budget_origin == "thread"
     assert r.used == 0x60F0 and not r.used_is_lower_bound
     assert r.remaining == -0xF0 and r.below_limit == 0xF0
@@ -117,6 +118,7 @@ def test_complete_thread_start_area_inline_frames_and_budget_from_thread():
     # every byte of the used stack is either a frame's or the start area's
     assert sum(x.size or 0 for x in f) + r.start_area == r.used
     assert r.heaviest[0] == 3 and 19 not in r.heaviest
+    assert "not_shown" not in r.extra  # the walk reached the thread's start
     assert r.heaviest_drivers == []  # nt and win32k* are Windows
 
 

@@ -51,8 +51,7 @@ def stream(reports, fmt: str, options: RenderOptions, write: Callable[[str], obj
 
         write(json_.stream_begin(opts))
         for r in reports:
-            body = json.dumps(json_.stack_dict(r), indent=2)
-            write((",\n" if count else "\n") + "    " + body.replace("\n", "\n    "))
+            write((",\n" if count else "\n") + "    " + json_.stack_json(r, "    "))
             count += 1
         write(json_.stream_end(opts, count))
         return count

@@ -97,6 +97,21 @@ def document(reports: List[StackReport]) -> Dict[str, Any]:
             "stacks": [stack_dict(r) for r in reports]}
 
 
+def stack_json(r: StackReport, indent: str = "") -> str:
+    """One stack as JSON text: a key per line, a frame per line (readable, and written by the
+    C encoder: `indent=` would switch json to its slow pure-Python path)."""
+    d = stack_dict(r)
+    pad = indent + "  "
+    lines = []
+    for key, value in d.items():
+        if key in ("frames", "modules", "functions", "segments") and value:
+            inner = (",\n" + pad + "  ").join(json.dumps(v) for v in value)
+            lines.append('%s%s: [\n%s  %s\n%s]' % (pad, json.dumps(key), pad, inner, pad))
+        else:
+            lines.append("%s%s: %s" % (pad, json.dumps(key), json.dumps(value)))
+    return "{\n" + ",\n".join(lines) + "\n" + indent + "}"
+
+
 def render(reports: List[StackReport], opts: RenderOptions) -> str:
     text = json.dumps(document(reports), indent=2)
     if opts.markers:

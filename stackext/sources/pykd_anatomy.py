@@ -1,0 +1,148 @@
+"""Why the heaviest frames are big, read live: `.frame N; dv /V /t` and `.fnent IP` for a few
+frames after the analysis, turned into Frame.locals / Frame.layout by stackext.anatomy.
+
+Uses pykd only through the module pykd_source.load_pykd returns (camelCase stays in sources/).
+The scope frame it moves is put back exactly as found (checked with `.frame`); it never uses
+`.frame /c`, which changes the register context (tests/realengine/FINDINGS.md), nor
+setFrame/getFrameNumber, which count frames differently from `.frame` when inline frames are
+present. Round trips: 3 + 2 per annotated frame, at most `top` frames.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Optional
+
+from stackext.anatomy import annotate
+from stackext.model import StackInput, StackReport
+from stackext.sources import pykd_source as P
+
+# `.frame` / `.frame N` answer with the frame's row, as knf prints it (no Memory column):
+#   04 00000000`0011f290 00000001`40001697 seed!MyStruct_toDebugStr+0x72
+#   04 (Inline Function) --------`-------- inline!inner_helper+0x1a
+# The first such call of a session may be preceded by "No .natvis files found at ..." lines.
+_FRAME_ROW = re.compile(r"^(?P<n>[0-9a-f]{2,})\s+(?P<sp>[0-9a-f]{8}`?[0-9a-f]{0,8}|\(Inline "
+                        r"Function\))\s", re.I)
+# dv prints types as C does: "struct MYSTRUCT", "union U", "class C", "enum E".
+_TAG = re.compile(r"^(?:struct|union|class|enum)\s+")
+
+
+def pick_frames(report: StackReport, top: int) -> List[int]:
+    """Heavy frames (largest first), then the heaviest driver frames: physical frames with a
+    size, at most `top` of them, so the cost does not grow with the stack."""
+    if top <= 0:
+        return []
+    by_index = {f.index: f for f in report.frames}
+    heavy = sorted((f for f in report.frames if f.heavy), key=lambda f: (-(f.size or 0), f.index))
+    order = [f.index for f in heavy] + list(report.heaviest_drivers)
+    picked: List[int] = []
+    for n in order:
+        f = by_index.get(n)
+        if f is None or f.inline or f.sp is None or f.ip is None or not f.size or n in picked:
+            continue
+        picked.append(n)
+        if len(picked) >= top:
+            break
+    return picked
+
+
+def frame_row(text: Optional[str]) -> Optional[re.Match]:
+    for line in (text or "").splitlines():
+        m = _FRAME_ROW.match(line.strip())
+        if m:
+            return m
+    return None
+
+
+def _sp_of(m: Optional[re.Match]) -> Optional[int]:
+    if m is None or m.group("sp").startswith("("):
+        return None
+    return int(m.group("sp").replace("`", ""), 16)
+
+
+def read_notes(stack: StackInput, report: StackReport, indexes: List[int]) -> List[str]:
+    """Fill stack.frame_notes[N] = {"dv", "fnent"} for the given frames; returns warnings."""
+    pykd = P.load_pykd()
+    warnings: List[str] = []
+    by_index = {f.index: f for f in report.frames}
+    with P.boundary(pykd, "cannot read the current frame"):
+        saved = pykd.dbgCommand(".frame")
+    row = frame_row(saved)
+    if row is None:
+        return ["locals not read: `.frame` did not name the current frame"]
+    try:
+        for n in indexes:
+            f = by_index[n]
+            try:
+                dv = pykd.dbgCommand(".frame %x; dv /V /t" % n)
+            except pykd.DbgException as exc:
+                warnings.append("locals of frame %02x not read: %s" % (n, P.first_line(exc)))
+                continue
+            # The scope must land on this very frame (a `.frame /c` context set by the user
+            # renumbers frames): compare the Child-SP/ChildEBP the engine printed.
+            if _sp_of(frame_row(dv)) != f.sp:
+                warnings.append("locals of frame %02x not read: `.frame %x` landed on another "
+                                "frame (a .cxr/.frame /c context is set?)" % (n, n))
+                continue
+            notes = {"dv": dv or ""}
+            if report.arch != "x86":  # x86 has no unwind data for .fnent to show
+                try:
+                    notes["fnent"] = pykd.dbgCommand(".fnent %x" % f.ip) or ""
+                except pykd.DbgException:
+                    pass
+            stack.frame_notes[n] = notes
+    finally:
+        _restore(pykd, row.group("n"), saved, warnings)
+    return warnings
+
+
+def _restore(pykd: Any, number: str, saved: str, warnings: List[str]) -> None:
+    try:
+        pykd.dbgCommand(".frame %s" % number)
+        now = pykd.dbgCommand(".frame")
+    except pykd.DbgException as exc:
+        warnings.append("could not put the current frame back (.frame %s): %s"
+                        % (number, P.first_line(exc)))
+        return
+    if frame_row(now) is None or frame_row(now).group(0) != frame_row(saved).group(0):
+        warnings.append("the current frame changed: run `.frame %s` to get it back" % number)
+
+
+def type_sizes(pykd: Any) -> Callable[[str, Optional[str]], Optional[int]]:
+    """sizeof for dv's struct types from the module's type info (typeInfo("seed!MYSTRUCT")),
+    cached; None when the symbols do not have it."""
+    cache: Dict[tuple, Optional[int]] = {}
+
+    def sizeof(type_text: str, module: Optional[str]) -> Optional[int]:
+        name = _TAG.sub("", type_text.strip())
+        key = (module, name)
+        if key not in cache:
+            cache[key] = None
+            for full in ([module + "!" + name] if module else []) + [name]:
+                try:
+                    cache[key] = int(pykd.typeInfo(full).size())
+                    break
+                except (pykd.DbgException, AttributeError, TypeError, ValueError):
+                    continue
+        return cache[key]
+
+    return sizeof
+
+
+def attach(stack: StackInput, report: StackReport, top: int,
+           thread: Optional[int] = None) -> None:
+    """Read the notes of the report's heaviest frames and annotate the report's frames with
+    their locals (largest first) and layout. Best effort: problems become warnings."""
+    indexes = pick_frames(report, top)
+    if not indexes:
+        return
+    pykd = P.load_pykd()
+    with P.switched_thread(pykd, thread) as notes:
+        warnings = read_notes(stack, report, indexes)
+    report.warnings.extend(warnings + notes)
+    sizes = type_sizes(pykd)
+    ptr = stack.ptr_size or (4 if report.arch == "x86" else 8)
+    for n, text in stack.frame_notes.items():
+        f = report.frame(n)
+        annotate(f, text.get("dv"), text.get("fnent"), ptr,
+                 sizeof=lambda t, _m=f.module: sizes(t, _m))
