@@ -155,7 +155,9 @@ def to_table(rows: List[ThreadRow], view: DriverView, top: int) -> str:
               (r.heaviest_driver_frame or {}).get("call_site", "")] for r in rows]
     out = [tabulate(table, headers=["thread", "image", "state", "used", "budget", "left",
                                     "%", "from", "heaviest driver frame"],
-                    tablefmt="simple", disable_numparse=True)]
+                    tablefmt="simple", disable_numparse=True,
+                    colalign=("left", "left", "left", "right", "right", "right", "right", "left",
+                              "left"))]
     for r in rows[:top] if top > 0 else []:
         if r.report is None or not r.report.heaviest_drivers:
             continue
