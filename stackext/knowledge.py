@@ -73,7 +73,8 @@ EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
                                                 "KiExpandKernelStackAndCalloutOnStackSegment",
                                                 "KxSwitchKernelStackCallout",
                                                 "KiSwitchKernelStackCallout",
-                                                "KiSwitchKernelStackAndCallout"))
+                                                "KiSwitchKernelStackAndCallout",
+                                                "KySwitchKernelStackCallout"))
 SYSCALL_ROUTINES = frozenset(s.lower() for s in ("KiSystemServiceCopyEnd", "KiSystemCall64",
                                                  "KiSystemCall64Shadow", "KiSystemServiceExit",
                                                  "KiSystemServicePostCall", "KiFastCallEntry",

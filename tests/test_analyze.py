@@ -284,3 +284,44 @@ def test_input_frames_are_not_changed():
     s = StackInput(frames=frames(DEEPDIVE))
     analyze(s)
     assert all(f.size is None for f in s.frames)
+
+
+# The corpus has no DPC-stack or expanded-stack switch: these two are built in the shape such
+# stacks have (the DPC stack below the thread stack's range, KxRetireDpcList / KiDpcInterrupt at
+# the seam; a KeExpandKernelStackAndCallout callout on a fresh segment).
+DPC_SWITCH = [
+    ("fffff807`0cb2f9e8", "fffff807`09e2e6ac", "mydrv!DpcRoutine+0x40"),
+    ("fffff807`0cb2fa20", "fffff807`09e2d8b6", "nt!KiExecuteAllDpcs+0x2e8"),
+    ("fffff807`0cb2fb80", "fffff807`09e7f265", "nt!KiRetireDpcList+0x1a7"),
+    ("fffff807`0cb2fde0", "fffff807`09e1f0a0", "nt!KxRetireDpcList+0x5"),
+    ("ffffb806`39767060", "fffff807`09f39da5", "nt!KiDispatchInterruptContinue"),
+    ("ffffb806`39767090", "fffff807`09f39c46", "nt!KiDpcInterrupt+0x2e0"),
+    ("ffffb806`39767230", "fffff807`09efee2f", "mydrv!SpinWait+0x20"),
+    ("ffffb806`39767280", "00000000`00000000", "nt!KiStartSystemThread+0x34"),
+]
+EXPANDED = [
+    ("ffffb806`3a01f800", "fffff807`09e2e6ac", "mydrv!DeepCallout+0x1e0"),
+    ("ffffb806`3a01fd00", "fffff807`09e2d8b6", "nt!KySwitchKernelStackCallout+0x2e"),
+    ("ffffb806`39767060", "fffff807`09e7f265", "nt!KiSwitchKernelStackAndCallout+0x5f"),
+    ("ffffb806`397671f0", "fffff807`09e1f0a0", "nt!KeExpandKernelStackAndCalloutInternal+0x8c"),
+    ("ffffb806`39767240", "fffff807`09f39c46", "mydrv!Dispatch+0x30"),
+    ("ffffb806`39767280", "00000000`00000000", "nt!KiStartSystemThread+0x34"),
+]
+
+
+def test_dpc_stack_is_labelled_and_not_charged_to_the_thread():
+    r = analyze(StackInput(frames=frames(DPC_SWITCH)))
+    assert [(g.kind, g.first_frame, g.last_frame) for g in r.segments] == [
+        ("dpc", 0, 3), ("thread", 4, 7)]
+    assert r.frames[3].size_unknown_reason == REASON_OTHER_STACK
+    assert r.frames[0].size == 0x38 and not r.frames[0].heavy
+    assert r.heaviest_drivers == [6]  # only the thread stack's driver frames rank
+
+
+def test_expanded_stack_segment():
+    r = analyze(StackInput(frames=frames(EXPANDED), stack_base=0xFFFFB80639768000,
+                           stack_limit=0xFFFFB80639761000, bounds_origin="thread"))
+    assert [(g.kind, g.first_frame, g.last_frame) for g in r.segments] == [
+        ("expanded", 0, 1), ("thread", 2, 5)]
+    assert r.frames[0].size == 0x500 and r.frames[1].size_unknown_reason == REASON_OTHER_STACK
+    assert r.used == 0xFFFFB80639768000 - 0xFFFFB80639767060
