@@ -27,7 +27,7 @@ def build(path: Path, stacks: int) -> int:
     bodies = []
     for name in SAMPLES:
         text = (ROOT / "fixtures" / name).read_text(encoding="utf-8")
-        bodies.append("\n".join(l for l in text.splitlines() if not l.startswith("# ")))
+        bodies.append("\n".join(x for x in text.splitlines() if not x.startswith("# ")))
     written = 0
     with path.open("w", encoding="utf-8") as out:
         for i in range(stacks):

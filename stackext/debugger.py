@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from stackext.errors import StackextError
 
@@ -21,6 +21,7 @@ EPILOG = """examples:
   !py -m stackext.usage --format json         JSON between marker lines (for kd -logo logs)
 outside a debugger (pykd as a library, Windows):
   python -m stackext.usage --dump C:\\dumps\\MEMORY.DMP
+  python -m stackext.usage --dump C:\\dumps\\app.dmp --thread ~2 --symbols C:\\symbols
 """
 
 
@@ -49,22 +50,39 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
-    from stackext.cli import add_analysis_options, parse_address
+    from stackext.cli import add_analysis_options
 
     p = _Parser(write, prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Where did this thread's stack go? Per-frame stack usage from "
                             "Child-SP differences, against the thread's budget.",
                 epilog=EPILOG)
     add_analysis_options(p)
-    p.add_argument("--thread", type=parse_address, metavar="ADDR",
-                   help="ETHREAD/KTHREAD address (fffff803`12345678, 0x..., bare hex); the "
-                        "debugger's thread, process and frame are put back afterwards")
+    p.add_argument("--thread", type=_thread_arg, metavar="ADDR",
+                   help="kernel: ETHREAD/KTHREAD address (fffff803`12345678, 0x..., bare hex); "
+                        "the debugger's thread, process and frame are put back afterwards. "
+                        "User-mode dump (--dump): ~N or the thread id in hex as `~` shows it "
+                        "(default: the dump's current thread)")
     p.add_argument("--dml", dest="dml", action="store_true", default=None,
                    help="links and colours (default: on inside WinDbg)")
     p.add_argument("--no-dml", dest="dml", action="store_false", help="plain text")
     p.add_argument("--dump", metavar="PATH",
                    help="open this dump first (only outside a debugger: python -m stackext.usage)")
+    p.add_argument("--symbols", metavar="PATH",
+                   help="symbol path for --dump (default: _NT_SYMBOL_PATH); the dump's own "
+                        "folder is always added, so PDBs next to it are found")
+    p.add_argument("--no-locals", dest="locals", action="store_false",
+                   help="do not read the largest locals of the heaviest frames (dv, .fnent)")
     return p
+
+
+def _thread_arg(text: str) -> str:
+    """~N (user-mode dump) or an address; checked here, read once the target is known."""
+    from stackext.cli import parse_address
+    from stackext.sources.pykd_dump import is_user_thread_spec
+
+    if not is_user_thread_spec(text):
+        parse_address(text)  # raises argparse.ArgumentTypeError
+    return text.strip()
 
 
 def _escape(text: str) -> str:
@@ -88,6 +106,30 @@ def _double_fault_links(stack, report) -> str:
             "!py -m stackext.usage</link>" % " or ".join(parts))
 
 
+def _open_target(args: argparse.Namespace) -> Tuple[Optional[int], Optional[str]]:
+    """Open --dump (symbols, .reload) and select --thread. Returns (kernel thread address for
+    collect, the report's source line or None)."""
+    from stackext.cli import parse_address
+    from stackext.sources import pykd_dump
+
+    if not args.dump:
+        if args.thread is not None and pykd_dump.is_user_thread_spec(args.thread):
+            raise StackextError("--thread ~N selects a thread of a user-mode dump opened with "
+                                "--dump; here switch threads with ~Ns first")
+        return (None if args.thread is None else parse_address(args.thread)), None
+    pykd_dump.open_dump(args.dump, args.symbols)
+    if pykd_dump.is_kernel():
+        if args.thread is not None and pykd_dump.is_user_thread_spec(args.thread):
+            raise StackextError("--thread ~N is for user-mode dumps; on a kernel dump give an "
+                                "ETHREAD/KTHREAD address")
+        thread = None if args.thread is None else parse_address(args.thread)
+        return thread, args.dump
+    if args.thread is not None:
+        pykd_dump.select_user_thread(args.thread)
+    current = pykd_dump.current_thread()
+    return None, args.dump + (", thread %s" % current if current else "")
+
+
 def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
     from stackext.analyze import analyze
     from stackext.cli import analysis_options, render_options
@@ -100,13 +142,21 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
             raise StackextError("--dump works only outside a debugger (python -m "
                                 "stackext.usage --dump PATH); here the open target is used "
                                 "(.opendump to open another)")
-        pykd_source.open_dump(args.dump)
     elif not inside:
         raise StackextError("not inside a debugger: run it in WinDbg as `!py -m stackext.usage`, "
                             "or give --dump PATH")
+    elif args.symbols is not None:
+        raise StackextError("--symbols goes with --dump; in the debugger use .sympath and .reload")
     dml = inside if args.dml is None else args.dml
-    stack = pykd_source.collect(thread=args.thread)
+    thread, where = _open_target(args)
+    stack = pykd_source.collect(thread=thread)
+    if where:
+        stack.source = where
     report = analyze(stack, analysis_options(args))
+    if args.locals and args.top > 0:
+        from stackext.sources import pykd_anatomy
+
+        pykd_anatomy.attach(stack, report, args.top, thread=thread)
     if args.strict and report.warnings:
         raise StackextError("warning treated as error (--strict): %s" % report.warnings[0])
     fmt = args.format
@@ -161,3 +211,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         error("internal error, please report it: %s: %s"
               % (type(e).__name__, text[0] if text else ""))
         return 2
+
+
+def inside_debugger() -> bool:
+    """True inside WinDbg/kd; False with pykd as a library or without pykd."""
+    try:
+        from stackext.sources import pykd_source
+
+        return pykd_source.in_debugger()
+    except Exception:  # noqa: BLE001 - no pykd, or pykd not initialized: not a debugger
+        return False

@@ -5,6 +5,12 @@
 from __future__ import annotations
 
 if __name__ == "__main__":
+    import sys
+
     from stackext import debugger
 
-    debugger.main()
+    status = debugger.main()
+    # Outside a debugger the exit status is the interface (scripts, CI); inside WinDbg `!py`
+    # would report a SystemExit, so the status stays invisible there.
+    if status and not debugger.inside_debugger():
+        sys.exit(status)

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from types import ModuleType
+from typing import Callable, Dict, Iterable, List, Optional
 
 from stackext.model import StackReport
 
@@ -20,54 +21,44 @@ class RenderOptions:
     functions: int = 10  # function rollup rows shown in text formats
 
 
-def _formats() -> Dict[str, Callable[[List[StackReport], RenderOptions], str]]:
+def _formats() -> Dict[str, ModuleType]:
+    """Each format is a module with begin(opts), one(report, opts, position), end(opts, count)."""
     from stackext.render import csv_, dml, json_, markdown, text
 
-    return {
-        "table": text.render,
-        "json": json_.render,
-        "csv": csv_.render,
-        "markdown": markdown.render,
-        "dml": dml.render,
-    }
+    return {"table": text, "json": json_, "csv": csv_, "markdown": markdown, "dml": dml}
 
 
 FORMAT_NAMES = ("table", "json", "csv", "markdown", "dml")
 
 
-def render(reports: List[StackReport], fmt: str, options: RenderOptions = None) -> str:
-    return _formats()[fmt](reports, options or RenderOptions())
-
-
-def stream(reports, fmt: str, options: RenderOptions, write: Callable[[str], object]) -> int:
+def stream(reports: Iterable[StackReport], fmt: str, options: Optional[RenderOptions],
+           write: Callable[[str], object]) -> int:
     """Render reports one at a time as they come (memory stays at one stack, whatever the
     input's size). Returns how many were written."""
     opts = options or RenderOptions()
+    fmt_module = _formats()[fmt]
+    write(fmt_module.begin(opts))
     count = 0
-    if fmt == "json":
-        import json
-
-        from stackext.render import json_
-
-        write(json_.stream_begin(opts))
-        for r in reports:
-            write((",\n" if count else "\n") + "    " + json_.stack_json(r, "    "))
-            count += 1
-        write(json_.stream_end(opts, count))
-        return count
-    if fmt == "csv":
-        from stackext.render import csv_
-
-        first = True
-        for r in reports:
-            text = csv_.render([r], opts)
-            write(text if first else text.split("\n", 1)[1])
-            first = False
-            count += 1
-        if first:
-            write(csv_.render([], opts))
-        return count
     for r in reports:
-        write(("\n" if count else "") + render([r], fmt, opts))
+        write(fmt_module.one(r, opts, count))
         count += 1
+    write(fmt_module.end(opts, count))
     return count
+
+
+def render(reports: List[StackReport], fmt: str, options: Optional[RenderOptions] = None) -> str:
+    parts: List[str] = []
+    stream(reports, fmt, options, parts.append)
+    return "".join(parts)
+
+
+def no_text(*_args) -> str:
+    """begin/end of the formats that have no header or footer."""
+    return ""
+
+
+def one_block(render_one: Callable[[StackReport, RenderOptions], str]):
+    """`one` for the formats that print a block per stack, a blank line between."""
+    def one(r: StackReport, opts: RenderOptions, position: int) -> str:
+        return ("\n" if position else "") + render_one(r, opts) + "\n"
+    return one

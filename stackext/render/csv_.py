@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import List
 
 from stackext.model import StackReport
 from stackext.render import RenderOptions
@@ -18,17 +17,25 @@ def _hex(v):
     return "" if v is None else "0x%x" % v
 
 
-def render(reports: List[StackReport], opts: RenderOptions) -> str:
+def _rows(rows) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
-    for r in reports:
-        kinds = {s.index: s.kind for s in r.segments}
-        for f in r.frames:
-            w.writerow([r.source, _hex(r.thread), f.index, _hex(f.sp), _hex(f.ret),
-                        "" if f.size is None else f.size, f.size_unknown_reason or "", f.segment,
-                        kinds.get(f.segment, ""), int(f.inline), int(f.driver), int(f.heavy),
-                        f.module or "", f.function or "", f.call_site,
-                        "" if r.budget is None else r.budget,
-                        "" if r.used is None else r.used, int(r.overflow)])
+    csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue()
+
+
+def begin(opts: RenderOptions) -> str:
+    return _rows([COLUMNS])
+
+
+def one(r: StackReport, opts: RenderOptions, position: int) -> str:
+    kinds = {s.index: s.kind for s in r.segments}
+    return _rows([r.source, _hex(r.thread), f.index, _hex(f.sp), _hex(f.ret),
+                  "" if f.size is None else f.size, f.size_unknown_reason or "", f.segment,
+                  kinds.get(f.segment, ""), int(f.inline), int(f.driver), int(f.heavy),
+                  f.module or "", f.function or "", f.call_site,
+                  "" if r.budget is None else r.budget,
+                  "" if r.used is None else r.used, int(r.overflow)] for f in r.frames)
+
+
+def end(opts: RenderOptions, count: int) -> str:
+    return ""

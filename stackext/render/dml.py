@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import List
 
 from stackext.model import Frame, StackReport
-from stackext.render import RenderOptions
+from stackext.render import RenderOptions, no_text, one_block
 from stackext.render import common as C
 
 
@@ -95,5 +95,5 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     return "\n".join(out)
 
 
-def render(reports: List[StackReport], opts: RenderOptions) -> str:
-    return "\n\n".join(render_one(r, opts) for r in reports) + "\n"
+begin = end = no_text
+one = one_block(render_one)

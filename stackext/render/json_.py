@@ -112,13 +112,6 @@ def stack_json(r: StackReport, indent: str = "") -> str:
     return "{\n" + ",\n".join(lines) + "\n" + indent + "}"
 
 
-def render(reports: List[StackReport], opts: RenderOptions) -> str:
-    text = json.dumps(document(reports), indent=2)
-    if opts.markers:
-        return "%s\n%s\n%s\n" % (MARKER_BEGIN, text, MARKER_END)
-    return text + "\n"
-
-
 def _pick(cls, d: Dict[str, Any]) -> Dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in d.items() if k in names}
@@ -163,11 +156,15 @@ def load(text: str, where: str = "<json>") -> List[StackReport]:
         raise StackextError("cannot read stackext JSON: %s" % e, where) from None
 
 
-def stream_begin(opts: RenderOptions) -> str:
+def begin(opts: RenderOptions) -> str:
     head = '{\n  "tool": "stackext",\n  "version": %s,\n  "stacks": [' % json.dumps(__version__)
     return (MARKER_BEGIN + "\n" + head) if opts.markers else head
 
 
-def stream_end(opts: RenderOptions, count: int) -> str:
-    tail = ("\n  ]\n}\n" if count else "]\n}\n")
+def one(r: StackReport, opts: RenderOptions, position: int) -> str:
+    return (",\n" if position else "\n") + "    " + stack_json(r, "    ")
+
+
+def end(opts: RenderOptions, count: int) -> str:
+    tail = "\n  ]\n}\n" if count else "]\n}\n"
     return tail + (MARKER_END + "\n" if opts.markers else "")

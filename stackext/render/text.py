@@ -7,7 +7,7 @@ from typing import List
 from tabulate import tabulate
 
 from stackext.model import StackReport
-from stackext.render import RenderOptions
+from stackext.render import RenderOptions, no_text, one_block
 from stackext.render import common as C
 
 
@@ -59,5 +59,5 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     return "\n".join(out)
 
 
-def render(reports: List[StackReport], opts: RenderOptions) -> str:
-    return "\n\n".join(render_one(r, opts) for r in reports) + "\n"
+begin = end = no_text
+one = one_block(render_one)

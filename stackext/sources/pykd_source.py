@@ -296,11 +296,19 @@ def user_bounds(pykd: Any, stack: StackInput) -> None:
         return
     ptr64 = stack.arch != "x86"
     stack.stack_base = base
-    stack.stack_limit = reserve if reserve and reserve < committed else committed
     stack.bounds_origin = "thread"
-    stack.bounds_note = "user stack from the %s at %s (reserve from DeallocationStack; " \
-                        "committed down to %s)" % (how, fmt_addr(teb, ptr64),
-                                                   fmt_addr(committed, ptr64))
+    # The budget is the whole reservation (StackBase - DeallocationStack): the stack grows into
+    # it on demand. StackLimit is only the committed bottom (under Wine it is the reserve + 2
+    # pages from the start; on Windows it follows the deepest touch, a high-water mark).
+    if reserve and reserve < committed:
+        stack.stack_limit = reserve
+        stack.bounds_note = ("user stack from the %s at %s: StackBase - DeallocationStack (the "
+                             "reserve); StackLimit (committed bottom) %s"
+                             % (how, fmt_addr(teb, ptr64), fmt_addr(committed, ptr64)))
+    else:
+        stack.stack_limit = committed
+        stack.bounds_note = ("user stack from the %s at %s: StackBase - StackLimit (committed; "
+                             "DeallocationStack not readable)" % (how, fmt_addr(teb, ptr64)))
 
 
 def _dealloc(pykd: Any, teb: int, arch: Optional[str]) -> Optional[int]:
