@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List
-
 from tabulate import tabulate
 
 from stackext.model import StackReport
