@@ -37,6 +37,7 @@ START_ROUTINES = frozenset(
     for s in (
         "KiStartSystemThread",
         "KxStartSystemThread",
+        "KiThreadStartup",
         "KiStartUserThread",
         "KiStartUserThreadReturn",
         "PspSystemThreadStartup",
@@ -51,7 +52,8 @@ START_ROUTINES = frozenset(
 # The outermost frame of these is the one that starts the thread (the others sit just above it).
 THREAD_ENTRY = frozenset(
     s.lower()
-    for s in ("KiStartSystemThread", "KxStartSystemThread", "KiIdleLoop", "RtlUserThreadStart",
+    for s in ("KiStartSystemThread", "KxStartSystemThread", "KiThreadStartup", "KiIdleLoop",
+              "RtlUserThreadStart",
               "_RtlUserThreadStart", "KiStartUserThread", "KiStartUserThreadReturn")
 )
 

@@ -70,6 +70,14 @@ def read_notes(stack: StackInput, report: StackReport, indexes: List[int]) -> Li
     row = frame_row(saved)
     if row is None:
         return ["locals not read: `.frame` did not name the current frame"]
+    # After `.frame /c K` (or a .cxr) the engine numbers frames from that context while the stack
+    # walk starts there: `.frame N` would not reach our frame N, and merely moving the scope
+    # changes what `.frame` shows afterwards (the real engine then prints the frame's return
+    # address, which it did not before). So in such a context, change nothing.
+    current = by_index.get(int(row.group("n"), 16))
+    if current is None or _sp_of(row) != current.sp:
+        return ["locals not read: a .cxr/.frame /c context is set (run .cxr, then this command, "
+                "to see the largest locals)"]
     try:
         for n in indexes:
             f = by_index[n]

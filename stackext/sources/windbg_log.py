@@ -51,7 +51,9 @@ OWNER_RE = re.compile(r"^Owning Process\s+(" + ADDR + r")\s+Image:\s*(.*)$")
 # "Stack Init ffffa681165975f0 Current ffffa68116596680"
 INIT_RE = re.compile(r"^Stack Init\s+(" + ADDR + r")\s+Current\s+(" + ADDR + ")")
 # "Base ffffa68116598000 Limit ffffa68116591000 Call 0000000000000000"
-BASE_RE = re.compile(r"^Base\s+(" + ADDR + r")\s+Limit\s+(" + ADDR + ")")
+# Older x86 WinDbg prints both on one line:
+# "Stack Init 8b1c7fd0 Current 8b1c7c68 Base 8b1c8000 Limit 8b1c5000 Call 00000000"
+BASE_RE = re.compile(r"(?:^|\s)Base\s+(" + ADDR + r")\s+Limit\s+(" + ADDR + ")")
 # "Implicit thread is now fffffa80`09da7b00"
 IMPLICIT_RE = re.compile(r"^Implicit thread is now\s+(" + ADDR + ")")
 # "UNEXPECTED_KERNEL_MODE_TRAP (7f)"
@@ -404,6 +406,9 @@ class _Reader:
         if m:
             t = self._tinfo(n)
             t.init, t.current = to_int(m.group(1)), to_int(m.group(2))
+            b = BASE_RE.search(text)
+            if b:
+                t.base, t.limit = to_int(b.group(1)), to_int(b.group(2))
             return True
         m = BASE_RE.match(text)
         if m:
