@@ -90,3 +90,21 @@ def test_new_analyze_overflow_by_16_bytes_and_the_2248_byte_frame():
     assert r.overflow and r.double_fault and r.below_limit == 16
     # !analyze's own STACKUSAGE_FUNCTION line says the blamed function uses 2248 bytes
     assert r.frames[4].size == 2248 and r.heaviest_drivers[0] == 4
+
+
+KB_NO_SP = """0:000> kb
+ # RetAddr               : Args to Child                                                           : Call Site
+00 00007ffb`1c2ac5de     : 00000000`00000000 00000000`00000000 00000000`00000000 00000000`00000000 : ntdll!NtWaitForSingleObject+0x14
+01 00007ff6`5a3b1a2c     : 00000000`00000000 00000000`00000000 00000000`00000000 00000000`00000000 : KERNELBASE!WaitForSingleObjectEx+0x8e
+"""
+
+
+def test_kb_without_child_sp_says_which_command_to_run():
+    import pytest
+
+    from stackext.errors import StackextError
+
+    with pytest.raises(StackextError) as e:
+        list(read_stacks(KB_NO_SP.splitlines(True), "kb.txt"))
+    assert str(e.value).startswith("kb.txt:2: this stack has no Child-SP column")
+    assert "kf, kn or kv" in str(e.value)

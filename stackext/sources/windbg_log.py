@@ -54,6 +54,9 @@ INIT_RE = re.compile(r"^Stack Init\s+(" + ADDR + r")\s+Current\s+(" + ADDR + ")"
 # Older x86 WinDbg prints both on one line:
 # "Stack Init 8b1c7fd0 Current 8b1c7c68 Base 8b1c8000 Limit 8b1c5000 Call 00000000"
 BASE_RE = re.compile(r"(?:^|\s)Base\s+(" + ADDR + r")\s+Limit\s+(" + ADDR + ")")
+# x64 kb in recent WinDbg has no Child-SP column:
+# " # RetAddr               : Args to Child                                      : Call Site"
+NO_SP_HEADER_RE = re.compile(r"^#?\s*RetAddr\s+:\s*Args to Child\s*:\s*Call Site", re.I)
 # "Implicit thread is now fffffa80`09da7b00"
 IMPLICIT_RE = re.compile(r"^Implicit thread is now\s+(" + ADDR + ")")
 # "UNEXPECTED_KERNEL_MODE_TRAP (7f)"
@@ -187,6 +190,10 @@ def read_stacks(lines: Iterable[str], name: str) -> Iterator[Item]:
             continue
         yield from notes.hold(reader.feed(lineno, raw))
     yield from notes.hold(reader.finish(lineno), final=True)
+    if not reader.found and reader.no_sp_line:
+        raise StackextError(
+            "this stack has no Child-SP column (recent WinDbg prints only RetAddr for x64 kb): "
+            "run kf, kn or kv, which print Child-SP", where="%s:%d" % (name, reader.no_sp_line))
     if not reader.found:
         raise StackextError(
             "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)",
@@ -306,6 +313,7 @@ class _Reader:
         self.json_lines = None  # type: Optional[List[str]]
         self.json_line = 0
         self.json_size = 0
+        self.no_sp_line = 0  # a " # RetAddr : Args to Child : Call Site" header (no SPs)
 
     # -- the line dispatcher -------------------------------------------------------------------
 
@@ -328,6 +336,8 @@ class _Reader:
                        % (len(raw), MAX_LINE), n)
         if self._context_line(n, text, out):
             return out
+        if NO_SP_HEADER_RE.match(text):
+            self.no_sp_line = self.no_sp_line or n
         layout = parse_header(text)
         if layout is not None:
             self.layout, self.skip_rows = layout, False
