@@ -206,7 +206,7 @@ def run_log(args, out: TextIO) -> int:
 
     def stacks():
         for path in args.files or ["-"]:
-            for item in windbg_log.read_file(path):
+            for item in windbg_log.read_file(path, threads_without_stack=True):
                 if isinstance(item, windbg_log.EmbeddedJson):
                     continue
                 if args.strict and item.warnings:

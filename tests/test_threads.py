@@ -70,3 +70,37 @@ def test_table_and_csv():
     code, out, _ = run(["threads", "--format", "csv", P116])
     assert out.splitlines()[0].startswith("thread,process,image,state,stack_base")
     assert len(out.splitlines()) == 4
+
+
+# !process 0 7 prints "Kernel stack not resident." and no stack for swapped-out threads: they
+# still have bounds and a saved SP (shape of fixture 116; thread 3 made non-resident).
+NOT_RESIDENT = """0: kd> !process 0 7
+PROCESS ffff8a07222e60c0
+    Image: ioctlapp.exe
+
+        THREAD ffff8a071d5a3040  Cid 2f38.0bd4  Teb: 0000006d28977000 Win32Thread: 0000000000000000 WAIT: (WrQueue) UserMode Alertable
+        Owning Process            ffff8a07222e60c0       Image:         ioctlapp.exe
+        Stack Init ffff808de0a8f650 Current ffff808de0a8ee20
+        Base ffff808de0a90000 Limit ffff808de0a89000 Call 0000000000000000
+        Kernel stack not resident.
+
+        THREAD ffff8a071ff3a080  Cid 2f38.2df4  Teb: 0000006d28979000 Win32Thread: 0000000000000000 WAIT: (WrQueue) UserMode Alertable
+        Owning Process            ffff8a07222e60c0       Image:         ioctlapp.exe
+        Stack Init ffff808de09d7650 Current ffff808de09d6e20
+        Base ffff808de09d8000 Limit ffff808de09d1000 Call 0000000000000000
+        Child-SP          RetAddr           Call Site
+        ffff808d`e09d6e60 fffff807`4e63c77d nt!KiSwapContext+0x76
+        ffff808d`e09d6fa0 fffff807`4e63b604 nt!KiSwapThread+0xbfd
+"""
+
+
+def test_threads_without_a_resident_stack_are_ranked_too(tmp_path):
+    p = tmp_path / "p07.txt"
+    p.write_text(NOT_RESIDENT)
+    code, out, _ = run(["threads", "--format", "json", str(p)])
+    rows = {r["thread"]: r for r in json.loads(out)["threads"]}
+    assert set(rows) == {"0xffff8a071d5a3040", "0xffff8a071ff3a080"}
+    assert rows["0xffff8a071d5a3040"]["used"] == 0x11E0
+    assert rows["0xffff8a071d5a3040"]["used_from"] == "KernelStack"
+    code, out, _ = run(["usage", "--format", "json", str(p)])
+    assert [s["thread"] for s in json.loads(out)["stacks"]] == ["0xffff8a071ff3a080"]

@@ -118,6 +118,7 @@ class _ThreadInfo:
         self.state = None  # type: Optional[str]
         self.init = self.current = self.base = self.limit = None  # type: Optional[int]
         self.notes = []  # type: List[str]
+        self.used = False  # a stack was built with it
 
 
 class _Stack:
@@ -141,17 +142,17 @@ class _Stack:
         self.complete = None  # type: Optional[bool]
 
 
-def read_file(path: str) -> Iterator[Item]:
+def read_file(path: str, threads_without_stack: bool = False) -> Iterator[Item]:
     """Stacks from a file ("-" is stdin), streamed; StackextError on unreadable input."""
     name = "<stdin>" if path == "-" else path
     try:
         if path == "-":
             raw = getattr(sys.stdin, "buffer", None)
             stream = _text(raw) if raw is not None else sys.stdin
-            yield from read_stacks(_bounded_lines(stream), name)
+            yield from read_stacks(_bounded_lines(stream), name, threads_without_stack)
             return
         with open(path, "rb") as raw:
-            yield from read_stacks(_bounded_lines(_text(raw)), name)
+            yield from read_stacks(_bounded_lines(_text(raw)), name, threads_without_stack)
     except OSError as e:
         raise StackextError("cannot read the log: %s" % (e.strerror or e), where=name) from None
 
@@ -176,9 +177,12 @@ def _bounded_lines(stream) -> Iterator[str]:
         dropping = not ends
 
 
-def read_stacks(lines: Iterable[str], name: str) -> Iterator[Item]:
-    """Yield each stack (and each embedded stackext JSON) as soon as it ends in the log."""
+def read_stacks(lines: Iterable[str], name: str,
+                threads_without_stack: bool = False) -> Iterator[Item]:
+    """Yield each stack (and each embedded stackext JSON) as soon as it ends in the log. With
+    `threads_without_stack`, also the !thread blocks that printed no stack (frames empty)."""
     reader = _Reader(name)
+    reader.threads_without_stack = threads_without_stack
     notes = _FrameNotes(name)
     lineno = seen = 0
     for lineno, raw in enumerate(lines, 1):
@@ -188,8 +192,11 @@ def read_stacks(lines: Iterable[str], name: str) -> Iterator[Item]:
             seen += len(raw)
         if notes.feed(raw):
             continue
-        yield from notes.hold(reader.feed(lineno, raw))
-    yield from notes.hold(reader.finish(lineno), final=True)
+        yield from notes.hold(reader.feed(lineno, raw) + reader.drain())
+    last = reader.finish(lineno)
+    if reader.tinfo is not None:
+        reader._retire(reader.tinfo)
+    yield from notes.hold(last + reader.drain(), final=True)
     if not reader.found and reader.no_sp_line:
         raise StackextError(
             "this stack has no Child-SP column (recent WinDbg prints only RetAddr for x64 kb): "
@@ -314,6 +321,8 @@ class _Reader:
         self.json_line = 0
         self.json_size = 0
         self.no_sp_line = 0  # a " # RetAddr : Args to Child : Call Site" header (no SPs)
+        self.threads_without_stack = False
+        self.retired = []  # type: List[Item]
 
     # -- the line dispatcher -------------------------------------------------------------------
 
@@ -485,6 +494,7 @@ class _Reader:
         """A new debugger command (or !thread block): column layout and thread context restart."""
         if self.tinfo is not None:
             self.recent.append(self.tinfo)
+            self._retire(self.tinfo)
         self.tinfo = None
         self.layout, self.mode = Layout(), "k"
         self.pending_gap = None
@@ -595,6 +605,7 @@ class _Reader:
                 "%s: %d more warnings not shown" % (self.name, stack.dropped_warnings))
         t = stack.tinfo or self._matching_thread(frames)
         if t is not None:
+            t.used = True
             result.thread, result.process, result.image, result.state = (
                 t.thread, t.process, t.image, t.state)
             result.initial_stack, result.kernel_stack = t.init, t.current
@@ -623,6 +634,24 @@ class _Reader:
                 "%s:%d: the log ends inside STACK_TEXT after a frame whose return address is not 0:"
                 " the stack was cut off" % (self.name, frames[-1].line or 0))
         return result
+
+    def _retire(self, t: _ThreadInfo) -> None:
+        """A !thread block that printed no stack ("Kernel stack not resident."): still a thread
+        with bounds and a saved SP, for `stackext threads`."""
+        if self.threads_without_stack and not t.used and t.thread is not None and \
+                (t.base is not None or t.current is not None):
+            t.used = True
+            self.found = True
+            self.retired.append(StackInput(
+                frames=[], source="%s:%d" % (self.name, t.line), thread=t.thread,
+                process=t.process, image=t.image, state=t.state, stack_base=t.base,
+                stack_limit=t.limit, bounds_origin="thread" if t.base is not None else None,
+                initial_stack=t.init, kernel_stack=t.current, kernel=True,
+                warnings=list(t.notes)))
+
+    def drain(self) -> List[Item]:
+        out, self.retired = self.retired, []
+        return out
 
     def _matching_thread(self, frames) -> Optional[_ThreadInfo]:
         """An earlier !thread of this log whose Base/Limit hold this stack (kf after !thread)."""
