@@ -14,9 +14,13 @@ from typing import Iterable, Iterator, List, Optional, Union
 
 from stackext.errors import StackextError
 from stackext.model import Bugcheck, StackInput
+from stackext.sources.windbg_notes import FrameNotes
 from stackext.sources.windbg_rows import (
     ADDR,
+    MAX_LINE,
+    PROMPT_RE,
     Layout,
+    clean_line,
     looks_like_row,
     parse_header,
     parse_row,
@@ -26,7 +30,6 @@ from stackext.sources.windbg_rows import (
 MARKER_BEGIN = "----- stackext json begin -----"
 MARKER_END = "----- stackext json end -----"
 
-MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source paths stay < 1 KB
 READ_CHUNK = 1 << 20  # read_file never holds more than this of a line without a newline
 MAX_JSON = 64 << 20
 MAX_FRAMES = 65536
@@ -34,9 +37,6 @@ MAX_WARNINGS = 200
 BINARY_PROBE = 8192
 KERNEL_MIN = {"x64": 0xFFFF800000000000, "x86": 0x80000000}
 
-# Debugger prompts: "0: kd> k", "12: kd> !thread ...", "kd>.trap fffff880021748b0", "0:006> ~*kb",
-# "0:000:x86> k", "lkd> k".
-PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?(?P<cmd>.*)$")
 # ~*kb per-thread header: "   1  Id: 4884.53dc Suspend: 1 Teb: 01172000 Unfrozen"
 TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspend:")
 # "THREAD ffff8a071d5a3040  Cid 2f38.0bd4  Teb: 0000006d28977000 Win32Thread: 0000000000000000
@@ -183,7 +183,7 @@ def read_stacks(lines: Iterable[str], name: str,
     `threads_without_stack`, also the !thread blocks that printed no stack (frames empty)."""
     reader = _Reader(name)
     reader.threads_without_stack = threads_without_stack
-    notes = _FrameNotes(name)
+    notes = FrameNotes(name)
     lineno = seen = 0
     for lineno, raw in enumerate(lines, 1):
         if seen < BINARY_PROBE:
@@ -206,97 +206,6 @@ def read_stacks(lines: Iterable[str], name: str,
             "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)",
             where=name,
         )
-
-
-# The commands whose output explains one frame: ".frame /c 4; dv /V /t", "dv /V /t", ".fnent ip"
-FRAME_CMD_RE = re.compile(r"^\.frame\s+(?:/[a-z]+\s+)*(?:0n(?P<dec>\d+)|(?:0x)?(?P<hex>[0-9a-f]+))"
-                          r"\s*$", re.I)
-# ".fnent" output names its function first: "(00000001`40001510)   seed!MyStruct_toDebugStr+0x72 |"
-FNENT_SYM_RE = re.compile(r"^\(\s*" + ADDR + r"\s*\)\s+(?P<sym>\S.*?)\s+\|")
-MAX_NOTE_LINES = 4000
-
-
-class _FrameNotes:
-    """`.frame N` + `dv /V /t` and `.fnent` output that follow a stack in the log: kept as
-    StackInput.frame_notes of the stack printed before them (which is held back until the next
-    stack begins, so memory stays at one stack)."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.held = None  # type: Optional[StackInput]
-        self.frame = None  # type: Optional[int]  # from the last .frame command
-        self.kind = None  # type: Optional[str]  # "dv" or "fnent" while capturing
-        self.target = None  # type: Optional[int]
-        self.lines = []  # type: List[str]
-
-    def feed(self, raw: str) -> bool:
-        """True when the line was a frame command's output (and not a stack row)."""
-        text = _clean(raw)
-        m = PROMPT_RE.match(text)
-        if m:
-            self._close()
-            cmds = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
-            for c in cmds:
-                f = FRAME_CMD_RE.match(c)
-                if f:
-                    self.frame = int(f.group("dec")) if f.group("dec") else int(f.group("hex"), 16)
-            low = [c.split()[0].lower() for c in cmds]
-            if "dv" in low and self.frame is not None:
-                self.kind, self.target = "dv", self.frame
-            elif ".fnent" in low:
-                self.kind, self.target = "fnent", None
-            elif low and low[0].startswith(".frame") and self.frame is not None:
-                self.kind, self.target = "frame", self.frame  # its frame line and registers
-            return False
-        if self.kind is None:
-            return False
-        if len(self.lines) < MAX_NOTE_LINES:
-            self.lines.append(text[:MAX_LINE])
-        return True
-
-    def _close(self) -> None:
-        kind, lines, self.kind, self.lines = self.kind, self.lines, None, []
-        if kind in (None, "frame") or self.held is None or not lines:
-            return
-        text = "\n".join(lines)
-        if kind == "dv":
-            self.held.frame_notes.setdefault(self.target, {})["dv"] = text
-            return
-        for line in lines:
-            m = FNENT_SYM_RE.match(line)
-            if m:
-                sym = m.group("sym").strip()
-                for f in self.held.frames:
-                    if not f.inline and (f.call_site == sym or f.symbol == sym.split("+")[0]):
-                        self.held.frame_notes.setdefault(f.index, {})["fnent"] = text
-                return
-
-    def hold(self, items: List[Item], final: bool = False) -> Iterator[Item]:
-        for item in items:
-            if self.held is not None:
-                yield self.held
-                self.held = None
-            if isinstance(item, StackInput):
-                self.held = item
-            else:
-                yield item
-        if final:
-            self._close()
-            if self.held is not None:
-                yield self.held
-                self.held = None
-
-
-def _clean(raw: str) -> str:
-    """One log line without CR, web-page quoting, markdown emphasis and surrounding blanks."""
-    text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
-    while text.startswith(">"):  # "> " quoting in web copies
-        text = text[1:].lstrip()
-    if "**" in text and not text.startswith("*"):
-        text = text.replace("**", "")
-    if len(text) > 4 and text.startswith("__") and text.endswith("__"):
-        text = text[2:-2].strip()
-    return text
 
 
 class _Reader:
@@ -330,7 +239,7 @@ class _Reader:
         out = []  # type: List[Item]
         if self.json_lines is not None:
             return self._json(n, raw)
-        text = _clean(raw)
+        text = clean_line(raw)
         if text == MARKER_BEGIN:
             self._end(out)
             self.json_lines, self.json_line, self.json_size = [], n, 0

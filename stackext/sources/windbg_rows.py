@@ -251,3 +251,21 @@ def _strip_params(function: str) -> str:
                     return function[:i].rstrip()
                 return function
     return function
+
+
+MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source paths stay < 1 KB
+# Debugger prompts: "0: kd> k", "12: kd> !thread ...", "kd>.trap fffff880021748b0", "0:006> ~*kb",
+# "0:000:x86> k", "lkd> k".
+PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?(?P<cmd>.*)$")
+
+
+def clean_line(raw: str) -> str:
+    """One log line without CR, web-page quoting, markdown emphasis and surrounding blanks."""
+    text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
+    while text.startswith(">"):  # "> " quoting in web copies
+        text = text[1:].lstrip()
+    if "**" in text and not text.startswith("*"):
+        text = text.replace("**", "")
+    if len(text) > 4 and text.startswith("__") and text.endswith("__"):
+        text = text[2:-2].strip()
+    return text
