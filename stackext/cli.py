@@ -5,6 +5,7 @@ and (for the analysis options) the in-debugger entry. Imports sources lazily per
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import re
 import sys
@@ -121,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def expand(files: Sequence[str]) -> List[str]:
+    """The file arguments, with wildcards expanded here (cmd.exe and PowerShell leave
+    `logs\\*.txt` to the program). A pattern that matches nothing stays, to fail by name."""
+    out: List[str] = []
+    for f in files or ["-"]:
+        if f != "-" and any(c in f for c in "*?[") and not os.path.exists(f):
+            out.extend(sorted(glob.glob(f)) or [f])
+        else:
+            out.append(f)
+    return out
+
+
 def _stacks(files: Sequence[str], args: argparse.Namespace) -> Iterator[StackReport]:
     """Reports for every stack in the files, one at a time."""
     from stackext.render import json_
@@ -128,7 +141,7 @@ def _stacks(files: Sequence[str], args: argparse.Namespace) -> Iterator[StackRep
 
     opts = analysis_options(args)
     found = 0
-    for path in files or ["-"]:
+    for path in expand(files):
         for item in windbg_log.read_file(path):
             if isinstance(item, windbg_log.EmbeddedJson):
                 reports = json_.load(item.text, item.source)

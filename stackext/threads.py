@@ -205,7 +205,9 @@ def run_log(args, out: TextIO) -> int:
     from stackext.sources import windbg_log
 
     def stacks():
-        for path in args.files or ["-"]:
+        from stackext.cli import expand
+
+        for path in expand(args.files):
             for item in windbg_log.read_file(path, threads_without_stack=True):
                 if isinstance(item, windbg_log.EmbeddedJson):
                     continue

@@ -198,3 +198,12 @@ def test_version_and_help_as_a_subprocess():
     r = subprocess.run([sys.executable, "-m", "stackext", "usage", DF], capture_output=True,
                        text=True, env=env)
     assert r.returncode == 0 and "OVERFLOW" in r.stdout
+
+
+def test_wildcards_are_expanded_for_shells_that_do_not(tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text((FIX / "012_x64deepdive_knf_memory_x64_user.txt").read_text())
+    code, out, _ = run(["usage", "--format", "json", str(tmp_path / "*.txt")])
+    assert code == 0 and len(json.loads(out)["stacks"]) == 2
+    code, _, err = run(["usage", str(tmp_path / "*.log")])
+    assert code == 2 and "*.log" in err
