@@ -7,11 +7,15 @@ a command link.
 
 from __future__ import annotations
 
+import re
 from typing import List
 
 from stackext.model import Frame, StackReport
-from stackext.render import RenderOptions, no_text, one_block
+from stackext.render import RenderOptions, no_text, one_block, text
 from stackext.render import common as C
+
+# "  #0b      640 bytes  rosempio!...": a frame in the lists under the table
+_FRAME_REF = re.compile(r"^  (#[0-9a-f]{2,}) ")
 
 
 def esc(text: str) -> str:
@@ -75,23 +79,15 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     plain = [p[:1] + ["" if f.inline else "dv"] + p[1:] for f, p in zip(r.frames, plain)]
     headers = C.FRAME_HEADERS[:1] + ["locals"] + C.FRAME_HEADERS[1:]
     out.extend(_grid(headers, plain, markup, [False, False, True, True, True, False, False, False]))
-    drivers = C.heaviest_lines(r, True, opts.top)
-    out.append("")
-    if drivers:
-        out.append("heaviest driver frames (yours to fix):")
-        for f in drivers:
-            out.append("  %s %8s bytes  %s" % (link(".frame /c 0x%x" % f.index, "#%02x" % f.index),
-                                               C.nbytes(f.size), col("emphfg", esc(f.call_site))))
-    else:
-        out.append("heaviest driver frames: none")
-    if r.modules:
-        out.append("")
-        for m in r.modules:
-            out.append("  %s %8s bytes %4d frames %s" % (
-                link("lmvm %s" % m.module, m.module.ljust(16)), C.nbytes(m.bytes), m.frames,
-                "driver" if m.driver else ""))
-    for w in r.warnings:
-        out.append(col("warnfg", "warning: " + esc(w)))
+    for line in text.tail_lines(r, opts):
+        m = _FRAME_REF.match(line)
+        markup = esc(line)
+        if m:
+            markup = esc(line[:m.start(1)]) + link(".frame /c 0x%s" % m.group(1).lstrip("#"),
+                                                   m.group(1)) + esc(line[m.end(1):])
+        if line.startswith("warning: "):
+            markup = col("warnfg", markup)
+        out.append(markup)
     return "\n".join(out)
 
 

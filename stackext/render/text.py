@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import List
+
 from tabulate import tabulate
 
 from stackext.model import StackReport
@@ -9,15 +11,11 @@ from stackext.render import RenderOptions, no_text, one_block
 from stackext.render import common as C
 
 
-def render_one(r: StackReport, opts: RenderOptions) -> str:
-    out = list(C.header_lines(r))
-    out.append("")
-    rows = [C.frame_cells(r, f) for f in r.frames]
-    out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="simple",
-                        colalign=C.FRAME_ALIGN,
-                        disable_numparse=True))
+def tail_lines(r: StackReport, opts: RenderOptions) -> List[str]:
+    """Everything after the frame table: heaviest frames and why, rollups, cycles, warnings.
+    Plain text; the DML renderer adds links to the same lines."""
+    out = [""]
     drivers = C.heaviest_lines(r, True, opts.top)
-    out.append("")
     if drivers:
         out.append("heaviest driver frames (yours to fix):")
         for f in drivers:
@@ -35,11 +33,11 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
                 out.extend("        " + line for line in C.why_lines(f))
     if r.modules:
         out.append("")
-        out.append(tabulate(C.module_cells(r), headers=["module", "bytes", "frames", "share",
+        out.extend(tabulate(C.module_cells(r), headers=["module", "bytes", "frames", "share",
                                                          ""],
                             tablefmt="simple", colalign=("left", "right", "right", "right",
                                                          "left"),
-                            disable_numparse=True))
+                            disable_numparse=True).splitlines())
     repeated = [fn for fn in r.functions if fn.count > 1]
     if repeated:
         out.append("")
@@ -54,6 +52,16 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     if r.warnings:
         out.append("")
         out.extend("warning: %s" % w for w in r.warnings)
+    return out
+
+
+def render_one(r: StackReport, opts: RenderOptions) -> str:
+    out = list(C.header_lines(r))
+    out.append("")
+    rows = [C.frame_cells(r, f) for f in r.frames]
+    out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="simple",
+                        colalign=C.FRAME_ALIGN, disable_numparse=True))
+    out.extend(tail_lines(r, opts))
     return "\n".join(out)
 
 
