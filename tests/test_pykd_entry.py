@@ -126,10 +126,14 @@ def test_dump_option_refused_inside_the_debugger(monkeypatch):
     assert text.count("\n") == 1 and "--dump works only outside a debugger" in text
 
 
-def test_dump_option_outside_the_debugger_loads_it(monkeypatch):
+def test_dump_option_outside_the_debugger_loads_it(monkeypatch, tmp_path):
+    dump = tmp_path / "MEMORY.DMP"
+    dump.write_bytes(b"PAGEDU64" + bytes(0x2000))
     engine = fakepykd.install(monkeypatch, "102_vidschworker_x64", windbg_ext=False)
-    assert debugger.main(["--dump", r"C:\dumps\MEMORY.DMP"]) == 0
-    assert ("loadDump", (r"C:\dumps\MEMORY.DMP",)) in engine.calls
+    assert debugger.main(["--dump", str(dump)]) == 0
+    assert ("loadDump", (str(dump),)) in engine.calls
+    assert ("dbgCommand", (".reload",)) in engine.calls
+    assert engine.calls[engine.calls.index(("loadDump", (str(dump),))) + 1][0] == "setSymbolPath"
     assert "verdict" in output_text(engine)
 
 
@@ -229,4 +233,8 @@ def test_no_frame_number_attribute_on_fake_frames(monkeypatch):
     fakepykd.install(monkeypatch, "005_doublefault_x64")
     frame = sys.modules["pykd"].getStack(True)[0]
     assert not hasattr(frame, "frameNumber")
-    assert sys.modules["pykd"].dbgCommand("nothing here") is None
+    pykd = sys.modules["pykd"]
+    # Real engine: a command that prints nothing gives None; an unknown one raises.
+    assert pykd.dbgCommand("r $t0 = 1") is None and pykd.dbgCommand("!teb") is None
+    with pytest.raises(fakepykd.DbgException, match="ExecuteWide failed"):
+        pykd.dbgCommand("nothing here")

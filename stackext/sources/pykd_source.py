@@ -205,8 +205,10 @@ class ModuleFacts:
     def _company_says(self, mod: Any, name: str) -> Optional[bool]:
         # queryVersion reads the image's version resource: absent from most minidumps, then the
         # name table decides. After two failures in a row, stop asking (a dump without them).
-        # On the real engine queryVersion on a module with only export symbols crashed the whole
-        # process (a page fault inside pykd, nothing to catch): ask only modules with a PDB.
+        # On the real engine getVersion() on a module with only export symbols crashed the whole
+        # process (a page fault inside pykd, nothing to catch); queryVersion worked there
+        # (tests/realengine/FINDINGS.md), but a process that dies loses the user's session, so
+        # ask only modules with a PDB.
         try:
             symfile = str(mod.symfile() or "")
         except self.pykd.DbgException:

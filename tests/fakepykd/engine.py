@@ -41,6 +41,7 @@ writeSignWords writeSignDWords writeSignQWords writeFloats writeDoubles writeCSt
 writePtrs
 """.split())
 OUTPUT = frozenset("dprint dprintln".split())
+LOCAL = LOCAL | {"typeInfo"}
 SETUP = frozenset("loadDump setSymbolPath".split())
 CALL_KINDS = {"round-trip": ROUND_TRIP, "local": LOCAL, "state": STATE, "write": WRITE,
               "output": OUTPUT, "setup": SETUP}
@@ -70,19 +71,27 @@ class CPUException(DbgException):
     pass
 
 
-class _Enum:
-    def __init__(self, name: str):
-        self.name = name
+class _Enum(int):
+    """pykd.CPUType members are ints (real: I386=0, AMD64=1, ARM64=2, ARM=3) with str() the
+    name and repr() 'pykd.pykd.CPUType.AMD64'."""
+
+    def __new__(cls, name: str, value: int):
+        obj = int.__new__(cls, value)
+        obj.name = name
+        return obj
+
+    def __str__(self) -> str:
+        return self.name
 
     def __repr__(self) -> str:
-        return "CPUType." + self.name
+        return "pykd.pykd.CPUType." + self.name
 
 
 class CPUType:
-    I386 = _Enum("I386")
-    AMD64 = _Enum("AMD64")
-    ARM64 = _Enum("ARM64")
-    ARM = _Enum("ARM")
+    I386 = _Enum("I386", 0)
+    AMD64 = _Enum("AMD64", 1)
+    ARM64 = _Enum("ARM64", 2)
+    ARM = _Enum("ARM", 3)
 
 
 def h(value: Any) -> Optional[int]:
@@ -132,6 +141,8 @@ class FakeEngine:
         self.process = h(session.get("implicit_process"))
         self.frame = 0
         self.context_override: Optional[dict] = None  # what .cxr/.trap set, None = thread's own
+        self.context_frame = 0  # `.frame /c N` sets the context to frame N (getStack starts there)
+        self.natvis_noise = False  # True: prefix the next dbgCommand output as the real engine did
         self.dump_loaded = session.get("dump", False) and windbg_ext
         self.modules = [dict(m, begin=h(m["begin"]), end=h(m["end"])) for m in session["modules"]]
         self.memory = {}
@@ -182,7 +193,7 @@ class FakeEngine:
         t = self.threads.get(self.thread)
         if t is None:
             raise DbgException("Call IDebugControl4::GetStackTrace failed\nHRESULT 0x80004005")
-        return t["frames"]
+        return t["frames"][self.context_frame:]
 
 
 class StackFrame:
@@ -256,15 +267,22 @@ class Module:
 
     def queryVersion(self, key: str) -> str:
         self._engine.record("module.queryVersion", self._raw["name"], key)
-        if self._raw.get("symfile") == "export symbols":
-            # Real engine: queryVersion on a module with only export symbols crashed the whole
-            # process (page fault inside pykd) - no exception to catch. Never call it there.
-            raise AssertionError("queryVersion on an export-symbols module crashes pykd")
+        # Real engine: queryVersion works on export-symbols modules too (Wine's kernel32 and
+        # ntdll answer 'Microsoft Corporation'); it is getVersion() that kills the process.
         value = self._raw.get("company") if key == "CompanyName" else None
         if value is None:
-            raise DbgException("Call IDebugSymbols3::GetModuleVersionInformation failed\n"
+            raise DbgException("Call IDebugSymbol2::GetModuleVersionInformation failed\n"
                                "HRESULT 0x80004002")
         return value
+
+    def getVersion(self) -> tuple:
+        self._engine.record("module.getVersion", self._raw["name"])
+        if self._raw.get("symfile") == "export symbols":
+            # Real engine: getVersion() on an export-symbols module crashed the whole process
+            # (a page fault inside pykd, exit code 5): nothing to catch. Never call it.
+            raise AssertionError("module.getVersion() on an export-symbols module crashes pykd")
+        raise DbgException("Call IDebugSymbols::GetModuleVersionInformation failed\n"
+                           "HRESULT 0x80004002")
 
 
 class _Field(int):
@@ -383,8 +401,23 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
 
     @api
     def dbgCommand(cmd, suppressOutput=True):
-        text = s.get("commands", {}).get(cmd.strip(), "")
-        return text or None  # pykd returns None, not "", when the command printed nothing
+        # Several commands joined with ";" run in order and their outputs are concatenated (as
+        # on the real engine); None, not "", when nothing was printed.
+        text = "".join(commands.run(part.strip()) or "" for part in cmd.split(";")
+                       if part.strip())
+        if engine.natvis_noise:  # the real engine's first visualizer-loading command
+            engine.natvis_noise = False
+            text = NATVIS_NOISE + text
+        return text or None
+
+    commands = Commands(engine)
+
+    @api
+    def typeInfo(name):
+        size = s.get("type_sizes", {}).get(name)
+        if size is None:
+            raise SymbolException("'%s' - symbol not found" % (name.partition("!")[2] or name))
+        return TypeInfo(name, size)
 
     @api
     def bugCheckData():
@@ -450,7 +483,16 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
 
     @api
     def setFrame(frame):
-        engine.frame = frame if isinstance(frame, int) else frame._index
+        # Real pykd: setFrame(i) counts *physical* frames (setFrame(4) on the inline dump gives
+        # `.frame` = 06 outer_dispatch); engine.frame is the inline-aware `.frame` number.
+        i = frame if isinstance(frame, int) else frame._index
+        if i < 0:
+            raise OverflowError("can't convert negative value to unsigned int")
+        phys = [n for n, f in enumerate(engine.current_frames()) if not f.get("inline")]
+        if i >= len(phys):
+            raise DbgException("Call IDebugSymbols::SetScopeFrameByIndex failed\n"
+                               "HRESULT 0x80070057")
+        engine.frame = phys[i]
 
     @api
     def resetFrame():
@@ -473,6 +515,7 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
         if engine.windbg_ext:
             raise DbgException("a target is already open")
         engine.dump_loaded = True
+        return 0  # real pykd: loadDump returns 0 (an int), setSymbolPath None
 
     @api
     def setSymbolPath(path):
@@ -518,3 +561,150 @@ def synthetic_session(n_frames: int, n_modules: int = 4, kernel: bool = True) ->
                                            "InitialStack": hex(top - 0x230),
                                            "KernelStack": hex(base_sp)}}},
     }
+
+
+# -- dbgCommand: the commands stackext sends, with the real engine's state and text ------------
+
+EXECUTE_FAILED = "Call IDebugControl::ExecuteWide failed\nHRESULT 0x80040205"
+NATVIS_NOISE = ("No .natvis files found at Z:\\pykd\\Visualizers.\n"
+                "No .natvis files found at C:\\users\\root\\AppData\\Local\\Dbg\\Visualizers.\n")
+# First words the engine knows; anything else raises EXECUTE_FAILED (real: `nosuchcommand`).
+KNOWN_COMMANDS = frozenset("""
+k kb kc kd kf kn knf kp kP kv r dv dt dx lm ln u uf db dd dq dp dps dqs x .frame .cxr .thread
+.process .trap .reload .fnent .echo .symfix .sympath .opendump ? ~ !
+""".split())
+
+
+class TypeInfo:
+    def __init__(self, name: str, size: int):
+        self._name, self._size = name, size
+
+    def size(self) -> int:
+        return self._size
+
+    def name(self) -> str:
+        return self._name.partition("!")[2] or self._name
+
+
+def _call_site(raw: dict, ptr64: bool) -> str:
+    """A frame's call site as knf/.frame print it (a negative displacement as kf prints it:
+    +0xffffffff`fffffefe)."""
+    mod, func, disp = raw["symbol"][0], raw["symbol"][1], sdisp(raw["symbol"][2])
+    if mod is None:
+        return "0x%x" % disp
+    name = "%s!%s" % (mod, func) if func else mod
+    if not disp:
+        return name
+    if disp < 0:
+        return name + "+0x" + _addr((1 << (64 if ptr64 else 32)) + disp, ptr64)
+    return name + "+0x%x" % disp
+
+
+def _addr(value: int, ptr64: bool) -> str:
+    if not ptr64:
+        return "%08x" % value
+    text = "%016x" % value
+    return text[:8] + "`" + text[8:]
+
+
+class Commands:
+    """The state behind `.frame`, `.frame /c`, `.cxr`, `dv`, `.fnent`, `~`: scope frame numbers
+    count inline frames (like `.frame`, unlike pykd's setFrame); out-of-range `.frame N` keeps
+    the current frame and prints it (real engine)."""
+
+    def __init__(self, engine: FakeEngine):
+        self.e = engine
+        self.ptr64 = engine.session["cpu"] != "I386"
+        self.scoped = False  # a `.frame N` after `.frame /c K`
+
+    def frames(self) -> list:
+        return self.e.current_frames()
+
+    def row(self, n: int) -> str:
+        raw = self.frames()[n]
+        number = n + self.e.context_frame
+        if raw.get("inline"):
+            cols = "(Inline Function) " + ("--------`--------" if self.ptr64 else "--------")
+        else:
+            sp = h(raw["fp"] if not self.ptr64 else raw["sp"])
+            # Real: right after `.frame /c K` the context frame's row shows a zero RetAddr.
+            ret = 0 if self.e.context_frame and not self.e.frame and not self.scoped else raw["ret"]
+            cols = "%s %s" % (_addr(sp, self.ptr64), _addr(h(ret) or 0, self.ptr64))
+        return "%02x %s %s\n" % (number, cols, _call_site(raw, self.ptr64))
+
+    def run(self, cmd: str) -> Optional[str]:
+        e, s = self.e, self.e.session
+        recorded = s.get("commands", {})
+        if cmd in recorded:
+            return recorded[cmd]
+        word = cmd.split()[0] if cmd.split() else ""
+        if word == ".frame":
+            return self.frame(cmd.split()[1:])
+        if word == ".cxr" and cmd == ".cxr":
+            if e.context_override is None and not e.context_frame:
+                return None
+            e.context_override, e.context_frame, e.frame = None, 0, 0
+            return "Resetting default scope\n"
+        if cmd == "dv /V /t" or cmd == "dv":
+            frames = self.frames()
+            return frames[e.frame].get("dv") if e.frame < len(frames) else None
+        if word == ".fnent":
+            ip = int(cmd.split()[1], 16)
+            f = next((f for f in self.frames() if not f.get("inline") and h(f["ip"]) == ip), None)
+            return None if f is None else f.get("fnent")
+        if word.startswith("~"):
+            return self.thread(cmd)
+        if word == ".reload":
+            return "." * len(e.modules) + "\n"
+        if word.startswith("!") or word.startswith("$$") or word == "r" and "=" in cmd:
+            return None  # no extension DLLs in the wheel: !anything prints nothing
+        if word not in KNOWN_COMMANDS and not word.startswith("!"):
+            raise DbgException(EXECUTE_FAILED)
+        return None
+
+    def frame(self, args: list) -> str:
+        e = self.e
+        n_frames = len(self.frames())
+        if args and args[0] == "/c":
+            n = int(args[1], 16) - e.context_frame
+            if 0 <= n < n_frames and not e.context_frame:
+                raw = self.frames()[n]
+                e.context_frame, e.frame = n, 0
+                e.context_override = dict(e.registers(), rsp=raw["sp"], rip=raw["ip"])
+                self.scoped = False
+            return self.row(e.frame)
+        if args:
+            n = int(args[0], 16) - e.context_frame
+            self.scoped = self.scoped or bool(e.context_frame)
+            # Real: in a `.frame /c` context other numbers do nothing; out of range does nothing.
+            if 0 <= n < n_frames and not (e.context_frame and n):
+                e.frame = n
+        return self.row(e.frame)
+
+    def thread(self, cmd: str) -> Optional[str]:
+        e = self.e
+        threads = list(e.threads.values())
+        if cmd in ("~", "~."):
+            rows = []
+            for i, t in enumerate(threads):
+                if cmd == "~." and h(t["address"]) != e.thread:
+                    continue
+                mark = "." if h(t["address"]) == e.thread else " "
+                rows.append("%s %2d  Id: %x.%x Suspend: 0 Teb: %s Unfrozen\n" % (
+                    mark, i, t.get("pid", 0x20), t.get("tid", 0x24 + 4 * i),
+                    _addr(h(t["address"]), self.ptr64)))
+                if cmd == "~.":
+                    rows.append("      Priority: 0\n")  # as the real engine prints `~.`
+            return "".join(rows) or None
+        pick = None
+        if cmd.startswith("~~[") and cmd.endswith("]s"):
+            tid = int(cmd[3:-2], 16)
+            pick = next((t for i, t in enumerate(threads)
+                         if t.get("tid", 0x24 + 4 * i) == tid), None)
+        elif cmd.endswith("s") and cmd[1:-1].isdigit():
+            i = int(cmd[1:-1])
+            pick = threads[i] if i < len(threads) else None
+        if pick is None:
+            raise DbgException(EXECUTE_FAILED)
+        e.thread, e.context_override, e.context_frame, e.frame = h(pick["address"]), None, 0, 0
+        return "%s:\n" % _call_site(pick["frames"][0], self.ptr64)

@@ -218,6 +218,15 @@ def from_recording(name):
                               "company": None,
                               "symfile": "export symbols" if "(export symbols)" in line
                               else mname + ".pdb"}
+    notes_path = REAL / (name + "_frames.json")
+    notes = json.loads(notes_path.read_text(encoding="utf-8")) if notes_path.exists() else {}
+    for f, n in zip(frames, notes.get("frames", [])):
+        if n.get("fnent"):
+            f["fnent"] = n["fnent"]
+        # recorded as `.frame N; dv /V /t`: the fake prints the `.frame` row itself
+        dv = "".join((n.get("dv") or "").splitlines(True)[1:])
+        if dv:
+            f["dv"] = dv
     teb = _value(rec["global.getImplicitThread"])
     memory = {}
     tib = _value(rec.get("loadQWords(teb, 3) [ExceptionList, StackBase, StackLimit]"))
@@ -227,6 +236,9 @@ def from_recording(name):
     if dealloc:
         memory[hex(teb + 0x1478)] = hex(dealloc[0])
     thread = hex(teb)
+    # `~` on the real engine: ".  0  Id: 20.24 Suspend: 0 Teb: 00000000`67fe0000 Unfrozen"
+    ids = re.search(r"Id: ([0-9a-f]+)\.([0-9a-f]+) Suspend: \d+ Teb: %s" % re.escape(
+        "%08x`%08x" % (teb >> 32, teb & 0xFFFFFFFF)), notes.get("threads") or "")
     proc = _value(rec["global.getImplicitProcess"])  # raises on some minidumps: recorded as None
     proc = hex(proc) if isinstance(proc, int) else None
     return {"name": "real_%s_user_x64" % name, "fixture": str(path.relative_to(ROOT)),
@@ -237,11 +249,17 @@ def from_recording(name):
             "modules": sorted(modules.values(), key=lambda m: int(m["begin"], 16)),
             "memory": memory,
             "threads": [{"address": thread, "process": proc,
+                         "pid": int(ids.group(1), 16) if ids else 0x20,
+                         "tid": int(ids.group(2), 16) if ids else 0x24,
                          "regs": {"rsp": hex(_value(rec["global.getSP"])),
                                   "rip": hex(_value(rec["global.getIP"])),
                                   "rbp": hex(_value(rec["global.getFP"]))},
                          "frames": frames}],
             "types": {}, "synthesized": [],
+            "type_sizes": {k: v for k, v in notes.get("type_sizes", {}).items() if v},
+            "commands": {cmd: _value(rec.get("dbgCommand(%s)" % cmd))
+                         for cmd in ("knf", "kv", ".reload")
+                         if _value(rec.get("dbgCommand(%s)" % cmd))},
             "notes": "recorded from the real engine (pykd 0.3.4.15 + dbgeng under Wine): "
                      "ntdll has export symbols only, so typedVar(ntdll!_TEB) raises and the "
                      "TEB is read as raw pointers"}

@@ -10,17 +10,19 @@ Run: pytest -m realengine
 import importlib.util
 import os
 import re
+import sys
 
 import pytest
 
 pytestmark = pytest.mark.realengine
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    "stackext_realengine_engine", os.path.join(_HERE, "engine.py")
-)
-engine = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(engine)
+engine = sys.modules.get("stackext_realengine_engine")
+if engine is None:  # conftest.py normally loaded it under this name
+    _spec = importlib.util.spec_from_file_location(
+        "stackext_realengine_engine", os.path.join(_HERE, "engine.py"))
+    engine = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(engine)
 
 KNF_ROW = re.compile(
     r"^(?P<num>[0-9a-f]{2,})\s+(?P<mem>[0-9a-f]+)?\s+"
@@ -29,19 +31,10 @@ KNF_ROW = re.compile(
 )
 
 
-def _require_engine():
-    if os.environ.get("STACKEXT_REALENGINE_SETUP") == "1":
-        ok, why = engine.ensure_setup()
-    else:
-        ok, why = engine.available()
-    if not ok:
-        pytest.skip("real engine lane unavailable: %s" % why)
-
-
 @pytest.fixture(scope="module")
-def probes():
-    """Run probe_engine.py once per dump (about 3 s each) and cache the parsed records."""
-    _require_engine()
+def probes(realengine):
+    """Run probe_engine.py once per dump (about 3 s each) and cache the parsed records. The
+    `realengine` fixture (conftest.py) skips, or fails in CI, when the lane is not set up."""
     cache = {}
 
     def get(name):
@@ -76,7 +69,6 @@ def _value(rec, key):
 
 
 def test_windows_python_runs_pykd():
-    _require_engine()
     code = "import sys, pykd; print('ok', sys.version_info[:2])"
     cp = engine.run_windows_python(["-c", code], timeout=120)
     assert cp.returncode == 0, cp.stderr

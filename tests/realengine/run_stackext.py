@@ -1,0 +1,72 @@
+"""Run stackext on one dump under the Windows Python with the real pykd, the way a user does
+(`python -m stackext.usage --dump ...`), recording every pykd call; then check that the
+in-debugger path (collect + analyze + locals) leaves the debugger's state as it found it.
+
+    python.exe run_stackext.py OUT.json -- [stackext.usage arguments]
+
+Writes OUT.json: {"rc", "stdout", "calls", "knf", "kv", "restore": [...]}.
+"""
+
+import io
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import callrec  # noqa: E402
+
+
+def snapshot(pykd):
+    """What the user's next command sees."""
+    return {"stack": [str(f) for f in pykd.getStack(True)], "rsp": hex(pykd.reg("rsp")),
+            "rip": hex(pykd.reg("rip")), "frame": callrec.clean_text(pykd.dbgCommand(".frame")),
+            "sp": hex(pykd.getSP())}
+
+
+def restore_case(pykd, setup):
+    """Set the user's state with `setup`, run collect/analyze/locals, compare the state."""
+    from stackext.analyze import AnalysisOptions, analyze
+    from stackext.sources import pykd_anatomy, pykd_source
+
+    pykd.dbgCommand(".cxr")
+    pykd.dbgCommand(".frame 0")
+    if setup:
+        pykd.dbgCommand(setup)
+    before = snapshot(pykd)
+    stack = pykd_source.collect()
+    report = analyze(stack, AnalysisOptions())
+    pykd_anatomy.attach(stack, report, 5)
+    after = snapshot(pykd)
+    big = report.frame(report.heaviest[0])
+    return {"setup": setup, "before": before, "after": after, "warnings": report.warnings,
+            "annotated": sorted(stack.frame_notes),
+            "largest_local": (big.locals or [None])[0]}
+
+
+def main():
+    out_path = sys.argv[1]
+    argv = sys.argv[sys.argv.index("--") + 1:]
+    import pykd as real
+
+    log = []
+    sys.modules["pykd"] = callrec.wrap(real, log)
+    from stackext import debugger
+
+    buf, saved = io.StringIO(), sys.stdout
+    sys.stdout = buf
+    try:
+        rc = debugger.main(argv)
+    finally:
+        sys.stdout = saved
+    sys.modules["pykd"] = real
+    doc = {"rc": rc, "stdout": buf.getvalue(), "calls": log}
+    if rc == 0:
+        doc["knf"] = real.dbgCommand("knf 1000")
+        doc["kv"] = real.dbgCommand("kv 1000")
+        doc["restore"] = [restore_case(real, s) for s in (None, ".frame 3", ".frame /c 5")]
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
