@@ -352,6 +352,16 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     _rollups(report, frames)
     report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
     report.high_water = stack.high_water
+    report.committed_limit = stack.committed_limit
+    if report.high_water is None and not kernel and stack.committed_limit is not None and \
+            base is not None and stack.committed_limit < base:
+        # user stack: the committed bottom is the deepest page the thread ever touched
+        low = limit if limit is not None else stack.committed_limit
+        report.high_water = {"address": "0x%x" % stack.committed_limit,
+                             "used": base - stack.committed_limit,
+                             "remaining": stack.committed_limit - low,
+                             "unreadable_pages": 0, "page_granular": True,
+                             "from": "TEB StackLimit (committed bottom)"}
     ptr = stack.ptr_size or (4 if arch == "x86" else 8)
     by_index = {f.index: f for f in frames}
     for index, notes in stack.frame_notes.items():

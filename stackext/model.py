@@ -114,6 +114,10 @@ class StackInput:
     # Frame.locals / Frame.layout.
     frame_notes: Dict[int, Dict[str, str]] = field(default_factory=dict)
     ptr_size: Optional[int] = None
+    # User stacks: the TEB's StackLimit, the committed bottom (StackLimit above is the reserve's
+    # bottom, DeallocationStack). On Windows it follows the deepest touch: a page-granular
+    # high-water mark.
+    committed_limit: Optional[int] = None
 
 
 @dataclass
@@ -193,6 +197,7 @@ class StackReport:
     heavy_threshold: int = 1024
     frames_from: str = "stack-walk"
     high_water: Optional[dict] = None
+    committed_limit: Optional[int] = None
     extra: Dict[str, object] = field(default_factory=dict)
 
     def frame(self, index: int) -> Frame:

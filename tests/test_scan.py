@@ -60,3 +60,40 @@ def test_raw_scan_keeps_return_addresses_into_modules_and_marks_sizes_estimated(
                            bounds_origin="thread", frames_from="raw-scan"))
     assert r.frames[0].size == 0x140 and r.frames[0].estimated
     assert r.frames_from == "raw-scan"
+
+
+def test_user_stack_high_water_is_the_committed_bottom_from_the_teb():
+    from build_frames import frames
+
+    # user frames of fixtures/122 (TE.exe); bounds in the shape a TEB gives them
+    rows = [("00000083`7cdef148", "000007fe`430912c6", "ntdll!ZwWaitForMultipleObjects+0xa"),
+            ("00000083`7cdef150", "000007fe`368641b5", "KERNELBASE!WaitForMultipleObjectsEx+0xe5"),
+            ("00000083`7cdef430", "000007fe`3a566793",
+             "WDTFAudioSimpleIoAction!CAudioImpl::RunIO+0x3d1")]
+    r = analyze(StackInput(frames=frames(rows), stack_base=0x837CDF0000,
+                           stack_limit=0x837CCF0000, bounds_origin="thread",
+                           committed_limit=0x837CDE9000))
+    assert r.high_water["used"] == 0x837CDF0000 - 0x837CDE9000
+    assert r.high_water["remaining"] == 0x837CDE9000 - 0x837CCF0000
+    assert r.high_water["page_granular"]
+    from stackext.render import render
+
+    text = render([r], "table")
+    assert "deepest  ever written: 28,672 bytes (3% of budget)" in text
+
+
+def test_kernel_high_water_line_in_the_report():
+    hw = high_water(memory(LIMIT + 0x2A58), LIMIT, BASE)
+    from build_frames import frames
+
+    from stackext.render import render
+
+    r = analyze(StackInput(frames=frames([("ffffa681`165966c0", "0", "nt!KiSwapContext+0x76")]),
+                           stack_base=BASE, stack_limit=LIMIT, bounds_origin="thread",
+                           high_water=hw))
+    text = render([r], "table")
+    assert "deepest  ever written: 17,832 bytes (62% of budget), 10,840 bytes left" in text
+    assert "recycled stack" in text
+    import json
+
+    assert json.loads(render([r], "json"))["stacks"][0]["high_water"]["used"] == 0x45A8

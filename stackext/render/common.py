@@ -121,6 +121,16 @@ def header_lines(r: StackReport) -> List[str]:
             rem = ", %s%s bytes left" % ("at most " if r.extra.get("remaining_is_upper_bound")
                                          else "", nbytes(r.remaining))
         lines.append("used     %s%s" % (used, rem))
+    hw = r.high_water
+    if hw and hw.get("used") is not None:
+        pct = " (%.0f%% of budget)" % (100.0 * hw["used"] / r.budget) if r.budget else ""
+        lines.append("deepest  ever written: %s bytes%s, %s bytes left at that point%s" % (
+            nbytes(hw["used"]), pct, nbytes(hw.get("remaining")),
+            " (page-granular: the committed bottom)" if hw.get("page_granular") else
+            " (a recycled stack can hold an earlier owner's writes)"))
+    elif hw and hw.get("unreadable_pages"):
+        lines.append("deepest  unknown: %d stack page(s) not readable (not in the dump)"
+                     % hw["unreadable_pages"])
     if r.start_area is not None:
         lines.append("start    %s bytes between the outermost frame and StackBase "
                      "(thread start frames and initial trap/context area)" % nbytes(r.start_area))

@@ -27,7 +27,7 @@ MARKER_BEGIN = "----- stackext json begin -----"
 MARKER_END = "----- stackext json end -----"
 
 _FRAME_HEX = ("sp", "ret", "ip", "trap_frame")
-_STACK_HEX = ("thread", "process", "stack_base", "stack_limit")
+_STACK_HEX = ("thread", "process", "stack_base", "stack_limit", "committed_limit")
 
 
 def _hex(v: Optional[int]) -> Optional[str]:
@@ -74,6 +74,7 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
         "overflow": r.overflow, "double_fault": r.double_fault, "below_limit": r.below_limit,
         "verdict": r.verdict, "start_area": r.start_area, "thread_segment": r.thread_segment,
         "frames_from": r.frames_from, "high_water": r.high_water,
+        "committed_limit": _hex(r.committed_limit),
         "heavy_threshold": r.heavy_threshold,
         "frames": [frame_dict(f) for f in r.frames],
         "segments": [{"index": s.index, "kind": s.kind, "first_frame": s.first_frame,

@@ -299,6 +299,7 @@ def user_bounds(pykd: Any, stack: StackInput) -> None:
     ptr64 = stack.arch != "x86"
     stack.stack_base = base
     stack.bounds_origin = "thread"
+    stack.committed_limit = committed
     # The budget is the whole reservation (StackBase - DeallocationStack): the stack grows into
     # it on demand. StackLimit is only the committed bottom (under Wine it is the reserve + 2
     # pages from the start; on Windows it follows the deepest touch, a high-water mark).
