@@ -227,6 +227,6 @@ __all__ = ["ThreadRow", "row_for", "collect", "render", "run_log", "DEFAULT_KERN
 
 
 if __name__ == "__main__":  # `!py -m stackext.threads` inside WinDbg/kd
-    from stackext import debugger
+    from stackext import debugger_threads
 
-    debugger.threads_main()
+    debugger_threads.main()
