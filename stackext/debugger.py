@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from typing import Callable, List, Optional, Tuple
 
+from stackext.command import DebuggerParser, run_command
 from stackext.errors import StackextError
 
 PROG = "!py -m stackext.usage"
@@ -25,34 +25,10 @@ outside a debugger (pykd as a library, Windows):
 """
 
 
-class _ParserExit(Exception):
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that prints through the debugger and never raises SystemExit (`!py` would
-    swallow it silently, and Ctrl+Break also arrives as SystemExit)."""
-
-    def __init__(self, write: Callable[[str], None], **kwargs):
-        super().__init__(**kwargs)
-        self._write = write
-
-    def _print_message(self, message, file=None):  # noqa: ARG002 - argparse's signature
-        if message:
-            self._write(message.rstrip("\n"))
-
-    def exit(self, status=0, message=None):
-        if message:
-            self._write(message.rstrip("\n"))
-        raise _ParserExit(status)
-
-
 def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
     from stackext.cli import add_analysis_options
 
-    p = _Parser(write, prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = DebuggerParser(write, prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Where did this thread's stack go? Per-frame stack usage from "
                             "Child-SP differences, against the thread's budget.",
                 epilog=EPILOG)
@@ -65,6 +41,8 @@ def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
     p.add_argument("--dml", dest="dml", action="store_true", default=None,
                    help="links and colours (default: on inside WinDbg)")
     p.add_argument("--no-dml", dest="dml", action="store_false", help="plain text")
+    p.add_argument("--no-high-water", dest="high_water", action="store_false",
+                   help="skip the high-water scan of the stack pages (a few page reads)")
     p.add_argument("--dump", metavar="PATH",
                    help="open this dump first (only outside a debugger: python -m stackext.usage)")
     p.add_argument("--symbols", metavar="PATH",
@@ -150,6 +128,14 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
     dml = inside if args.dml is None else args.dml
     thread, where = _open_target(args)
     stack = pykd_source.collect(thread=thread)
+    # the high-water mark (a few page reads) and, when the walk failed or stopped short, the
+    # frames a raw scan of the stack finds (one read of the stack, one of the module list)
+    from stackext.sources import pykd_memory
+
+    pykd_memory.attach(pykd_source.load_pykd(), stack, high_water=args.high_water)
+    if not stack.frames:
+        raise StackextError("the debugger returned no frames for this thread, and a raw scan of "
+                            "its stack found none (.reload; .thread)")
     if where:
         stack.source = where
     report = analyze(stack, analysis_options(args))
@@ -175,42 +161,7 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run once; returns an exit code (invisible inside WinDbg, useful to tests and scripts)."""
-    import sys
-
-    def write(text: str, dml: bool = False) -> None:
-        try:
-            from stackext.sources import pykd_source
-
-            pykd_source.output(text, dml)
-        except StackextError:  # no pykd at all: plain stdout
-            sys.stdout.write(text + "\n")
-
-    def error(message: str) -> None:
-        write("stackext: " + message, False)
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        try:
-            args = build_parser(lambda text: write(text, False)).parse_args(argv)
-        except _ParserExit as e:
-            return e.status
-        return run(args, write)
-    except StackextError as e:
-        error(str(e))
-        return 2
-    except SystemExit as e:  # Ctrl+Break arrives as SystemExit("CTRL+BREAK")
-        error("interrupted (%s)" % (e.code if e.code is not None else "exit"))
-        return 130
-    except RecursionError:
-        error("internal error: recursion too deep (please report it)")
-        return 2
-    except Exception as e:  # noqa: BLE001 - never a traceback inside the debugger
-        if os.environ.get("STACKEXT_DEBUG"):
-            raise
-        text = str(e).strip().splitlines()
-        error("internal error, please report it: %s: %s"
-              % (type(e).__name__, text[0] if text else ""))
-        return 2
+    return run_command(argv, build_parser, run)
 
 
 def inside_debugger() -> bool:

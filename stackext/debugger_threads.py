@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Callable, List, Optional
 
+from stackext.command import DebuggerParser, run_command
 from stackext.errors import StackextError
 
 PROG = "!py -m stackext.threads"
@@ -24,35 +24,11 @@ EPILOG = """examples:
 """
 
 
-class _ParserExit(Exception):
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that prints through the debugger and never raises SystemExit (`!py` swallows it,
-    and Ctrl+Break arrives as SystemExit too)."""
-
-    def __init__(self, write: Callable[[str], None], **kwargs):
-        super().__init__(**kwargs)
-        self._write = write
-
-    def _print_message(self, message, file=None):  # noqa: ARG002 - argparse's signature
-        if message:
-            self._write(message.rstrip("\n"))
-
-    def exit(self, status=0, message=None):
-        if message:
-            self._write(message.rstrip("\n"))
-        raise _ParserExit(status)
-
-
 def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
     from stackext.cli import parse_size
     from stackext.knowledge import DEFAULT_HEAVY
 
-    p = _Parser(write, prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = DebuggerParser(write, prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Which threads are close to overflowing? Every kernel thread's used "
                             "stack (StackBase - saved SP, no stack walk) against its budget.",
                 epilog=EPILOG)
@@ -96,15 +72,6 @@ def dml_table(text: str, rows) -> str:
     return "\n".join(lines)
 
 
-def _apply_budget(rows, budget: Optional[int]) -> None:
-    if budget is None:
-        return
-    for r in rows:
-        r.budget = budget
-        r.remaining = None if r.used is None else budget - r.used
-    rows.sort(key=lambda r: r.sort_key)
-
-
 def _explain(rows, gathered) -> List[str]:
     """Say why a used value is missing, and what was not done."""
     notes = []
@@ -139,7 +106,6 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
     opts = AnalysisOptions(budget=args.budget, heavy=args.heavy, top=5,
                            drivers=tuple(args.driver))
     rows, view = threads.collect(g.stacks, opts, list(args.driver), args.top)
-    _apply_budget(rows, args.budget)
     notes = _explain(rows, g)
     text = threads.render(rows, view, args.format, args.top).rstrip("\n")
     if args.format == "json":
@@ -162,40 +128,5 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run once; returns an exit code (invisible inside WinDbg, useful to tests)."""
-    import sys
-
-    def write(text: str, dml: bool = False) -> None:
-        try:
-            from stackext.sources import pykd_source
-
-            pykd_source.output(text, dml)
-        except StackextError:  # no pykd at all: plain stdout
-            sys.stdout.write(text + "\n")
-
-    def error(message: str) -> None:
-        write("stackext: " + message, False)
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        try:
-            args = build_parser(lambda text: write(text, False)).parse_args(argv)
-        except _ParserExit as e:
-            return e.status
-        return run(args, write)
-    except StackextError as e:
-        error(str(e))
-        return 2
-    except SystemExit as e:  # Ctrl+Break outside the gathering (while printing)
-        error("interrupted (%s)" % (e.code if e.code is not None else "exit"))
-        return 130
-    except RecursionError:
-        error("internal error: recursion too deep (please report it)")
-        return 2
-    except Exception as e:  # noqa: BLE001 - never a traceback inside the debugger
-        if os.environ.get("STACKEXT_DEBUG"):
-            raise
-        text = str(e).strip().splitlines()
-        error("internal error, please report it: %s: %s"
-              % (type(e).__name__, text[0] if text else ""))
-        return 2
+    """Run once; returns an exit code (invisible inside WinDbg, useful to tests and scripts)."""
+    return run_command(argv, build_parser, run)

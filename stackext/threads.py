@@ -48,13 +48,16 @@ def waiting(state: Optional[str]) -> bool:
     return bool(state) and not state.upper().startswith("RUNNING")
 
 
-def row_for(stack: StackInput, report: Optional[StackReport]) -> ThreadRow:
+def row_for(stack: StackInput, report: Optional[StackReport],
+            budget: Optional[int] = None) -> ThreadRow:
     """Headroom of one thread: saved SP when it is not running, else its innermost frame."""
     row = ThreadRow(thread=stack.thread, process=stack.process, image=stack.image,
                     state=stack.state, stack_base=stack.stack_base, stack_limit=stack.stack_limit,
                     source=stack.source, report=report)
     base, limit = stack.stack_base, stack.stack_limit
-    if base is not None and limit is not None:
+    if budget is not None:
+        row.budget = budget  # --budget
+    elif base is not None and limit is not None:
         row.budget = base - limit
     elif report is not None:
         row.budget = report.budget
@@ -114,7 +117,7 @@ def collect(stacks: Iterable[StackInput], opts: AnalysisOptions, drivers: List[s
         if drivers and not has_driver(stack, drivers):
             continue
         report = analyze(stack, opts) if stack.frames else None
-        row = row_for(stack, report)
+        row = row_for(stack, report, opts.budget)
         if report is not None and drivers:
             view.add(report, drivers)
         if top <= 0:

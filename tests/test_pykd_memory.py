@@ -230,3 +230,36 @@ def test_usage_prototype_collect_attach_analyze(monkeypatch):
     assert r.frames[6].estimated and not r.frames[5].estimated
     text = render([r], "table", RenderOptions())
     assert "deepest  ever written" in text and "rebuilt by a raw scan" in text
+
+
+def _usage_json(monkeypatch, engine, argv):
+    import json
+    import runpy
+
+    from fakepykd import output_text
+
+    from stackext.render import json_
+
+    engine.output.clear()
+    monkeypatch.setattr(sys, "argv", ["stackext.usage"] + argv)
+    runpy.run_module("stackext.usage", run_name="__main__", alter_sys=True)
+    out = output_text(engine)
+    body = out.split(json_.MARKER_BEGIN, 1)[1].split(json_.MARKER_END, 1)[0]
+    return json.loads(body)["stacks"][0]
+
+
+def test_usage_command_reports_high_water_and_raw_scan_and_restores_state(monkeypatch):
+    system = K.fixture_system()
+    system.thread(T101).walk_stops_after = 6
+    engine = K.install(monkeypatch, system)
+    before = engine.snapshot()
+    s = _usage_json(monkeypatch, engine, ["--thread", "ffffbc04`06b7a040", "--format", "json",
+                                          "--no-locals"])
+    assert engine.snapshot() == before
+    assert s["frames_from"] == "raw-scan" and len(s["frames"]) == 18
+    assert s["frames"][6]["estimated"] is True and s["frames"][5]["estimated"] is False
+    assert s["high_water"]["used"] >= s["used"] > 0
+    assert any("raw scan" in w for w in s["warnings"])
+    s = _usage_json(monkeypatch, engine, ["--thread", "ffffbc04`06b7a040", "--format", "json",
+                                          "--no-locals", "--no-high-water"])
+    assert s["high_water"] is None

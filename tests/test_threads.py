@@ -104,3 +104,11 @@ def test_threads_without_a_resident_stack_are_ranked_too(tmp_path):
     assert rows["0xffff8a071d5a3040"]["used_from"] == "KernelStack"
     code, out, _ = run(["usage", "--format", "json", str(p)])
     assert [s["thread"] for s in json.loads(out)["stacks"]] == ["0xffff8a071ff3a080"]
+
+
+def test_budget_option_applies_to_every_thread():
+    code, out, _ = run(["threads", "--format", "json", "--budget", "12K", P116])
+    rows = json.loads(out)["threads"]
+    assert {r["budget"] for r in rows} == {12288}
+    t = {r["thread"]: r for r in rows}["0xffff8a071d5a3040"]
+    assert t["remaining"] == 12288 - 0x11E0

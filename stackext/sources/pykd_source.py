@@ -397,7 +397,11 @@ def collect(thread: Optional[int] = None) -> StackInput:
         stack.warnings.append("pykd returns at most %d frames: the stack continues beyond frame "
                               "%d (kf 0x2000 shows more)" % (MAX_FRAMES, MAX_FRAMES - 1))
     if not frames:
-        raise StackextError("the debugger returned no frames for this thread (.reload; .thread)")
+        if stack.stack_base is None:
+            raise StackextError("the debugger returned no frames for this thread (.reload; "
+                                ".thread)")
+        # the unwinder failed: the caller may rebuild the frames from the raw stack
+        stack.warnings.append("the debugger returned no frames for this thread")
     _double_fault_warning(stack, ptr64)
     return stack
 

@@ -1,0 +1,84 @@
+"""The boundary every in-debugger command shares (`!py -m stackext.usage`, `!py -m
+stackext.threads`): argparse that prints through the debugger and never exits, one-line errors,
+no traceback into `!py`, Ctrl+Break (SystemExit("CTRL+BREAK")) caught.
+
+Never imports pykd: output goes through stackext.sources.pykd_source, imported lazily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, List, Optional
+
+from stackext.errors import StackextError
+
+Write = Callable[[str, bool], None]
+
+
+class ParserExit(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+class DebuggerParser(argparse.ArgumentParser):
+    """argparse that prints through the debugger and never raises SystemExit (`!py` would
+    swallow it silently, and Ctrl+Break also arrives as SystemExit)."""
+
+    def __init__(self, write: Callable[[str], None], **kwargs):
+        super().__init__(**kwargs)
+        self._write = write
+
+    def _print_message(self, message, file=None):  # noqa: ARG002 - argparse's signature
+        if message:
+            self._write(message.rstrip("\n"))
+
+    def exit(self, status=0, message=None):
+        if message:
+            self._write(message.rstrip("\n"))
+        raise ParserExit(status)
+
+
+def write(text: str, dml: bool = False) -> None:
+    """Print through the debugger (pykd.dprintln); plain stdout when there is no pykd."""
+    try:
+        from stackext.sources import pykd_source
+
+        pykd_source.output(text, dml)
+    except StackextError:
+        sys.stdout.write(text + "\n")
+
+
+def run_command(argv: Optional[List[str]],
+                build_parser: Callable[[Callable[[str], None]], argparse.ArgumentParser],
+                run: Callable[[argparse.Namespace, Write], int]) -> int:
+    """Parse and run once; an exit code (invisible inside WinDbg, useful to tests and
+    scripts). Whatever happens, at most one line of error and never a traceback."""
+    def error(message: str) -> None:
+        write("stackext: " + message, False)
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        try:
+            args = build_parser(lambda text: write(text, False)).parse_args(argv)
+        except ParserExit as e:
+            return e.status
+        return run(args, write)
+    except StackextError as e:
+        error(str(e))
+        return 2
+    except SystemExit as e:  # Ctrl+Break arrives as SystemExit("CTRL+BREAK")
+        error("interrupted (%s)" % (e.code if e.code is not None else "exit"))
+        return 130
+    except RecursionError:
+        error("internal error: recursion too deep (please report it)")
+        return 2
+    except Exception as e:  # noqa: BLE001 - never a traceback inside the debugger
+        if os.environ.get("STACKEXT_DEBUG"):
+            raise
+        text = str(e).strip().splitlines()
+        error("internal error, please report it: %s: %s"
+              % (type(e).__name__, text[0] if text else ""))
+        return 2
