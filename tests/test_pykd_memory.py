@@ -263,3 +263,19 @@ def test_usage_command_reports_high_water_and_raw_scan_and_restores_state(monkey
     s = _usage_json(monkeypatch, engine, ["--thread", "ffffbc04`06b7a040", "--format", "json",
                                           "--no-locals", "--no-high-water"])
     assert s["high_water"] is None
+
+
+def test_user_stack_scan_of_a_1mb_reserve_costs_log2_round_trips(monkeypatch):
+    """The seed dump's stack pages as the real engine read them (254 pages from the committed
+    bottom, two written): 1, 2, 4, ... pages per loadBytes."""
+    import fakepykd
+
+    from stackext.sources import pykd_source
+
+    engine = fakepykd.install(monkeypatch, "real_seed_user_x64")
+    stack = pykd_source.collect()
+    engine.calls.clear()
+    hw = M.read_high_water(sys.modules["pykd"], stack)
+    assert hw["pages_read"] == 253 and hw["used"] == 0x120000 - int(hw["address"], 16)
+    assert hw["address"] == "0x11ef70"
+    assert engine.count("loadBytes") <= 9

@@ -43,6 +43,36 @@ def _page_reader(pykd: Any, page: int) -> Callable[[int], Optional[bytes]]:
     return read_page
 
 
+MAX_CHUNK_PAGES = 64
+
+
+def _chunk_reader(pykd: Any, page: int, end: int) -> Callable[[int], Optional[bytes]]:
+    """A page reader for long scans (a user stack's reserve can be 1 MB): reads 1, 2, 4, ...
+    pages per round trip (at most MAX_CHUNK_PAGES), so a scan of n pages costs about log2(n)
+    round trips and reads at most twice what it needs. A chunk that fails is retried page by
+    page, so an unreadable page is still found exactly."""
+    cache = {}  # type: dict
+    state = {"pages": 1}
+    single = _page_reader(pykd, page)
+
+    def read_page(addr: int) -> Optional[bytes]:
+        if addr in cache:
+            return cache.pop(addr)
+        n = max(1, min(state["pages"], MAX_CHUNK_PAGES, (end - addr) // page))
+        state["pages"] = n * 2
+        if n == 1:
+            return single(addr)
+        try:
+            data = bytes(pykd.loadBytes(addr, n * page))
+        except pykd.DbgException:
+            state["pages"] = 1
+            return single(addr)
+        for i in range(1, n):
+            cache[addr + i * page] = data[i * page:(i + 1) * page]
+        return data[:page]
+    return read_page
+
+
 def read_high_water(pykd: Any, stack: StackInput) -> Optional[dict]:
     """The deepest point ever written on the thread's stack, for StackInput.high_water.
 
@@ -64,7 +94,7 @@ def read_high_water(pykd: Any, stack: StackInput) -> Optional[dict]:
     start = stack.committed_limit
     if start is None or not limit <= start < base:
         return None
-    hw = scan.high_water(read, start, base, _ptr_size(stack), page)
+    hw = scan.high_water(_chunk_reader(pykd, page, base), start, base, _ptr_size(stack), page)
     if hw["address"] is None and hw["used"] is None:
         return None  # not in the dump (a minidump holds only [sp, StackBase)): page-granular mark
     hw["remaining"] = (base - limit) - hw["used"]  # against the reserve, the user budget

@@ -379,7 +379,21 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
 
     @api
     def loadBytes(addr, count):
-        raise MemoryException("Memory exception at 0x%x target virtual address" % addr)
+        """Bytes (a list of ints, as the real engine returns) from the session's recorded stack
+        pages ({"0xaddr": "zero" | hex}); MemoryException at the first byte not in the dump."""
+        pages = s.get("pages", {})
+        out = []
+        at = addr
+        while at < addr + count:
+            page = at & ~0xFFF
+            data = pages.get(hex(page))
+            if data is None:
+                raise MemoryException("Memory exception at 0x%x target virtual address" % at)
+            raw = bytes(0x1000) if data == "zero" else bytes.fromhex(data)
+            take = min(addr + count, page + 0x1000) - at
+            out.extend(raw[at - page: at - page + take])
+            at += take
+        return out
 
     def words(addr, count, size):
         """Pointer-sized reads from the session's "memory" map ({"0xaddr": value})."""

@@ -248,6 +248,8 @@ def from_recording(name):
             "bugcheck": None,
             "modules": sorted(modules.values(), key=lambda m: int(m["begin"], 16)),
             "memory": memory,
+            # the stack's pages as the real engine read them (record_notes.py): loadBytes
+            "pages": notes.get("stack_pages", {}),
             "threads": [{"address": thread, "process": proc,
                          "pid": int(ids.group(1), 16) if ids else 0x20,
                          "tid": int(ids.group(2), 16) if ids else 0x24,

@@ -53,7 +53,26 @@ def windows_main(dump, sympath):
                         out.setdefault("type_errors", {})[full] = str(e)
         out["frames"].append(row)
     pykd.dbgCommand(".frame 0")
+    out["stack_pages"] = stack_pages(pykd)
     sys.stdout.write(json.dumps(out) + "\n")
+
+
+def stack_pages(pykd):
+    """The thread's stack from the TEB's committed bottom to StackBase, a page at a time, as the
+    fake must answer loadBytes: "zero", the page's bytes in hex, or absent (not in the dump)."""
+    teb = int(pykd.getImplicitThread())
+    try:
+        _, base, committed = (int(v) for v in pykd.loadPtrs(teb, 3))
+    except pykd.DbgException:  # a minidump without the TEB
+        return {}
+    pages = {}
+    for addr in range(committed, base, 0x1000):
+        try:
+            data = bytes(pykd.loadBytes(addr, 0x1000))
+        except pykd.DbgException:
+            continue
+        pages[hex(addr)] = "zero" if not any(data) else data.hex()
+    return pages
 
 
 def linux_main():

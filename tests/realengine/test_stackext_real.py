@@ -230,6 +230,12 @@ def _normalized(calls):
             args = ["<path or text>"]
         if isinstance(result, str):
             result = _DV_VALUE.sub(r"\1<pointer>", result)
+        if name == "loadBytes" and isinstance(result, list):
+            # stack bytes above the high-water mark hold run-time values (return addresses are
+            # stable, saved pointers are not): keep what the scan reads, where writing begins
+            nonzero = [i for i, b in enumerate(result) if b not in (0, "0x0")]
+            result = ["%d bytes" % len(result), "first written at +0x%x" % nonzero[0]
+                      if nonzero else "all zero"]
         out.append([name, args, result])
     return out
 
@@ -294,3 +300,29 @@ def test_bad_dumps_and_threads_are_one_line_errors(realengine, tmp_path, case):
     want = {"missing": "no such file", "truncated": "truncated", "not_a_dump": "not a Windows dump",
             "no_such_thread": "no thread ~7 in this dump"}[case]
     assert lines[0].startswith("stackext: ") and want in lines[0], lines[0]
+
+
+def test_user_high_water_after_deep_recursion_returned(realengine):
+    """recurse.exe shallow: the worker recursed to within ~20 KB of its 1 MB stack, returned,
+    and waits at a shallow point. The walk sees a few hundred bytes; the zero scan of the stack
+    pages finds how deep it once went."""
+    dump = realengine.winpath(realengine.dump_path("recurse_shallow"))
+    cp = _usage(realengine, "--dump", dump, "--thread", "~2", "--symbols",
+                realengine.winpath(realengine.pdb_dir()), "--format", "json", "--no-locals")
+    s = json.loads(cp.stdout)["stacks"][0]
+    hw = s["high_water"]
+    assert s["budget"] == 1 << 20 and s["used"] < 4096
+    assert hw["used"] > 1000000 and 0 < hw["remaining"] < 32 * 1024
+    assert hw["used"] + hw["remaining"] == s["budget"]
+    assert int(hw["address"], 16) >= int(s["committed_limit"], 16)
+    cp = _usage(realengine, "--dump", dump, "--thread", "~2", "--format", "json", "--no-locals",
+                "--no-high-water")
+    assert json.loads(cp.stdout)["stacks"][0]["high_water"]["page_granular"]  # TEB StackLimit
+
+
+def test_user_high_water_scan_reads_a_1mb_reserve_in_few_round_trips(realengine):
+    dump = realengine.winpath(realengine.dump_path("seed"))
+    cp = _usage(realengine, "--dump", dump, "--format", "json", "--no-locals")
+    hw = json.loads(cp.stdout)["stacks"][0]["high_water"]
+    # 253 pages between the committed bottom and the first write, read 1, 2, 4, ... at a time
+    assert hw["pages_read"] > 200 and hw["used"] < 8192
