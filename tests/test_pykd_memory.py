@@ -241,6 +241,7 @@ def _usage_json(monkeypatch, engine, argv):
     from stackext.render import json_
 
     engine.output.clear()
+    monkeypatch.delitem(sys.modules, "stackext.usage", raising=False)  # a fresh !py run
     monkeypatch.setattr(sys, "argv", ["stackext.usage"] + argv)
     runpy.run_module("stackext.usage", run_name="__main__", alter_sys=True)
     out = output_text(engine)

@@ -151,8 +151,8 @@ def read_file(path: str, threads_without_stack: bool = False) -> Iterator[Item]:
             stream = _text(raw) if raw is not None else sys.stdin
             yield from read_stacks(_bounded_lines(stream), name, threads_without_stack)
             return
-        with open(path, "rb") as raw:
-            yield from read_stacks(_bounded_lines(_text(raw)), name, threads_without_stack)
+        with open(path, "rb") as raw, _text(raw) as text:
+            yield from read_stacks(_bounded_lines(text), name, threads_without_stack)
     except OSError as e:
         raise StackextError("cannot read the log: %s" % (e.strerror or e), where=name) from None
 
