@@ -126,6 +126,10 @@ def expand(files: Sequence[str]) -> List[str]:
     """The file arguments, with wildcards expanded here (cmd.exe and PowerShell leave
     `logs\\*.txt` to the program). A pattern that matches nothing stays, to fail by name."""
     out: List[str] = []
+    if not files and sys.stdin is not None and sys.stdin.isatty():
+        # nothing piped in: waiting on a terminal would look like a hang
+        raise StackextError("no input: give WinDbg log files, or pipe WinDbg output in "
+                            "(`-` reads what you paste, end with Ctrl+D / Ctrl+Z)", "stackext")
     for f in files or ["-"]:
         if f != "-" and any(c in f for c in "*?[") and not os.path.exists(f):
             out.extend(sorted(glob.glob(f)) or [f])

@@ -207,3 +207,14 @@ def test_wildcards_are_expanded_for_shells_that_do_not(tmp_path):
     assert code == 0 and len(json.loads(out)["stacks"]) == 2
     code, _, err = run(["usage", str(tmp_path / "*.log")])
     assert code == 2 and "*.log" in err
+
+
+def test_no_file_and_a_terminal_on_stdin_is_not_a_hang(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty(""))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["usage"], out=out, err=err) == 2
+    assert "no input" in err.getvalue()
