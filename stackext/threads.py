@@ -230,6 +230,10 @@ __all__ = ["ThreadRow", "row_for", "collect", "render", "run_log", "DEFAULT_KERN
 
 
 if __name__ == "__main__":  # `!py -m stackext.threads` inside WinDbg/kd
-    from stackext import debugger_threads
+    import sys
 
-    debugger_threads.main()
+    from stackext import debugger, debugger_threads
+
+    status = debugger_threads.main()
+    if status and not debugger.inside_debugger():  # as stackext.usage: visible outside WinDbg
+        sys.exit(status)
