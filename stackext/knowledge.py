@@ -59,10 +59,13 @@ THREAD_ENTRY = frozenset(
 
 # x64 IST handlers: they run on the double-fault/NMI (TSS_IST_PANIC) or machine-check
 # (TSS_IST_MCA) stack; the frames outward of them are on the interrupted stack.
+# x86 reaches the same handlers through task gates with stacks of their own (KiTrap08 double
+# fault, KiTrap02 NMI, KiTrap12 machine check).
 IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterrupt",
                                              "KiNmiInterruptShadow", "KiMcheckAbort",
-                                             "KiMcheckAbortShadow", "KxMcheckAbort"))
-DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort",))
+                                             "KiMcheckAbortShadow", "KxMcheckAbort",
+                                             "KiTrap08", "KiTrap02", "KiTrap12"))
+DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
 DPC_ROUTINES = frozenset(s.lower() for s in ("KiRetireDpcList", "KxRetireDpcList",
                                              "KiExecuteAllDpcs", "KiExecuteDpc",
                                              "KiDispatchInterruptContinue"))
