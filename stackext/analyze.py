@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from stackext import knowledge as K
 from stackext import segments as S
@@ -18,7 +18,6 @@ from stackext.errors import StackextError
 from stackext.model import (
     ARCHES,
     REASON_GAP,
-    REASON_INLINE,
     REASON_NO_BASE,
     REASON_NO_CURRENT_SP,
     REASON_NO_SP,
@@ -372,8 +371,4 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     return report
 
 
-def frames_by_index(report: StackReport) -> Dict[int, Frame]:
-    return {f.index: f for f in report.frames}
-
-
-__all__ = ["AnalysisOptions", "analyze", "detect_arch", "frames_by_index", "REASON_INLINE"]
+__all__ = ["AnalysisOptions", "analyze", "detect_arch"]

@@ -23,7 +23,6 @@ REASON_NO_BASE = "outermost frame and the stack base is unknown"
 REASON_NO_CURRENT_SP = "innermost frame on x86 needs the current ESP, which is not known"
 REASON_START_AREA = "thread start: its bytes up to StackBase are counted as the start area"
 REASON_TRUNCATED = "outermost frame shown, but the stack continues beyond it"
-REASON_INLINE = "inline frame: the physical frame it sits in owns the bytes"
 
 
 @dataclass

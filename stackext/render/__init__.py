@@ -15,7 +15,6 @@ from stackext.model import StackReport
 @dataclass
 class RenderOptions:
     top: int = 5
-    color: bool = False
     dml: bool = False
     markers: bool = False  # JSON between marker lines (inside a debugger, for kd -logo logs)
     functions: int = 10  # function rollup rows shown in text formats
