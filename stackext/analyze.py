@@ -350,6 +350,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     report.heaviest_drivers = [f.index for f in ranked if f.driver][: opts.top]
     _rollups(report, frames)
     report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
+    for c in report.cycles:
+        c.rounds_left_at_most = bool(report.extra.get("remaining_is_upper_bound"))
     report.high_water = stack.high_water
     report.committed_limit = stack.committed_limit
     if report.high_water is None and not kernel and stack.committed_limit is not None and \

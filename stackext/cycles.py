@@ -13,12 +13,41 @@ from stackext.model import Cycle, Frame
 MAX_PERIOD = 64  # longest round looked for, in frames
 
 
+def _site(f: Frame) -> str:
+    return " ".join(f.call_site.split()).lower()
+
+
+# Past this displacement a "function" is only the nearest export (a module without its PDB, as
+# rosempio!DsmWriteEvent+0x3e3f3 in fixture 004): not a function to compare by.
+TRUSTED_OFFSET = 0x10000
+
+
+def _function(f: Frame) -> str:
+    if f.function and (f.offset is None or f.offset < TRUSTED_OFFSET):
+        return ("%s!%s" % (f.module, f.function)).lower()
+    return _site(f)
+
+
 def find_cycles(frames: List[Frame], segment: Optional[int],
                 remaining: Optional[int]) -> List[Cycle]:
-    """Runs of the same sequence of call sites repeated two or more times back to back, in the
-    given segment (all frames when None). Each run is reported once, largest coverage first."""
+    """Runs of the same sequence of functions repeated two or more times back to back, in the
+    given segment (all frames when None), largest coverage first. Compared by call site (the
+    same return addresses: one code path looping), and by function (recursion entered from
+    different call sites); whichever explains more frames wins."""
     scope = [f for f in frames if segment is None or f.segment == segment]
-    keys = [" ".join(f.call_site.split()).lower() for f in scope]
+    by_site = _find(scope, [_site(f) for f in scope], remaining)
+    by_function = _find(scope, [_function(f) for f in scope], remaining)
+
+    def rank(cs: List[Cycle]):
+        # more frames explained first; then shorter rounds (a function calling itself from two
+        # places is one recursion, not a two-call round)
+        return (sum(c.repeats * len(c.call_sites) for c in cs),
+                -sum(len(c.call_sites) for c in cs))
+
+    return by_function if rank(by_function) > rank(by_site) else by_site
+
+
+def _find(scope: List[Frame], keys: List[str], remaining: Optional[int]) -> List[Cycle]:
     n = len(keys)
     cycles: List[Cycle] = []
     i = 0

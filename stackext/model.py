@@ -156,6 +156,7 @@ class Cycle:
     first_frame: int
     last_frame: int
     rounds_left: Optional[int] = None
+    rounds_left_at_most: bool = False  # from a remaining that is itself an upper bound
 
 
 @dataclass

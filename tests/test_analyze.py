@@ -325,3 +325,31 @@ def test_expanded_stack_segment():
         ("expanded", 0, 1), ("thread", 2, 5)]
     assert r.frames[0].size == 0x500 and r.frames[1].size_unknown_reason == REASON_OTHER_STACK
     assert r.used == 0xFFFFB80639768000 - 0xFFFFB80639767060
+
+
+def test_cycle_of_the_real_004_stack_text():
+    from stackext.sources import windbg_log
+
+    path = "fixtures/004_ql2300_0x7f8_stacktext_doublefault_x64.txt"
+    from pathlib import Path
+
+    r = analyze(next(iter(windbg_log.read_file(str(Path(__file__).resolve().parent.parent
+                                                    / path)))))
+    c = r.cycles[0]
+    # IopfCompleteRequest -> 7 rosempio frames -> 3 CLASSPNP frames, again and again
+    assert len(c.call_sites) == 11 and c.repeats == 5
+    assert sum(1 for s in c.call_sites if s.startswith("rosempio!")) == 7
+    assert sum(1 for s in c.call_sites if s.startswith("CLASSPNP!")) == 3
+    assert "nt!IopfCompleteRequest+0x341" in c.call_sites
+    assert c.bytes_per_round == 1232
+
+
+def test_recursion_through_different_call_sites_is_found_by_function():
+    rows = []
+    sp = 0xFFFFF8800B9C1000
+    for i in range(8):
+        rows.append(("%x" % sp, "0", "drv!Walk+0x%x" % (0x40 if i % 2 else 0x90)))
+        sp += 0x80
+    rows.append(("%x" % sp, "0", "nt!IofCallDriver+0x55"))
+    r = analyze(StackInput(frames=frames(rows)))
+    assert r.cycles and r.cycles[0].repeats == 8 and r.cycles[0].bytes_per_round == 0x80

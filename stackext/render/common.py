@@ -172,13 +172,16 @@ def module_cells(r: StackReport) -> List[List[str]]:
 def cycle_lines(r: StackReport) -> List[str]:
     out = []
     for c in r.cycles:
-        left = "" if c.rounds_left is None else ", %d more rounds fit in what is left" % \
-            c.rounds_left
+        left = "" if c.rounds_left is None else ", %s%d more rounds fit in what is left" % (
+            "at most " if c.rounds_left_at_most else "", c.rounds_left)
         per = "?" if c.bytes_per_round is None else nbytes(c.bytes_per_round)
         out.append("frames %02x-%02x: a round of %d calls repeats %d times, %s bytes per round%s"
                    % (c.first_frame, c.last_frame, len(c.call_sites), c.repeats, per, left))
-        out.append("    " + " -> ".join(c.call_sites[:6]) + (" ..." if len(c.call_sites) > 6
-                                                              else ""))
+        # innermost first, as the stack lists them; the whole round, so the re-entry shows
+        shown = c.call_sites[:16]
+        out.extend("    " + ("   " if i else "") + site for i, site in enumerate(shown))
+        if len(c.call_sites) > len(shown):
+            out.append("       ... %d more" % (len(c.call_sites) - len(shown)))
     return out
 
 

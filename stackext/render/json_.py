@@ -88,7 +88,8 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
                        "module": x.module, "driver": x.driver} for x in r.functions],
         "cycles": [{"call_sites": c.call_sites, "repeats": c.repeats,
                     "bytes_per_round": c.bytes_per_round, "first_frame": c.first_frame,
-                    "last_frame": c.last_frame, "rounds_left": c.rounds_left} for c in r.cycles],
+                    "last_frame": c.last_frame, "rounds_left": c.rounds_left,
+                    "rounds_left_at_most": c.rounds_left_at_most} for c in r.cycles],
         "warnings": list(r.warnings),
     }
 
