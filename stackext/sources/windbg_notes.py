@@ -37,6 +37,8 @@ class FrameNotes:
 
     def feed(self, raw: str) -> bool:
         """True when the line was a frame command's output (and not a stack row)."""
+        if self.kind is None and ">" not in raw:
+            return False  # not a prompt, and nothing being captured: the common case, fast
         text = clean_line(raw)
         m = PROMPT_RE.match(text)
         if m:
