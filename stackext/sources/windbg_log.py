@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, List, Optional, Union
 
 from stackext.errors import StackextError
 from stackext.model import Bugcheck, StackInput
+from stackext.sources.windbg_dps import DpsCapture
 from stackext.sources.windbg_notes import FrameNotes
 from stackext.sources.windbg_rows import (
     ADDR,
@@ -184,16 +185,20 @@ def read_stacks(lines: Iterable[str], name: str,
     reader = _Reader(name)
     reader.threads_without_stack = threads_without_stack
     notes = FrameNotes(name)
+    dps = DpsCapture(name)
     lineno = seen = 0
     for lineno, raw in enumerate(lines, 1):
         if seen < BINARY_PROBE:
             if "\x00" in raw[: BINARY_PROBE - seen]:
                 raise StackextError("binary file, not a WinDbg text log", where="%s:1" % name)
             seen += len(raw)
-        if notes.feed(raw):
+        consumed, scanned = dps.feed(lineno, raw)
+        if scanned:
+            yield from notes.hold(reader.raw_scan(scanned))
+        if consumed or notes.feed(raw):
             continue
         yield from notes.hold(reader.feed(lineno, raw) + reader.drain())
-    last = reader.finish(lineno)
+    last = reader.raw_scan(dps.finish()) + reader.finish(lineno)
     if reader.tinfo is not None:
         reader._retire(reader.tinfo)
     yield from notes.hold(last + reader.drain(), final=True)
@@ -557,6 +562,26 @@ class _Reader:
                 stack_limit=t.limit, bounds_origin="thread" if t.base is not None else None,
                 initial_stack=t.init, kernel_stack=t.current, kernel=True,
                 warnings=list(t.notes)))
+
+    def raw_scan(self, stacks: List[StackInput]) -> List[Item]:
+        """Stacks rebuilt from dps output: bounds and thread from a !thread block they lie in."""
+        for stack in stacks:
+            self.found = True
+            t = self._matching_thread(stack.frames)
+            if t is not None:
+                stack.thread, stack.process, stack.image, stack.state = (
+                    t.thread, t.process, t.image, t.state)
+                if t.base is not None:
+                    stack.stack_base, stack.stack_limit = t.base, t.limit
+                    stack.bounds_origin = "thread"
+                    stack.bounds_note = "Base/Limit from the !thread output at %s:%d" % (
+                        self.name, t.line)
+            stack.kernel = self._kernel_addresses(stack)
+        return list(stacks)
+
+    def _kernel_addresses(self, stack: StackInput) -> Optional[bool]:
+        low = KERNEL_MIN.get(stack.arch or "x64")
+        return any(f.sp is not None and f.sp >= low for f in stack.frames) or None
 
     def drain(self) -> List[Item]:
         out, self.retired = self.retired, []

@@ -1,0 +1,79 @@
+"""`dps Limit Base` output in a log, read as a raw-scan stack: what Microsoft's NTDebugging
+write-up does by hand when the unwinder fails on an overflowed stack (the words that point into
+code are return addresses; the distances between them are estimated frame sizes).
+
+Standard library only; imports stackext.model and the row helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Tuple
+
+from stackext.model import Frame, StackInput
+from stackext.sources.windbg_rows import ADDR, MAX_LINE, PROMPT_RE, clean_line, split_symbol, to_int
+
+# the commands that print one pointer-sized word a line with its symbol
+DPS_COMMANDS = ("dps", "dqs", "dds")
+# "fffff880`0b9c1008  fffff880`01486c7a ql2300+0x6dc7a"
+# "8b1c5a14  8f1a2a90 mydrv!DeepHelper+0x10"
+DPS_ROW_RE = re.compile(r"^(?P<slot>" + ADDR + r")\s+(?P<value>" + ADDR
+                        + r")(?:\s+(?P<sym>\S.*))?$")
+# a symbol with a displacement points into code; an exact symbol is usually data (a global)
+CODE_SYMBOL_RE = re.compile(r"\+0x[0-9a-f]+$", re.I)
+MAX_ROWS = 1 << 16
+
+
+class DpsCapture:
+    """Collects the rows of a `dps`/`dqs`/`dds` command and, at the next prompt or the end of
+    the log, hands back one StackInput of the return addresses it holds."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.rows = None  # type: ignore  # None, or the rows of the command being read
+        self.line = 0
+        self.width = 8
+
+    def feed(self, n: int, raw: str) -> Tuple[bool, List[StackInput]]:
+        """(the line was dps output, stacks finished by this line)."""
+        if self.rows is None and ">" not in raw:
+            return False, []
+        text = clean_line(raw[:MAX_LINE])
+        m = PROMPT_RE.match(text)
+        if m:
+            done = self.finish()
+            cmd = m.group("cmd").strip().split()
+            if cmd and cmd[0].lower() in DPS_COMMANDS:
+                self.rows, self.line = [], n
+                self.width = 4 if cmd[0].lower() == "dds" else 8
+            return False, done
+        if self.rows is None:
+            return False, []
+        row = DPS_ROW_RE.match(text)
+        if row and len(self.rows) < MAX_ROWS:
+            sym = (row.group("sym") or "").strip()
+            if len(row.group("slot").replace("`", "")) == 8:
+                self.width = 4
+            self.rows.append((n, to_int(row.group("slot")), to_int(row.group("value")), sym))
+        return True, []
+
+    def finish(self) -> List[StackInput]:
+        rows, self.rows = self.rows, None
+        frames = []
+        for n, slot, value, sym in rows or []:
+            if not sym or not CODE_SYMBOL_RE.search(sym):
+                continue
+            module, function, offset, _ = split_symbol(sym)
+            # the slot above a return address is its caller's Child-SP (x64)
+            frames.append(Frame(index=len(frames), sp=slot + self.width, ret=None,
+                                call_site=sym, module=module, function=function, offset=offset,
+                                ip=value, estimated=True, line=n))
+        for a, b in zip(frames, frames[1:]):
+            a.ret = b.ip
+        if not frames:
+            return []
+        return [StackInput(frames=frames, source="%s:%d" % (self.name, self.line),
+                           arch="x86" if self.width == 4 else "x64", frames_from="raw-scan",
+                           warnings=["%s:%d: frames rebuilt from dps output (values that point "
+                                     "into code); their sizes are estimates"
+                                     % (self.name, self.line)])]
