@@ -263,6 +263,13 @@ def _verdict(stack: StackInput, report: StackReport, frames: List[Frame]) -> Non
         report.verdict = ("double fault (0x7F/8): probably a kernel stack overflow, but this "
                           "log has no StackBase/StackLimit to prove it (run !thread for "
                           "Base/Limit, or give --budget)")
+        arg3 = bc.args[2] if bc and len(bc.args) > 2 else None
+        if arg3 is not None and arg3 == innermost and arg3 % K.PAGE:
+            # Seen on Windows 10+ x64 dumps (kernel-stacks.md): Arg3 is the SP at the fault.
+            # Inferred, not documented: said as such.
+            report.verdict += ("; Arg3 is the innermost thread-stack SP, %d bytes below a page "
+                               "boundary, where an overflow into the guard page faults "
+                               "(inferred)" % (K.PAGE - arg3 % K.PAGE))
     elif report.double_fault:
         report.verdict = ("double fault (0x7F/8), but the thread stack is not near its limit: "
                           "look for another cause (a corrupted RSP gives the same bugcheck)")

@@ -353,3 +353,14 @@ def test_recursion_through_different_call_sites_is_found_by_function():
     rows.append(("%x" % sp, "0", "nt!IofCallDriver+0x55"))
     r = analyze(StackInput(frames=frames(rows)))
     assert r.cycles and r.cycles[0].repeats == 8 and r.cycles[0].bytes_per_round == 0x80
+
+
+
+def test_double_fault_without_bounds_notes_arg3_at_the_innermost_sp():
+    # fixtures/002's frames and bugcheck, without its STACK_OVERFLOW line
+    r = analyze(StackInput(frames=frames(DOKANY),
+                           bugcheck=Bugcheck(0x7F, [8, 0xFFFFF8037A483E50,
+                                                    0xFFFF84028B909FC0, None])))
+    assert not r.overflow and r.double_fault
+    assert "probably a kernel stack overflow" in r.verdict
+    assert "Arg3 is the innermost thread-stack SP, 64 bytes below a page boundary" in r.verdict
