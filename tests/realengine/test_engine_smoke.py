@@ -24,11 +24,8 @@ if engine is None:  # conftest.py normally loaded it under this name
     engine = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(engine)
 
-KNF_ROW = re.compile(
-    r"^(?P<num>[0-9a-f]{2,})\s+(?P<mem>[0-9a-f]+)?\s+"
-    r"(?P<sp>[0-9a-f]{8}`[0-9a-f]{8}|\(Inline Function\))\s+"
-    r"(?P<ret>[0-9a-f]{8}`[0-9a-f]{8}|--------`--------)\s+(?P<site>\S.*)$"
-)
+sys.path.insert(0, _HERE)
+from knfrows import knf_rows as _knf_rows  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +46,6 @@ def probes(realengine):
         return cache[name]
 
     return get
-
-
-def _knf_rows(text):
-    rows = []
-    for line in text.splitlines():
-        m = KNF_ROW.match(line.rstrip())
-        if m:
-            d = m.groupdict()
-            d["mem"] = int(d["mem"], 16) if d["mem"] else None
-            rows.append(d)
-    return rows
 
 
 def _value(rec, key):

@@ -24,11 +24,7 @@ import callrec  # noqa: E402
 # dump -> extra stackext arguments (recurse: the deep thread is ~2, the engine selects ~0)
 RUNS = {"seed": [], "inline": [], "seed_mini": [], "recurse": ["--thread", "~2"]}
 WINDOWS = ("ntdll", "kernelbase", "kernel32")
-# knf row: "05       890 00000000`0011fb20 00000001`400016c7 seed!log_struct+0x27"
-#          "04        30 (Inline Function) --------`-------- inline!inner_helper+0x1a"
-KNF_ROW = re.compile(r"^(?P<num>[0-9a-f]{2,})\s+(?P<mem>[0-9a-f]+)?\s+"
-                     r"(?P<sp>[0-9a-f]{8}`[0-9a-f]{8}|\(Inline Function\))\s+"
-                     r"(?P<ret>[0-9a-f]{8}`[0-9a-f]{8}|--------`--------)\s+(?P<site>\S.*)$")
+from knfrows import knf_rows  # noqa: E402
 
 
 def norm_site(site):
@@ -64,18 +60,6 @@ def runs(realengine, tmp_path_factory):
     return get
 
 
-def knf_rows(text):
-    rows = []
-    for line in text.splitlines():
-        m = KNF_ROW.match(line.rstrip())
-        if m:
-            d = m.groupdict()
-            d["mem"] = int(d["mem"], 16) if d["mem"] else 0
-            d["inline"] = d["sp"].startswith("(")
-            rows.append(d)
-    return rows
-
-
 @pytest.mark.parametrize("name", ["seed", "inline", "recurse"])
 def test_sizes_equal_the_engines_own_knf(runs, name):
     doc = runs(name)
@@ -91,7 +75,7 @@ def test_sizes_equal_the_engines_own_knf(runs, name):
         if j is None or f["size"] is None:
             continue
         # x64: frame i owns Child-SP(j) - Child-SP(i), which knf spreads over rows i+1..j
-        assert f["size"] == sum(r["mem"] for r in rows[i + 1:j + 1]), (i, f["call_site"])
+        assert f["size"] == sum(r["mem"] or 0 for r in rows[i + 1:j + 1]), (i, f["call_site"])
         checked += 1
     assert checked == sum(1 for f in frames if not f["inline"]) - 1
 
