@@ -343,7 +343,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     _start_area(frames, report, arch, base)
     _budget(replace(stack, bounds_origin=origin), report, opts)
     _verdict(stack, report, frames)
-    drivers = tuple(opts.drivers)
+    drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
     # Heavy and heaviest are about the stack the budget applies to: a 10 KB user frame below a
     # system call or the bugcheck's own frames on the panic stack are not what to fix.
     t = report.thread_segment

@@ -140,12 +140,13 @@ def is_inbox_module(module: Optional[str]) -> bool:
 
 def is_driver_module(module: Optional[str], drivers: Iterable[str] = (),
                      microsoft: Optional[bool] = None) -> bool:
-    """A frame the user can fix: named by --driver, or in a module that is not part of Windows
-    (what the debugger read from the module's version resource wins over the name table)."""
+    """A frame the user can fix: named by --driver (`drivers`, lower case), or in a module that
+    is not part of Windows (what the debugger read from the module's version resource wins over
+    the name table)."""
     if not module:
         return False
     m = module.lower()
-    if m in {d.lower() for d in drivers}:
+    if m in drivers:
         return True
     if microsoft is not None:
         return not microsoft
