@@ -17,7 +17,7 @@ import fakepykd  # noqa: E402
 
 
 def run(frames: int, modules: int, repeat: int = 5) -> tuple:
-    from stackext import debugger
+    from stackext import usage as debugger
 
     best = None
     for _ in range(repeat):

@@ -22,7 +22,7 @@ from fakepykd import kernel as K  # noqa: E402
 
 
 def run(threads: int, frames: int, argv, repeat: int = 3) -> tuple:
-    from stackext import debugger_threads
+    from stackext import threads as debugger_threads
 
     best = None
     for _ in range(repeat):

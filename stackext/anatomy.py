@@ -9,9 +9,9 @@ read from a log or returned by pykd's dbgCommand.
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
-from stackext.model import Frame
+from stackext.model import Frame, FrameLayout, Local
 
 # `dv /V /t` rows as the real engine prints them:
 # 00000000`0011f300 @rsp+0x0070       struct MYSTRUCT copy = struct MYSTRUCT
@@ -54,42 +54,34 @@ def type_size(type_text: str, ptr_size: int = 8,
 
 
 def parse_dv(text: str, ptr_size: int = 8,
-             sizeof: Optional[Callable[[str], Optional[int]]] = None) -> List[Dict[str, object]]:
-    """Locals of one frame, largest first: name, type, size, offset ("rsp+0x70"), address.
-    A struct whose size the text cannot give is bounded by the next local above it on the same
-    register (marked `size_estimated`)."""
+             sizeof: Optional[Callable[[str], Optional[int]]] = None) -> List[Local]:
+    """Locals of one frame, largest first. A struct whose size the text cannot give is bounded
+    by the next local above it on the same register (marked `size_estimated`)."""
     rows = []
     for line in (text or "").splitlines():
         m = _DV.match(line)
         if not m:
             continue
-        rest = m.group("rest")
-        left = rest.split(" = ", 1)[0].rstrip()
+        left = m.group("rest").split(" = ", 1)[0].rstrip()
         parts = left.rsplit(None, 1)
         if len(parts) != 2:
             continue
         type_text, name = parts
         off = int(m.group("off"), 16) if m.group("off") else None
-        rows.append({"name": name, "type": type_text, "reg": m.group("reg").lower(),
-                     "off": off, "size": type_size(type_text, ptr_size, sizeof),
-                     "address": "0x%x" % int(m.group("addr").replace("`", ""), 16)})
-    for r in rows:
-        if r["size"] is None and r["off"] is not None:
-            above = sorted(o["off"] for o in rows if o["reg"] == r["reg"] and o["off"] is not None
-                           and o["off"] > r["off"])
+        reg = m.group("reg").lower()
+        rows.append((reg, off, Local(
+            name=name, type=type_text, size=type_size(type_text, ptr_size, sizeof),
+            offset="%s%s" % (reg, "" if off is None else
+                             ("+0x%x" % off if off >= 0 else "-0x%x" % -off)),
+            address=int(m.group("addr").replace("`", ""), 16))))
+    for reg, off, loc in rows:
+        if loc.size is None and off is not None:
+            above = sorted(o for r, o, _ in rows if r == reg and o is not None and o > off)
             if above:
-                r["size"] = above[0] - r["off"]
-                r["size_estimated"] = True
-    out = []
-    for r in rows:
-        d = {"name": r["name"], "type": r["type"], "size": r["size"],
-             "offset": "%s%s" % (r["reg"], "" if r["off"] is None else
-                                 ("+0x%x" % r["off"] if r["off"] >= 0 else "-0x%x" % -r["off"])),
-             "address": r["address"]}
-        if r.get("size_estimated"):
-            d["size_estimated"] = True
-        out.append(d)
-    out.sort(key=lambda d: -(d["size"] or 0))
+                loc.size = above[0] - off
+                loc.size_estimated = True
+    out = [loc for _, _, loc in rows]
+    out.sort(key=lambda loc: -(loc.size or 0))
     return out
 
 
@@ -102,9 +94,9 @@ _UWOP = re.compile(r"^\s*[0-9a-f]+:\s+offs\s+[0-9a-f]+,\s+unwind op\s+(?P<op>\d+
 _FRAME_OFFSET = re.compile(r"FrameOffset:\s*([0-9a-f]+)", re.I)
 
 
-def parse_fnent(text: str) -> Optional[Dict[str, object]]:
-    """Static layout from the unwind info: fixed allocation, pushed registers, frame pointer.
-    None when the text has no unwind codes."""
+def parse_fnent(text: str, measured: Optional[int] = None) -> Optional[FrameLayout]:
+    """Static layout from the unwind info: fixed allocation, pushed registers, frame pointer,
+    set against the measured size. None when the text has no unwind codes."""
     fixed = pushes = 0
     frame_pointer = False
     seen = False
@@ -128,19 +120,11 @@ def parse_fnent(text: str) -> Optional[Dict[str, object]]:
             fixed += 0x30 if info else 0x28
     if not seen:
         return None
-    return {"fixed": fixed, "pushes": pushes * 8, "push_count": pushes, "return_address": 8,
-            "frame_pointer": frame_pointer}
-
-
-def layout(measured: Optional[int], fnent: Optional[Dict[str, object]]) -> Optional[dict]:
-    """The frame's layout; `dynamic` = measured - static, null when either is unknown."""
-    if fnent is None:
-        return None
-    static = int(fnent["fixed"]) + int(fnent["pushes"]) + 8
-    out = dict(fnent)
-    out["static"] = static
-    out["dynamic"] = None if measured is None else measured - static
-    return out
+    static = fixed + pushes * 8 + 8
+    dynamic = None if measured is None else measured - static
+    return FrameLayout(fixed=fixed, pushes=pushes * 8, push_count=pushes, return_address=8,
+                       frame_pointer=frame_pointer, static=static, dynamic=dynamic,
+                       is_dynamic=None if dynamic is None else dynamic >= DYNAMIC_FLAG)
 
 
 DYNAMIC_FLAG = 256  # measured this far above the unwind info's static size: flag as dynamic
@@ -152,31 +136,5 @@ def annotate(f: Frame, dv_text: Optional[str], fnent_text: Optional[str],
     if dv_text:
         f.locals = parse_dv(dv_text, ptr_size, sizeof)[:keep]
     if fnent_text:
-        f.layout = layout(f.size, parse_fnent(fnent_text))
-        if f.layout and f.layout.get("dynamic") is not None:
-            f.layout["is_dynamic"] = f.layout["dynamic"] >= DYNAMIC_FLAG
+        f.layout = parse_fnent(fnent_text, f.size)
 
-
-def describe(f: Frame) -> Optional[str]:
-    """"2,192 bytes = 2,184 fixed (largest local `copy`, `struct MYSTRUCT`, 2,064 bytes at
-    rsp+0x70) + return address" — one line under a heavy frame."""
-    if f.size is None or (not f.locals and not f.layout):
-        return None
-    parts = []
-    lay = f.layout
-    big = f.locals[0] if f.locals else None
-    local = ""
-    if big and big.get("size"):
-        local = " (largest local `%s`, `%s`, %s%s bytes at %s)" % (
-            big["name"], big["type"], "~" if big.get("size_estimated") else "",
-            "{:,}".format(big["size"]), big["offset"])
-    if lay:
-        parts.append("{:,} fixed{}".format(lay["fixed"], local))
-        if lay["push_count"]:
-            parts.append("%d push%s" % (lay["push_count"], "es" if lay["push_count"] > 1 else ""))
-        parts.append("return address")
-        if lay.get("dynamic"):
-            parts.append("{:,} dynamic{}".format(lay["dynamic"], " (_alloca or a frame pointer)"
-                                                 if lay.get("is_dynamic") else ""))
-        return "{:,} bytes = ".format(f.size) + " + ".join(parts)
-    return "{:,} bytes;{}".format(f.size, local.replace(" (", " ", 1).rstrip(")"))

@@ -1,22 +1,31 @@
-"""The `stackext` command: build_parser() and main(argv) -> int, shared by the console script
-and (for the analysis options) the in-debugger entry. Imports sources lazily per command.
-"""
+"""The `stackext` console command: build_parser() and main(argv) -> int."""
 
 from __future__ import annotations
 
 import argparse
-import glob
 import os
-import re
 import sys
 from typing import Iterator, List, Optional, Sequence, TextIO
 
 from stackext import __version__
-from stackext.analyze import AnalysisOptions, analyze
+from stackext import report_json as RJ
+from stackext.analyze import analyze
 from stackext.errors import StackextError
-from stackext.knowledge import DEFAULT_HEAVY
-from stackext.model import ARCHES, StackReport
-from stackext.render import FORMAT_NAMES, RenderOptions, stream
+from stackext.knowledge import ARCHES
+from stackext.model import StackInput, StackReport
+from stackext.options import (
+    add_analysis_options,
+    add_survey_options,
+    analysis_options,
+    expand,
+    parse_address,
+    render_options,
+    survey_analysis_options,
+)
+from stackext.render import stream
+from stackext.render import survey as render_survey
+from stackext.sources import windbg_log
+from stackext.survey import collect
 
 EPILOG = """examples:
   stackext usage crash_analyze.txt            analyze every stack in a saved WinDbg log
@@ -29,66 +38,6 @@ EPILOG = """examples:
 exit status: 0 report printed, 1 an overflow was found and --fail-on-overflow was given,
              2 bad input or usage (one line on stderr names the file and line)
 """
-
-# "12K", "24KB", "28 KiB", "0x6000", "24576", "1M"
-_SIZE = re.compile(r"^\s*(0x[0-9a-f]+|\d+)\s*(k|kb|kib|m|mb|mib)?\s*$", re.I)
-
-
-def parse_size(text: str) -> int:
-    m = _SIZE.match(text or "")
-    if not m:
-        raise argparse.ArgumentTypeError(
-            "not a size: %r (use e.g. 12K, 24KB, 0x6000 or 24576)" % text)
-    value = int(m.group(1), 0)
-    unit = (m.group(2) or "").lower()
-    if unit.startswith("k"):
-        value *= 1024
-    elif unit.startswith("m"):
-        value *= 1024 * 1024
-    if value <= 0 or value > 1 << 40:
-        raise argparse.ArgumentTypeError("size out of range: %r" % text)
-    return value
-
-
-# "fffff803`12345678", "0xfffff80312345678", "fffff80312345678"
-_ADDR = re.compile(r"^\s*(?:0x)?([0-9a-f]{1,8})`?([0-9a-f]{0,8})\s*$", re.I)
-
-
-def parse_address(text: str) -> int:
-    m = _ADDR.match(text or "")
-    if not m:
-        raise argparse.ArgumentTypeError(
-            "not an address: %r (use WinDbg's fffff803`12345678, 0x... or bare hex)" % text)
-    return int(m.group(1) + m.group(2), 16)
-
-
-def add_analysis_options(p: argparse.ArgumentParser) -> None:
-    """The options every entry shares (console, !py, .scriptload bridge)."""
-    p.add_argument("--format", choices=[f for f in FORMAT_NAMES if f != "dml"],
-                   default="table", help="output format (default: table)")
-    p.add_argument("--top", type=int, default=5, metavar="N",
-                   help="how many heaviest frames to list (default: 5)")
-    p.add_argument("--driver", action="append", default=[], metavar="NAME",
-                   help="a module that is yours (repeatable); wins over the inbox-module table")
-    p.add_argument("--budget", type=parse_size, metavar="SIZE",
-                   help="stack budget to judge against: 12K, 24KB, 0x6000, 24576 "
-                        "(default: the thread's StackBase-StackLimit, else 12K x86 / 24K x64)")
-    p.add_argument("--heavy", type=parse_size, default=DEFAULT_HEAVY, metavar="SIZE",
-                   help="a frame this big or bigger is heavy (default: 1K, MSVC C6262's "
-                        "kernel-mode threshold)")
-    p.add_argument("--arch", choices=ARCHES, help="override architecture detection")
-    p.add_argument("--strict", action="store_true",
-                   help="treat warnings (unreadable lines inside a stack) as errors")
-
-
-def analysis_options(args: argparse.Namespace) -> AnalysisOptions:
-    return AnalysisOptions(budget=args.budget, heavy=args.heavy, top=max(args.top, 0),
-                           drivers=tuple(args.driver), arch=args.arch)
-
-
-def render_options(args: argparse.Namespace) -> RenderOptions:
-    return RenderOptions(top=max(args.top, 0))
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -109,46 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when any stack overflowed (for test labs)")
     t = sub.add_parser("threads", help="every thread's headroom from !process 0 7 style logs",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("files", nargs="*", metavar="FILE")
-    t.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    t.add_argument("--top", type=int, default=0, metavar="N",
-                   help="also show the heaviest driver frames of the N closest threads")
-    t.add_argument("--driver", action="append", default=[], metavar="NAME",
-                   help="only threads with this driver on their stack (repeatable)")
-    t.add_argument("--budget", type=parse_size, metavar="SIZE")
-    t.add_argument("--heavy", type=parse_size, default=DEFAULT_HEAVY, metavar="SIZE")
-    t.add_argument("--arch", choices=ARCHES)
-    t.add_argument("--strict", action="store_true")
+    t.add_argument("files", nargs="*", metavar="FILE",
+                   help="!process 0 7 / !thread output; - or none: stdin")
+    add_survey_options(t)
+    t.add_argument("--arch", choices=ARCHES, help="override architecture detection")
+    t.add_argument("--strict", action="store_true",
+                   help="treat warnings (unreadable lines inside a stack) as errors")
     return p
-
-
-def expand(files: Sequence[str]) -> List[str]:
-    """The file arguments, with wildcards expanded here (cmd.exe and PowerShell leave
-    `logs\\*.txt` to the program). A pattern that matches nothing stays, to fail by name."""
-    out: List[str] = []
-    if not files and sys.stdin is not None and sys.stdin.isatty():
-        # nothing piped in: waiting on a terminal would look like a hang
-        raise StackextError("no input: give WinDbg log files, or pipe WinDbg output in "
-                            "(`-` reads what you paste, end with Ctrl+D / Ctrl+Z)", "stackext")
-    for f in files or ["-"]:
-        if f != "-" and any(c in f for c in "*?[") and not os.path.exists(f):
-            out.extend(sorted(glob.glob(f)) or [f])
-        else:
-            out.append(f)
-    return out
 
 
 def _stacks(files: Sequence[str], args: argparse.Namespace) -> Iterator[StackReport]:
     """Reports for every stack in the files, one at a time."""
-    from stackext.render import json_
-    from stackext.sources import windbg_log
-
     opts = analysis_options(args)
     found = 0
     for path in expand(files):
         for item in windbg_log.read_file(path):
             if isinstance(item, windbg_log.EmbeddedJson):
-                reports = json_.load(item.text, item.source)
+                reports = RJ.load(item.text, item.source)
             else:
                 reports = [analyze(item, opts)]
             for r in reports:
@@ -177,10 +103,24 @@ def cmd_usage(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if overflow and args.fail_on_overflow else 0
 
 
-def cmd_threads(args: argparse.Namespace, out: TextIO) -> int:
-    from stackext import threads
+def _thread_stacks(args: argparse.Namespace) -> Iterator[StackInput]:
+    """Every thread block of the logs, with or without a resident stack."""
+    for path in expand(args.files):
+        for item in windbg_log.read_file(path, threads_without_stack=True):
+            if isinstance(item, windbg_log.EmbeddedJson):
+                continue
+            if args.strict and item.warnings:
+                raise StackextError("warning treated as error (--strict): %s"
+                                    % item.warnings[0], item.source)
+            yield item
 
-    return threads.run_log(args, out)
+
+def cmd_threads(args: argparse.Namespace, out: TextIO) -> int:
+    """`stackext threads LOG`: every thread of the logs, closest to the edge first."""
+    rows, view = collect(_thread_stacks(args), survey_analysis_options(args),
+                         list(args.driver), args.top)
+    out.write(render_survey.render(rows, view, args.format, args.top))
+    return 0
 
 
 COMMANDS = {"usage": cmd_usage, "threads": cmd_threads}

@@ -1,34 +1,87 @@
-"""Windows facts the analysis needs: budgets, address ranges, inbox modules, special routines.
+"""Windows facts the analysis needs, each stated once: the per-architecture table, budgets,
+address ranges, thread states, slack constants, inbox modules, special routines.
 
-Pure data and tiny predicates; imports only stackext.model. Sources for the numbers are in
+Pure data and tiny predicates; imports nothing from stackext. Sources for the numbers are in
 ../shared/reference/kernel-stacks.md (restated in the comments).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Optional
 
-# KERNEL_STACK_SIZE from the WDK headers: x86 12 KB, x64 24 KB. ARM64 is not confirmed by the
-# headers; 24 KB is what x64 uses and what ARM64 builds are seen with. Recent Windows 10/11 x64
-# builds give threads 28 KB (Base - Limit = 0x7000 in real !thread output), so a default is
-# always labelled as one.
-DEFAULT_KERNEL_BUDGET = {"x86": 0x3000, "x64": 0x6000, "arm64": 0x6000}
+PAGE = 0x1000
+
+
+@dataclass(frozen=True)
+class Arch:
+    """What stackext needs to know of an architecture."""
+
+    name: str
+    ptr_size: int
+    # Bytes a call leaves on the stack for the return address (ARM64 keeps it in LR; a non-leaf
+    # function saves LR with FP in its own frame, counted in its allocation).
+    ret_size: int
+    # Lowest kernel address: x64/ARM64 canonical high half, x86 the 2 GB split.
+    kernel_floor: int
+    # KERNEL_STACK_SIZE from the WDK headers: x86 12 KB, x64 24 KB. ARM64 is not confirmed by
+    # the headers; 24 KB is what x64 uses and what ARM64 builds are seen with. Recent Windows
+    # 10/11 x64 builds give threads 28 KB (Base - Limit = 0x7000 in real !thread output), so a
+    # default is always labelled as one.
+    default_budget: int
+    # How the stack-pointer column reads: x86's ChildEBP is the frame pointer (a frame's locals
+    # lie below its own EBP: size(i) = ebp(i) - ebp(inner)); x64/ARM64's Child-SP is the SP
+    # after the prologue (size(i) = sp(caller) - sp(i)).
+    sp_is_frame_pointer: bool
+    # `.fnent` prints the function's unwind codes (a static layout to compare with).
+    unwind_layout: bool
+
+
+ARCH = {
+    "x86": Arch("x86", 4, 4, 0x80000000, 0x3000, True, False),
+    "x64": Arch("x64", 8, 8, 0xFFFF800000000000, 0x6000, False, True),
+    "arm64": Arch("arm64", 8, 0, 0xFFFF800000000000, 0x6000, False, False),
+}
+ARCHES = tuple(ARCH)
 
 # MSVC /analyze C6262 uses 1 KB per function frame for kernel mode: a good "heavy frame" line.
 DEFAULT_HEAVY = 1024
 
-PAGE = 0x1000
-
 # A thread-stack SP a little below StackLimit is the overflow itself (the guard page and the page
-# below it), not another stack. Further down than this it is some other stack.
+# below it), not another stack. Further down than this it is some other stack. The same slack
+# says whether a saved SP (KernelStack) or a trap frame still lies on the thread's stack.
 OVERFLOW_SLACK = 3 * PAGE
+
+# A cut-off thread stack is judged "near its limit" within one page (a double fault there is
+# the overflow itself).
+NEAR_LIMIT = PAGE
+
+# How far outside its known bound an SP can be and still be on the same stack, when only one
+# bound is known: three of the largest default stacks.
+ONE_BOUND_REACH = 3 * ARCH["x64"].default_budget
+
+# Thread states as !thread prints them (KTHREAD_STATE), "WAIT: (Executive) KernelMode ..." or
+# "RUNNING on processor 4"; the log reader and the pykd thread reader both write the first word.
+THREAD_STATES = ("INITIALIZED", "READY", "RUNNING", "STANDBY", "TERMINATED", "WAIT",
+                 "TRANSITION", "DEFERREDREADY", "GATEWAITOBSOLETE", "WAITINGFORPROCESSINSWAP")
+
+
+def is_running(state: Optional[str]) -> bool:
+    return bool(state) and state.upper().startswith("RUNNING")
+
+
+def is_waiting(state: Optional[str]) -> bool:
+    """Not running: its SP is the one saved in the KTHREAD (KernelStack)."""
+    return bool(state) and not is_running(state)
+
+
+def default_budget(arch: str) -> int:
+    return ARCH[arch].default_budget
 
 
 def is_kernel_address(addr: int, arch: str) -> bool:
     """Kernel half of the address space: x64/ARM64 canonical high half, x86 2 GB split."""
-    if arch == "x86":
-        return addr >= 0x80000000
-    return addr >= 0xFFFF800000000000
+    return addr >= ARCH[arch].kernel_floor
 
 
 # Routines a kernel or user thread starts in: reaching one means the walk saw the whole stack.
@@ -49,14 +102,6 @@ START_ROUTINES = frozenset(
         "BaseThreadInitThunk",
     )
 )
-# The outermost frame of these is the one that starts the thread (the others sit just above it).
-THREAD_ENTRY = frozenset(
-    s.lower()
-    for s in ("KiStartSystemThread", "KxStartSystemThread", "KiThreadStartup", "KiIdleLoop",
-              "RtlUserThreadStart",
-              "_RtlUserThreadStart", "KiStartUserThread", "KiStartUserThreadReturn")
-)
-
 # x64 IST handlers: they run on the double-fault/NMI (TSS_IST_PANIC) or machine-check
 # (TSS_IST_MCA) stack; the frames outward of them are on the interrupted stack.
 # x86 reaches the same handlers through task gates with stacks of their own (KiTrap08 double
@@ -65,6 +110,7 @@ IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterru
                                              "KiNmiInterruptShadow", "KiMcheckAbort",
                                              "KiMcheckAbortShadow", "KxMcheckAbort",
                                              "KiTrap08", "KiTrap02", "KiTrap12"))
+# The double-fault handler: x64 KiDoubleFaultAbort (IST stack), x86 KiTrap08 (task gate).
 DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
 DPC_ROUTINES = frozenset(s.lower() for s in ("KiRetireDpcList", "KxRetireDpcList",
                                              "KiExecuteAllDpcs", "KiExecuteDpc",
@@ -102,7 +148,7 @@ INBOX_MODULES = frozenset(
         "mrxsmb20", "srv2", "srvnet", "wcifs", "bindflt", "cldflt", "storqosflt", "luafv",
         "wdfilter", "wdboot", "wd", "wdnisdrv", "applockerfltr", "bam", "ahcache", "cmimcext",
         "ndis", "tcpip", "netio", "afd", "afdmod", "tdx", "tdi", "wfplwfs", "fwpkclnt", "ndiswan",
-        "netbt", "http", "mslldp", "nwifi", "vwififlt", "pacer", "ndisuio", "rdbss", "dxgkrnl",
+        "netbt", "http", "mslldp", "nwifi", "vwififlt", "pacer", "ndisuio", "dxgkrnl",
         "dxgmms1", "dxgmms2", "basicrender", "basicdisplay", "watchdog", "monitor", "win32k",
         "win32kbase", "win32kfull", "cdd", "tsddd", "wdf01000", "wdfldr", "wpprecorder",
         "umpass", "hidclass", "hidparse", "hidusb", "hidi2c", "kbdclass", "kbdhid", "mouclass",
@@ -110,12 +156,12 @@ INBOX_MODULES = frozenset(
         "udecx", "usbccgp", "usbstor", "uaspstor", "usbd", "winusb", "wudfrd", "wudfpf", "ks",
         "ksthunk", "portcls", "drmk", "hdaudbus", "hdaudio", "usbaudio", "bthport", "bthusb",
         "rfcomm", "serenum", "serial", "parport", "msgpioclx", "spbcx", "sercx", "sercx2",
-        "gpioclx0101", "iorate", "vmbus", "storvsc", "netvsc", "vmbkmcl", "winhvr", "winhv",
+        "gpioclx0101", "vmbus", "storvsc", "netvsc", "vmbkmcl", "winhvr", "winhv",
         "hvsocket", "vid", "peauth", "mssecflt", "condrv", "beep", "null", "rspndr", "lltdio",
         "intelppm", "amdppm", "processr", "acpipagr", "wmilib", "compbatt", "cmbatt", "battc",
-        "wmiacpi", "tpm", "msisadrv", "pcw", "filecrypt", "crashdmp", "dumpfve", "dump_diskdump",
-        "dump_storahci", "dump_stornvme", "hwpolicy", "vmsproxy", "ucx01000", "ufx01000",
-        "urscx01000", "acx01000", "mmcss", "nsiproxy", "netadaptercx", "ndiscx", "ksecpkg",
+        "wmiacpi", "tpm", "pcw", "filecrypt", "crashdmp", "dumpfve", "dump_diskdump",
+        "dump_storahci", "dump_stornvme", "hwpolicy", "vmsproxy", "ufx01000",
+        "urscx01000", "acx01000", "mmcss", "nsiproxy", "netadaptercx", "ndiscx",
         # user-mode core
         "ntdll", "kernel32", "kernelbase", "user32", "win32u", "gdi32", "gdi32full", "msvcrt",
         "ucrtbase", "ucrtbased", "combase", "rpcrt4", "ole32", "oleaut32", "advapi32", "sechost",

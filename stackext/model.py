@@ -1,28 +1,158 @@
 """Plain data: frames, stacks as a source reads them, and the report the analysis makes.
 
 Imports nothing from stackext. Sizes are ints in bytes; a value that cannot be known is None
-with a reason beside it, never a silent 0.
+with a typed reason beside it, never a silent 0. The enums' values are the stable ids of the
+JSON contract; their `label` is the short text people read.
+
+The one definition of a frame's **size**: the bytes its function owns on the stack (locals,
+saved registers, outgoing-argument area and the return address into it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Dict, List, Optional
 
-# Architectures stackext knows. An unknown one is an error, not a guess.
-ARCHES = ("x86", "x64", "arm64")
 
-# Segment kinds (from the kernel's own _KERNEL_STACK_LIMITS taxonomy, folded to what a user needs).
-SEGMENT_KINDS = ("thread", "ist", "dpc", "isr", "expanded", "user", "unknown")
+class UnknownReason(str, Enum):
+    """Why a frame's size is unknown (JSON `size_unknown_reason`; the label is for people)."""
 
-# Why a frame's size is unknown. One vocabulary, used by every renderer and in JSON.
-REASON_OTHER_STACK = "next frame is on another stack"
-REASON_GAP = "frames are missing between this frame and the next"
-REASON_NO_SP = "stack pointer missing"
-REASON_NO_BASE = "outermost frame and the stack base is unknown"
-REASON_NO_CURRENT_SP = "innermost frame on x86 needs the current ESP, which is not known"
-REASON_START_AREA = "thread start: its bytes up to StackBase are counted as the start area"
-REASON_TRUNCATED = "outermost frame shown, but the stack continues beyond it"
+    OTHER_STACK = "other-stack"
+    FRAMES_MISSING = "frames-missing"
+    NO_SP = "no-sp"
+    BASE_UNKNOWN = "base-unknown"
+    NO_CURRENT_SP = "no-current-sp"
+    START_AREA = "start-area"
+    STACK_CONTINUES = "stack-continues"
+
+    @property
+    def label(self) -> str:
+        return _REASON_LABELS[self]
+
+    @property
+    def short(self) -> str:
+        return _REASON_SHORT[self]
+
+
+_REASON_LABELS = {
+    UnknownReason.OTHER_STACK: "next frame is on another stack",
+    UnknownReason.FRAMES_MISSING: "frames are missing between this frame and the next",
+    UnknownReason.NO_SP: "stack pointer missing",
+    UnknownReason.BASE_UNKNOWN: "outermost frame and the stack base is unknown",
+    UnknownReason.NO_CURRENT_SP: "innermost frame on x86 needs the current ESP, which is not known",
+    UnknownReason.START_AREA: "thread start: its bytes up to StackBase are counted as the start "
+                              "area",
+    UnknownReason.STACK_CONTINUES: "outermost frame shown, but the stack continues beyond it",
+}
+_REASON_SHORT = {
+    UnknownReason.OTHER_STACK: "stack switch",
+    UnknownReason.FRAMES_MISSING: "frames missing",
+    UnknownReason.NO_SP: "no SP",
+    UnknownReason.BASE_UNKNOWN: "base unknown",
+    UnknownReason.NO_CURRENT_SP: "ESP unknown",
+    UnknownReason.START_AREA: "thread start",
+    UnknownReason.STACK_CONTINUES: "stack continues",
+}
+
+
+class SegmentKind(str, Enum):
+    """The stacks a call stack runs on (the kernel's _KERNEL_STACK_LIMITS, folded)."""
+
+    THREAD = "thread"
+    IST = "ist"  # double-fault / NMI / machine-check stack
+    DPC = "dpc"
+    ISR = "isr"
+    EXPANDED = "expanded"  # KeExpandKernelStackAndCallout
+    USER = "user"
+    UNKNOWN = "unknown"
+
+
+class Origin(str, Enum):
+    """Where a budget (or a stack's bounds) came from."""
+
+    THREAD = "thread"  # the thread's own StackBase/StackLimit (!thread, _KTHREAD, the TEB)
+    LOG = "log"  # KiStartSystemThread's arguments in a kv/STACK_TEXT
+    OPTION = "option"  # --budget
+    DEFAULT = "default"  # the architecture's default
+
+
+class FramesFrom(str, Enum):
+    """How the frame list was obtained."""
+
+    STACK_WALK = "stack-walk"  # the debugger's unwinder
+    RAW_SCAN = "raw-scan"  # return addresses found in the stack's raw memory (estimated)
+    LOG = "log"
+
+
+class GapKind(str, Enum):
+    """Why frames are missing before (inward of) a frame."""
+
+    ELIDED = "elided"  # a "..." line: the log leaves frames out
+    UNWIND_WARNING = "unwind-warning"  # WinDbg's "WARNING: ... unwind" / "Stack unwind ..."
+    NUMBER_JUMP = "number-jump"  # frame numbers jump
+    UNREADABLE = "unreadable"  # a row stackext could not read
+
+
+class VerdictKind(str, Enum):
+    """What the analysis concluded (JSON `verdict_id`; the sentence is the renderer's)."""
+
+    OVERFLOW = "overflow"
+    CLOSE = "close"  # less than a quarter of the budget left
+    OK = "ok"
+    BUDGET_UNKNOWN = "budget-unknown"
+    NO_THREAD_STACK = "no-thread-stack"  # no frame lies on the thread's own stack
+    NO_STACK_POINTERS = "no-stack-pointers"
+    DOUBLE_FAULT_ON_IST = "double-fault-on-ist"  # the walk stops on the double-fault stack
+    DOUBLE_FAULT_UNPROVEN = "double-fault-unproven"  # no bounds to prove an overflow
+    DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
+
+
+@dataclass
+class Gap:
+    kind: GapKind
+    where: str = ""  # "file:line" of the line that shows it
+    text: str = ""  # what the log said there, verbatim
+
+
+@dataclass
+class Local:
+    """One local variable of a frame, from `dv /V /t`."""
+
+    name: str
+    type: str
+    size: Optional[int]
+    offset: str  # "rsp+0x70"
+    address: Optional[int] = None
+    size_estimated: bool = False  # bounded by the next local above it
+
+
+@dataclass
+class FrameLayout:
+    """A frame's static layout from `.fnent` (the x64 unwind info), against its measured size:
+    static = fixed allocation + pushes + return address; dynamic = measured - static."""
+
+    fixed: int
+    pushes: int  # bytes
+    push_count: int
+    return_address: int
+    frame_pointer: bool
+    static: int
+    dynamic: Optional[int] = None
+    is_dynamic: Optional[bool] = None  # dynamic is large enough to be _alloca / frame pointer
+
+
+@dataclass
+class HighWater:
+    """The deepest point ever written on a stack, or a page-granular mark."""
+
+    address: Optional[int]
+    used: Optional[int]
+    remaining: Optional[int]
+    unreadable_pages: int = 0
+    pages_read: Optional[int] = None
+    page_granular: bool = False
+    origin: Optional[str] = None  # e.g. "TEB StackLimit (committed bottom)"
 
 
 @dataclass
@@ -54,18 +184,18 @@ class Frame:
     # Microsoft module, False for a third-party one, None when not known (the name table decides).
     microsoft: Optional[bool] = None
     # Set by a source when frames are missing just before (inward of) this one: a jump in
-    # frame numbers, a "..." line, an unwind warning. The text says what and where.
-    gap_before: Optional[str] = None
+    # frame numbers, a "..." line, an unwind warning.
+    gap_before: Optional[Gap] = None
     line: Optional[int] = None  # line in the log this row came from
     # Filled in by the analysis:
     size: Optional[int] = None
-    size_unknown_reason: Optional[str] = None
+    size_unknown_reason: Optional[UnknownReason] = None
     segment: int = 0
     driver: bool = False
     heavy: bool = False
     estimated: bool = False
-    locals: Optional[list] = None
-    layout: Optional[dict] = None
+    locals: Optional[List[Local]] = None
+    layout: Optional[FrameLayout] = None
 
     @property
     def symbol(self) -> str:
@@ -95,7 +225,7 @@ class StackInput:
     state: Optional[str] = None
     stack_base: Optional[int] = None
     stack_limit: Optional[int] = None
-    bounds_origin: Optional[str] = None  # "thread" (debugger / !thread / TEB) or "log"
+    bounds_origin: Optional[Origin] = None  # THREAD (debugger / !thread / TEB) or LOG
     bounds_note: Optional[str] = None  # e.g. "user stack from the TEB"
     initial_stack: Optional[int] = None
     kernel_stack: Optional[int] = None  # !thread "Current": saved SP of a thread not running
@@ -105,9 +235,9 @@ class StackInput:
     bugcheck: Optional[Bugcheck] = None
     warnings: List[str] = field(default_factory=list)
     complete: Optional[bool] = None  # False when the source knows the stack was cut off
-    frames_from: str = "stack-walk"  # or "raw-scan", "log"
-    # Deepest point ever written (stackext.scan.high_water's dict), when the source read it.
-    high_water: Optional[dict] = None
+    frames_from: FramesFrom = FramesFrom.STACK_WALK
+    # Deepest point ever written (stackext.scan.high_water), when the source read it.
+    high_water: Optional[HighWater] = None
     # Debugger text about single frames, by frame number: {"dv": `dv /V /t` output,
     # "fnent": `.fnent` output}, from a log or read live; the analysis turns it into
     # Frame.locals / Frame.layout.
@@ -122,7 +252,7 @@ class StackInput:
 @dataclass
 class Segment:
     index: int
-    kind: str
+    kind: SegmentKind
     first_frame: int  # WinDbg frame numbers
     last_frame: int
     low: Optional[int] = None  # lowest / highest physical SP in the segment
@@ -177,7 +307,7 @@ class StackReport:
     stack_limit: Optional[int] = None
     bounds_note: Optional[str] = None
     budget: Optional[int] = None
-    budget_origin: Optional[str] = None  # "thread" | "log" | "option" | "default"
+    budget_origin: Optional[Origin] = None
     budget_note: Optional[str] = None
     used: Optional[int] = None
     used_is_lower_bound: bool = False
@@ -185,7 +315,10 @@ class StackReport:
     overflow: bool = False
     double_fault: bool = False
     below_limit: Optional[int] = None  # bytes the innermost thread SP lies below StackLimit
-    verdict: str = ""
+    verdict: VerdictKind = VerdictKind.OK
+    # A double fault without bounds whose Arg3 is the innermost thread-stack SP: how far below a
+    # page boundary it lies (where an overflow into the guard page faults; inferred).
+    arg3_below_page: Optional[int] = None
     start_area: Optional[int] = None
     thread_segment: Optional[int] = None
     heaviest: List[int] = field(default_factory=list)  # frame numbers, heaviest first
@@ -195,10 +328,13 @@ class StackReport:
     cycles: List[Cycle] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     heavy_threshold: int = 1024
-    frames_from: str = "stack-walk"
-    high_water: Optional[dict] = None
+    frames_from: FramesFrom = FramesFrom.STACK_WALK
+    high_water: Optional[HighWater] = None
     committed_limit: Optional[int] = None
-    extra: Dict[str, object] = field(default_factory=dict)
+    # The walk stops this many bytes below StackBase, before the thread's start.
+    not_shown: Optional[int] = None
+    # `remaining` comes from a lower-bound `used`: it is an upper bound.
+    remaining_is_upper_bound: bool = False
 
     def frame(self, index: int) -> Frame:
         for f in self.frames:

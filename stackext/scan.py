@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
-from stackext.model import Frame
-
-PAGE = 0x1000
+from stackext.knowledge import PAGE
+from stackext.model import Frame, HighWater
 
 
 def high_water(read_page: Callable[[int], Optional[bytes]], limit: int, base: int,
-               ptr_size: int = 8, page: int = PAGE) -> Dict[str, object]:
+               ptr_size: int = 8, page: int = PAGE) -> HighWater:
     """Deepest point ever written on a fully committed (kernel) stack: scanning up from
     StackLimit, the first non-zero pointer-sized word. `read_page(addr)` returns `page` bytes or
     None when the page cannot be read. A recycled stack can still hold an earlier owner's
@@ -29,19 +28,19 @@ def high_water(read_page: Callable[[int], Optional[bytes]], limit: int, base: in
         if data is None or len(data) < page:
             unreadable += 1
             # a page we cannot see may hold the mark: what lies above it says nothing
-            return {"address": None, "used": None, "remaining": None,
-                    "unreadable_pages": unreadable, "pages_read": (addr - limit) // page + 1}
+            return HighWater(address=None, used=None, remaining=None,
+                             unreadable_pages=unreadable, pages_read=(addr - limit) // page + 1)
         words = struct.unpack(fmt, data[:page])
         for i, w in enumerate(words):
             if w:
                 mark = addr + i * ptr_size
                 if mark < limit:
                     continue
-                return {"address": "0x%x" % mark, "used": base - mark, "remaining": mark - limit,
-                        "unreadable_pages": 0, "pages_read": (addr - limit) // page + 1}
+                return HighWater(address=mark, used=base - mark, remaining=mark - limit,
+                                 pages_read=(addr - limit) // page + 1)
         addr += page
-    return {"address": None, "used": 0, "remaining": base - limit, "unreadable_pages": 0,
-            "pages_read": (base - limit) // page}
+    return HighWater(address=None, used=0, remaining=base - limit,
+                     pages_read=(base - limit) // page)
 
 
 ModuleRange = Tuple[int, int, str]  # begin, end, name

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 from stackext import knowledge as K
-from stackext.model import Frame, Segment
+from stackext.model import Frame, Segment, SegmentKind
 
 
 def _in_thread(sp: int, limit: Optional[int], base: Optional[int]) -> Optional[bool]:
@@ -23,9 +23,9 @@ def _in_thread(sp: int, limit: Optional[int], base: Optional[int]) -> Optional[b
     if base is None:
         # Only the limit is known (STACK_OVERFLOW line): above it by more than the largest
         # stack is not this thread's.
-        return sp < limit + K.DEFAULT_KERNEL_BUDGET["x64"] * 3 or None
+        return sp < limit + K.ONE_BOUND_REACH or None
     if limit is None:
-        return sp >= base - K.DEFAULT_KERNEL_BUDGET["x64"] * 3 or None
+        return sp >= base - K.ONE_BOUND_REACH or None
     return True
 
 
@@ -92,39 +92,39 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         names = _names(seg_frames)
         p = phys[i]
         nxt = frames[e] if e < len(frames) else None
-        kind = "unknown"
+        kind = SegmentKind.UNKNOWN
         note = None
         if p and not is_kernel[i]:
-            kind = "user"
+            kind = SegmentKind.USER
         elif any(n in K.IST_ROUTINES for n in names):
-            kind = "ist"
+            kind = SegmentKind.IST
             note = "double-fault/NMI/machine-check stack"
         elif p and base is not None and all(_in_thread(f.sp, limit, base) for f in p):
-            kind = "thread"
+            kind = SegmentKind.THREAD
         elif i != outermost_kernel and any(n in K.DPC_ROUTINES for n in names):
-            kind = "dpc"
+            kind = SegmentKind.DPC
         elif i != outermost_kernel and (
             any(n.startswith(K.ISR_ROUTINES_PREFIX) for n in names)
             or (nxt is not None and K.fn_key(nxt.function).startswith(K.ISR_ROUTINES_PREFIX))
         ):
-            kind = "isr"
+            kind = SegmentKind.ISR
         elif i != outermost_kernel and (
             (nxt is not None and K.fn_key(nxt.function) in K.EXPAND_ROUTINES)
             or (names and names[-1] in K.EXPAND_ROUTINES)
         ):
-            kind = "expanded"
+            kind = SegmentKind.EXPANDED
         elif i == outermost_kernel and base is None:
-            kind = "thread"
+            kind = SegmentKind.THREAD
         segs.append(Segment(index=i, kind=kind, first_frame=seg_frames[0].index if seg_frames
                             else 0, last_frame=seg_frames[-1].index if seg_frames else 0,
                             low=p[0].sp if p else None, high=p[-1].sp if p else None, note=note))
-    threads = [s.index for s in segs if s.kind == "thread"]
+    threads = [s.index for s in segs if s.kind == SegmentKind.THREAD]
     if threads:
         thread = threads[-1]
         for extra in threads[:-1]:
-            segs[extra].kind = "unknown"
+            segs[extra].kind = SegmentKind.UNKNOWN
     elif not kernel:
         # A user-mode target: its own (user) stack is the one the budget applies to.
-        users = [s.index for s in segs if s.kind == "user"]
+        users = [s.index for s in segs if s.kind == SegmentKind.USER]
         thread = users[-1] if users else None
     return segs, thread

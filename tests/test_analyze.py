@@ -6,16 +6,8 @@ import pytest
 from build_frames import frames
 
 from stackext.analyze import AnalysisOptions, analyze
-from stackext.model import (
-    REASON_GAP,
-    REASON_NO_BASE,
-    REASON_NO_CURRENT_SP,
-    REASON_OTHER_STACK,
-    REASON_START_AREA,
-    REASON_TRUNCATED,
-    Bugcheck,
-    StackInput,
-)
+from stackext.model import Bugcheck, StackInput, UnknownReason
+from stackext.words import verdict
 
 # fixtures/012_x64deepdive_knf_memory_x64_user.txt (knf; Memory 8, 160, 60, a0 on rows 1-4)
 DEEPDIVE = [
@@ -46,7 +38,7 @@ def test_x64_size_is_charged_to_the_frame_that_owns_it():
     # kf prints 8, 160, 60, a0 on rows 1..4: the callee (rows 0..3) owns each
     assert sizes[:4] == [0x8, 0x160, 0x60, 0xA0]
     assert r.frames[1].call_site == "KERNELBASE!CreateFileW+0x2cd" and r.frames[1].size == 0x160
-    assert sizes[4] is None and r.frames[4].size_unknown_reason == REASON_NO_BASE
+    assert sizes[4] is None and r.frames[4].size_unknown_reason == UnknownReason.BASE_UNKNOWN
     assert not r.kernel and r.budget is None and r.budget_origin is None
     assert r.used == 0x8 + 0x160 + 0x60 + 0xA0 and r.used_is_lower_bound
     assert [s.kind for s in r.segments] == ["user"]
@@ -62,15 +54,15 @@ def test_double_fault_splits_ist_and_thread_stack_and_proves_the_overflow():
     assert r.thread_segment == 1
     f = r.frames
     assert f[0].size == 8 and f[1].size == 0x140
-    assert f[2].size is None and f[2].size_unknown_reason == REASON_OTHER_STACK
+    assert f[2].size is None and f[2].size_unknown_reason == UnknownReason.OTHER_STACK
     assert f[3].size == 0x140 and f[4].size == 0x80 and f[5].size == 0x70
-    assert f[7].size is None and f[7].size_unknown_reason == REASON_TRUNCATED
-    assert r.extra["not_shown"] == 0xFFFFF8800B9C7000 - 0xFFFFF8800B9C11B0
+    assert f[7].size is None and f[7].size_unknown_reason == UnknownReason.STACK_CONTINUES
+    assert r.not_shown == 0xFFFFF8800B9C7000 - 0xFFFFF8800B9C11B0
     assert r.budget == 0x6000 and r.budget_origin == "thread"
     assert r.used == 0x60F0 and not r.used_is_lower_bound
     assert r.remaining == -0xF0 and r.below_limit == 0xF0
     assert r.overflow and r.double_fault
-    assert "240 bytes below StackLimit" in r.verdict
+    assert "240 bytes below StackLimit" in verdict(r)
     assert f[3].driver and f[4].driver and not f[5].driver and not f[6].driver
     assert r.heaviest_drivers[:2] == [3, 4]
 
@@ -111,14 +103,14 @@ def test_complete_thread_start_area_inline_frames_and_budget_from_thread():
     assert f[10].size == 0xE0  # PopInvokeWin32Callout owns up to the next physical frame
     assert f[12].size == 0x70
     assert f[3].size == 0x3A0  # KeWaitForSingleObject
-    assert f[19].size is None and f[19].size_unknown_reason == REASON_START_AREA
+    assert f[19].size is None and f[19].size_unknown_reason == UnknownReason.START_AREA
     assert r.start_area == 0xA40
     assert r.used == 0x1940 and r.budget == 0x7000 and r.remaining == 0x7000 - 0x1940
-    assert not r.overflow and r.verdict == "ok"
+    assert not r.overflow and verdict(r) == "ok"
     # every byte of the used stack is either a frame's or the start area's
     assert sum(x.size or 0 for x in f) + r.start_area == r.used
     assert r.heaviest[0] == 3 and 19 not in r.heaviest
-    assert "not_shown" not in r.extra  # the walk reached the thread's start
+    assert r.not_shown is None  # the walk reached the thread's start
     assert r.heaviest_drivers == []  # nt and win32k* are Windows
 
 
@@ -133,7 +125,7 @@ def test_kistartsystemthread_arguments_that_disagree_with_the_frame_are_ignored(
     rows[-1] = rows[-1][:3] + (("ffffa681`26598000", "ffffa681`26591000", "0", "0"),)
     r = analyze(StackInput(frames=frames(rows)))
     assert r.budget_origin == "default" and r.budget == 0x6000 and r.used_is_lower_bound
-    assert r.frames[-1].size_unknown_reason == REASON_NO_BASE
+    assert r.frames[-1].size_unknown_reason == UnknownReason.BASE_UNKNOWN
 
 
 # fixtures/022_k7sentry_kb_x86_kernel.txt (kb; an unwind WARNING after frame 0)
@@ -156,11 +148,11 @@ def test_x86_size_is_own_ebp_minus_inner_ebp_and_warning_breaks_the_chain():
     r = analyze(StackInput(frames=fs))
     f = r.frames
     assert r.arch == "x86" and r.kernel
-    assert f[0].size is None and f[0].size_unknown_reason == REASON_NO_CURRENT_SP
-    assert f[1].size is None and f[1].size_unknown_reason == REASON_GAP
+    assert f[0].size is None and f[0].size_unknown_reason == UnknownReason.NO_CURRENT_SP
+    assert f[1].size is None and f[1].size_unknown_reason == UnknownReason.FRAMES_MISSING
     assert f[2].size == 0x18 and f[3].size == 0x20 and f[4].size == 0xBC
     assert f[6].size == 0x9C and f[7].size == 0
-    assert f[8].size_unknown_reason == REASON_OTHER_STACK
+    assert f[8].size_unknown_reason == UnknownReason.OTHER_STACK
     assert [g.kind for g in r.segments] == ["thread", "user"]
     assert r.budget == 0x3000 and r.budget_origin == "default"
     assert f[1].driver and f[1].module == "K7Sentry"
@@ -198,9 +190,9 @@ def test_isr_stack_is_its_own_segment():
     r = analyze(StackInput(frames=frames(ISR)))
     assert [(g.kind, g.first_frame, g.last_frame) for g in r.segments] == [
         ("isr", 0, 3), ("thread", 4, 7)]
-    assert r.frames[3].size_unknown_reason == REASON_OTHER_STACK
+    assert r.frames[3].size_unknown_reason == UnknownReason.OTHER_STACK
     assert r.frames[4].size == 0x190
-    assert r.frames[7].size_unknown_reason == REASON_NO_BASE
+    assert r.frames[7].size_unknown_reason == UnknownReason.BASE_UNKNOWN
     assert r.used_is_lower_bound and r.used == 0x190 + 0x380 + 0x50
 
 
@@ -220,14 +212,14 @@ def test_limit_alone_proves_the_overflow_and_by_how_much():
     assert [g.kind for g in r.segments] == ["ist", "thread"]
     assert r.overflow and r.double_fault and r.below_limit == 0x40
     assert r.remaining == -0x40
-    assert r.frames[3].size_unknown_reason == REASON_NO_BASE
-    assert "64 bytes below StackLimit" in r.verdict
+    assert r.frames[3].size_unknown_reason == UnknownReason.BASE_UNKNOWN
+    assert "64 bytes below StackLimit" in verdict(r)
 
 
 def test_double_fault_without_thread_frames_says_how_to_get_there():
     r = analyze(StackInput(frames=frames(DOKANY[:3])))
     assert r.thread_segment is None and not r.overflow and r.double_fault
-    assert ".trap" in r.verdict
+    assert ".trap" in verdict(r)
 
 
 def test_budget_option_overrides_and_parses_in_bytes():
@@ -243,7 +235,7 @@ def test_gap_in_frame_numbers_makes_the_size_unknown():
     for f in fs[2:]:
         f.index += 5  # as if frames 02-06 were elided
     r = analyze(StackInput(frames=fs))
-    assert r.frames[1].size is None and r.frames[1].size_unknown_reason == REASON_GAP
+    assert r.frames[1].size is None and r.frames[1].size_unknown_reason == UnknownReason.FRAMES_MISSING
     assert r.frames[0].size == 8 and r.frames[2].size == 0x60
 
 
@@ -313,7 +305,7 @@ def test_dpc_stack_is_labelled_and_not_charged_to_the_thread():
     r = analyze(StackInput(frames=frames(DPC_SWITCH)))
     assert [(g.kind, g.first_frame, g.last_frame) for g in r.segments] == [
         ("dpc", 0, 3), ("thread", 4, 7)]
-    assert r.frames[3].size_unknown_reason == REASON_OTHER_STACK
+    assert r.frames[3].size_unknown_reason == UnknownReason.OTHER_STACK
     assert r.frames[0].size == 0x38 and not r.frames[0].heavy
     assert r.heaviest_drivers == [6]  # only the thread stack's driver frames rank
 
@@ -323,7 +315,7 @@ def test_expanded_stack_segment():
                            stack_limit=0xFFFFB80639761000, bounds_origin="thread"))
     assert [(g.kind, g.first_frame, g.last_frame) for g in r.segments] == [
         ("expanded", 0, 1), ("thread", 2, 5)]
-    assert r.frames[0].size == 0x500 and r.frames[1].size_unknown_reason == REASON_OTHER_STACK
+    assert r.frames[0].size == 0x500 and r.frames[1].size_unknown_reason == UnknownReason.OTHER_STACK
     assert r.used == 0xFFFFB80639768000 - 0xFFFFB80639767060
 
 
@@ -362,5 +354,5 @@ def test_double_fault_without_bounds_notes_arg3_at_the_innermost_sp():
                            bugcheck=Bugcheck(0x7F, [8, 0xFFFFF8037A483E50,
                                                     0xFFFF84028B909FC0, None])))
     assert not r.overflow and r.double_fault
-    assert "probably a kernel stack overflow" in r.verdict
-    assert "Arg3 is the innermost thread-stack SP, 64 bytes below a page boundary" in r.verdict
+    assert "probably a kernel stack overflow" in verdict(r)
+    assert "Arg3 is the innermost thread-stack SP, 64 bytes below a page boundary" in verdict(r)

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 from stackext.analyze import analyze
-from stackext.anatomy import describe, layout, parse_dv, parse_fnent, type_size
+from stackext.anatomy import parse_dv, parse_fnent, type_size
 from stackext.cli import main
+from stackext.model import Local
 from stackext.sources import windbg_log
+from stackext.words import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 REC = ROOT / "tests" / "realengine" / "recorded"
@@ -30,30 +32,29 @@ def test_type_sizes_from_dv_text():
 
 def test_dv_locals_of_the_seed_frame_name_the_2k_struct_copy():
     locs = parse_dv(body("seed_dv.txt"))
-    assert [x["name"] for x in locs] == ["copy", "line", "s"]
+    assert [x.name for x in locs] == ["copy", "line", "s"]
     copy = locs[0]
     # dv prints no struct size: bounded by the next local above it (s at rsp+0x880)
-    assert copy["type"] == "struct MYSTRUCT" and copy["offset"] == "rsp+0x70"
-    assert copy["size"] == 0x880 - 0x70 and copy["size_estimated"]
-    assert locs[1] == {"name": "line", "type": "char [64]", "size": 64, "offset": "rsp+0x30",
-                       "address": "0x11f2c0"}
+    assert copy.type == "struct MYSTRUCT" and copy.offset == "rsp+0x70"
+    assert copy.size == 0x880 - 0x70 and copy.size_estimated
+    assert locs[1] == Local(name="line", type="char [64]", size=64, offset="rsp+0x30",
+                            address=0x11f2c0)
 
 
 def test_huge_string_values_do_not_matter():
     locs = parse_dv(body("recurse_dv.txt"))
-    assert locs[0]["name"] == "buf" and locs[0]["size"] == 4000
+    assert locs[0].name == "buf" and locs[0].size == 4000
 
 
 def test_fnent_layout_of_real_unwind_info():
-    seed = parse_fnent(body("seed_fnent.txt"))
-    assert seed["fixed"] == 0x888 and seed["pushes"] == 0 and not seed["frame_pointer"]
-    lay = layout(0x890, seed)
-    assert lay["static"] == 0x890 and lay["dynamic"] == 0
-    inline = parse_fnent(body("inline_fnent.txt"))
-    assert inline["fixed"] == 0x220 and inline["push_count"] == 1
-    assert layout(0x230, inline)["dynamic"] == 0  # knf: 230 on main's row
+    seed = parse_fnent(body("seed_fnent.txt"), 0x890)
+    assert seed.fixed == 0x888 and seed.pushes == 0 and not seed.frame_pointer
+    assert seed.static == 0x890 and seed.dynamic == 0
+    inline = parse_fnent(body("inline_fnent.txt"), 0x230)
+    assert inline.fixed == 0x220 and inline.push_count == 1
+    assert inline.dynamic == 0  # knf: 230 on main's row
     small = parse_fnent(body("recurse_shallow_fnent.txt"))
-    assert small["fixed"] == 4 * 8 + 8
+    assert small.fixed == 4 * 8 + 8 and small.dynamic is None
     assert parse_fnent("no unwind info here") is None
 
 
@@ -75,8 +76,8 @@ def test_log_reader_attaches_dv_and_fnent_to_the_frame_they_explain(tmp_path):
     r = analyze(stacks[0])
     f = r.frame(4)
     assert f.call_site == "seed!MyStruct_toDebugStr+0x72" and f.size == 0x890
-    assert f.locals[0]["name"] == "copy" and f.layout["fixed"] == 0x888
-    assert f.layout["dynamic"] == 0 and f.layout["is_dynamic"] is False
+    assert f.locals[0].name == "copy" and f.layout.fixed == 0x888
+    assert f.layout.dynamic == 0 and f.layout.is_dynamic is False
     text = describe(f)
     assert text.startswith("2,192 bytes = 2,184 fixed (largest local `copy`, `struct MYSTRUCT`")
     assert text.endswith("+ return address")
@@ -102,5 +103,5 @@ def test_dynamic_frame_is_flagged():
 
     f = Frame(index=3, sp=0x1000, ret=0, call_site="app!uses_alloca+0x30", size=0x11000)
     annotate(f, None, body("inline_fnent.txt"))
-    assert f.layout["dynamic"] == 0x11000 - 0x230 and f.layout["is_dynamic"]
+    assert f.layout.dynamic == 0x11000 - 0x230 and f.layout.is_dynamic
     assert "dynamic (_alloca or a frame pointer)" in describe(f)

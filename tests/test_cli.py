@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from stackext import __version__
-from stackext.cli import main, parse_address, parse_size
+from stackext.cli import main
+from stackext.options import parse_address, parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures"

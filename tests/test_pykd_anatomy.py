@@ -9,7 +9,7 @@ import sys
 import fakepykd
 import pytest
 
-from stackext import debugger
+from stackext import usage as debugger
 from stackext.errors import StackextError
 from stackext.sources import pykd_dump
 

@@ -12,7 +12,7 @@ import fakepykd
 import pytest
 from fakepykd import output_text
 
-from stackext import debugger
+from stackext import usage as debugger
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = ROOT / "scripts" / "stackext.usage"
@@ -93,12 +93,12 @@ def test_double_fault_hint_is_a_dml_link(monkeypatch):
 
 
 def test_json_inside_the_debugger_is_between_markers(monkeypatch):
-    from stackext.render import json_
+    from stackext import report_json as RJ
 
     engine = fakepykd.install(monkeypatch, "005_doublefault_x64")
     bang_py(monkeypatch, "--format", "json")
     lines = output_text(engine).splitlines()
-    assert lines[0] == json_.MARKER_BEGIN and lines[-1] == json_.MARKER_END
+    assert lines[0] == RJ.MARKER_BEGIN and lines[-1] == RJ.MARKER_END
     doc = json.loads("\n".join(lines[1:-1]))
     assert doc["stacks"][0]["frames"][3]["call_site"] == "ql2300+0x69416"
 

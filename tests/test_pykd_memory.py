@@ -39,11 +39,11 @@ def test_high_water_is_the_first_written_qword_one_page_per_read(monkeypatch):
     system, engine, pykd = setup(monkeypatch, {T116_WAIT: mark})
     engine.calls.clear()
     hw = M.read_high_water(pykd, kernel_stack(system.thread(T116_WAIT)))
-    assert hw["address"] == "0xffff808de0a8ba58"
-    assert hw["used"] == 0xFFFF808DE0A90000 - mark == 0x45A8
-    assert hw["remaining"] == 0x2A58 and hw["unreadable_pages"] == 0
+    assert hw.address == 0xffff808de0a8ba58
+    assert hw.used == 0xFFFF808DE0A90000 - mark == 0x45A8
+    assert hw.remaining == 0x2A58 and hw.unreadable_pages == 0
     # the mark lies in the third page above StackLimit: three reads, then it stops
-    assert engine.count("loadBytes") == 3 == hw["pages_read"]
+    assert engine.count("loadBytes") == 3 == hw.pages_read
     assert [c[1] for c in engine.calls if c[0] == "loadBytes"] == [
         (0xFFFF808DE0A89000, 0x1000), (0xFFFF808DE0A8A000, 0x1000), (0xFFFF808DE0A8B000, 0x1000)]
 
@@ -52,26 +52,26 @@ def test_high_water_never_below_the_deepest_frame_of_the_log(monkeypatch):
     # default mark: 0x800 below the saved SP (Current ffff808de0a8ee20)
     system, engine, pykd = setup(monkeypatch)
     hw = M.read_high_water(pykd, kernel_stack(system.thread(T116_WAIT)))
-    assert int(hw["address"], 16) == 0xFFFF808DE0A8EE20 - 0x800
-    assert hw["used"] >= 0xFFFF808DE0A90000 - 0xFFFF808DE0A8EE20  # 0x11e0, what the walk shows
+    assert hw.address == 0xFFFF808DE0A8EE20 - 0x800
+    assert hw.used >= 0xFFFF808DE0A90000 - 0xFFFF808DE0A8EE20  # 0x11e0, what the walk shows
 
 
 def test_not_resident_stack_makes_the_mark_unknown_not_zero(monkeypatch):
     system, engine, pykd = setup(monkeypatch)
     engine.calls.clear()
     hw = M.read_high_water(pykd, kernel_stack(system.thread(T122)))
-    assert hw["address"] is None and hw["used"] is None and hw["unreadable_pages"] == 1
+    assert hw.address is None and hw.used is None and hw.unreadable_pages == 1
     assert engine.count("loadBytes") == 1
     r = analyze(StackInput(frames=[], arch="x64", kernel=True, stack_base=0xFFFFF8800EB5F000,
                            stack_limit=0xFFFFF8800EB59000, high_water=hw))
-    assert r.high_water["used"] is None  # never shown as 0
+    assert r.high_water.used is None  # never shown as 0
 
 
 def test_a_paged_out_page_below_the_mark_also_makes_it_unknown(monkeypatch):
     system, engine, pykd = setup(monkeypatch)
     del engine.pages[0xFFFF808DE0A8A000]
     hw = M.read_high_water(pykd, kernel_stack(system.thread(T116_WAIT)))
-    assert hw["used"] is None and hw["unreadable_pages"] == 1 and hw["pages_read"] == 2
+    assert hw.used is None and hw.unreadable_pages == 1 and hw.pages_read == 2
 
 
 def test_user_stack_zero_scan_from_the_committed_bottom_when_in_the_dump(monkeypatch):
@@ -84,8 +84,8 @@ def test_user_stack_zero_scan_from_the_committed_bottom_when_in_the_dump(monkeyp
     stack = StackInput(frames=[], arch="x64", kernel=False, stack_base=base,
                        stack_limit=reserve, committed_limit=committed)
     hw = M.read_high_water(pykd, stack)
-    assert hw["address"] == "0x11ee58" and hw["used"] == base - 0x11EE58
-    assert hw["remaining"] == 0x11EE58 - reserve  # against the whole reserve (the budget)
+    assert hw.address == 0x11ee58 and hw.used == base - 0x11EE58
+    assert hw.remaining == 0x11EE58 - reserve  # against the whole reserve (the budget)
     # a minidump holds only [sp, StackBase): no mark from memory -> the TEB's page-granular one
     for page in range(reserve, 0x11F000, 0x1000):
         engine.pages.pop(page, None)
@@ -93,7 +93,7 @@ def test_user_stack_zero_scan_from_the_committed_bottom_when_in_the_dump(monkeyp
     stack.frames = [Frame(index=0, sp=0x11F100, ret=0, call_site="seed!main+0x10",
                           module="seed", function="main", offset=0x10, ip=0x140001010)]
     r = analyze(stack)
-    assert r.high_water["page_granular"] and r.high_water["used"] == base - committed
+    assert r.high_water.page_granular and r.high_water.used == base - committed
 
 
 def expected_raw_frames(thread: K.FakeThread):
@@ -177,7 +177,7 @@ def test_attach_marks_the_stack_raw_scan_and_reads_the_high_water(monkeypatch):
     M.attach(pykd, stack)
     assert stack.frames_from == "raw-scan" and len(stack.frames) == 17
     assert "rebuilt by a raw scan" in stack.warnings[0]
-    assert stack.high_water["used"] == 0xFFFFA68116598000 - (0xFFFFA68116596680 - 0x800)
+    assert stack.high_water.used == 0xFFFFA68116598000 - (0xFFFFA68116596680 - 0x800)
     engine.calls.clear()
     quiet = kernel_stack(system.thread(T101))
     M.attach(pykd, quiet, high_water=False, raw=False)  # --no-high-water: no reads at all
@@ -221,7 +221,7 @@ def test_usage_prototype_collect_attach_analyze(monkeypatch):
     assert engine.snapshot() == before
     # one stack read + one module list for the scan, then pages up to the mark for high water
     assert engine.count("loadPtrs") == 1 and engine.count("getModulesList") == 1
-    assert engine.count("loadBytes") == stack.high_water["pages_read"] == 5
+    assert engine.count("loadBytes") == stack.high_water.pages_read == 5
     r = analyze(stack)
     assert r.frames_from == "raw-scan" and len(r.frames) == 6 + 12
     assert [f.call_site for f in r.frames[6:8]] == ["win32kbase!W32CalloutDispatch+0x1a6",
@@ -238,14 +238,14 @@ def _usage_json(monkeypatch, engine, argv):
 
     from fakepykd import output_text
 
-    from stackext.render import json_
+    from stackext import report_json as RJ
 
     engine.output.clear()
     monkeypatch.delitem(sys.modules, "stackext.usage", raising=False)  # a fresh !py run
     monkeypatch.setattr(sys, "argv", ["stackext.usage"] + argv)
     runpy.run_module("stackext.usage", run_name="__main__", alter_sys=True)
     out = output_text(engine)
-    body = out.split(json_.MARKER_BEGIN, 1)[1].split(json_.MARKER_END, 1)[0]
+    body = out.split(RJ.MARKER_BEGIN, 1)[1].split(RJ.MARKER_END, 1)[0]
     return json.loads(body)["stacks"][0]
 
 
@@ -277,6 +277,6 @@ def test_user_stack_scan_of_a_1mb_reserve_costs_log2_round_trips(monkeypatch):
     stack = pykd_source.collect()
     engine.calls.clear()
     hw = M.read_high_water(sys.modules["pykd"], stack)
-    assert hw["pages_read"] == 253 and hw["used"] == 0x120000 - int(hw["address"], 16)
-    assert hw["address"] == "0x11ef70"
+    assert hw.pages_read == 253 and hw.used == 0x120000 - hw.address
+    assert hw.address == 0x11ef70
     assert engine.count("loadBytes") <= 9

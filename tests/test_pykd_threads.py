@@ -12,7 +12,8 @@ import sys
 import pytest
 from fakepykd import kernel as K
 
-from stackext import cli, debugger_threads
+from stackext import cli
+from stackext import threads as debugger_threads
 from stackext.sources import pykd_threads as PT
 
 T116_RUN, T116_WAIT = 0xFFFF8A072084B080, 0xFFFF8A071D5A3040

@@ -9,9 +9,10 @@ import json
 from build_frames import frames
 from test_analyze import QL2300, SESSION
 
+from stackext import report_json as RJ
 from stackext.analyze import analyze
 from stackext.model import Bugcheck, StackInput
-from stackext.render import RenderOptions, dml, json_, render, stream
+from stackext.render import RenderOptions, dml, render, stream
 
 
 def _ql2300():
@@ -46,7 +47,8 @@ def test_json_contract_names_types_and_hex_strings():
                   "inline": False, "size": 0x140, "size_unknown_reason": None, "segment": 1,
                   "driver": True, "heavy": False}
     assert s["frames"][2]["size"] is None
-    assert s["frames"][2]["size_unknown_reason"] == "next frame is on another stack"
+    assert s["frames"][2]["size_unknown_reason"] == "other-stack"
+    assert s["frames"][2]["size_unknown_label"] == "next frame is on another stack"
     assert s["segments"][0] == {**s["segments"][0], "index": 0, "kind": "ist",
                                 "first_frame": 0, "last_frame": 2}
     assert s["heaviest"][0] in (1, 3)
@@ -56,7 +58,7 @@ def test_json_contract_names_types_and_hex_strings():
 
 def test_json_loads_back_and_renders_the_same_table():
     r = _ql2300()
-    again = json_.load(render([r], "json"))
+    again = RJ.load(render([r], "json"))
     for fmt in ("table", "csv", "markdown", "dml", "json"):
         assert render(again, fmt) == render([r], fmt), fmt
 
@@ -68,7 +70,7 @@ def test_stream_json_equals_document_and_markers_wrap_it():
     text = "".join(parts)
     assert n == 2
     lines = text.splitlines()
-    assert lines[0] == json_.MARKER_BEGIN and lines[-1] == json_.MARKER_END
+    assert lines[0] == RJ.MARKER_BEGIN and lines[-1] == RJ.MARKER_END
     doc = json.loads("\n".join(lines[1:-1]))
     assert doc == json.loads(render([r, r], "json"))
     empty = []

@@ -25,19 +25,19 @@ def memory(written_from: int, unreadable=()):
 def test_high_water_finds_the_first_written_qword_and_reads_few_pages():
     mark = LIMIT + 0x2A58  # deepest write 0x55a8 below base
     hw = high_water(memory(mark), LIMIT, BASE)
-    assert hw["address"] == "0x%x" % mark
-    assert hw["used"] == BASE - mark == 0x45A8 and hw["remaining"] == 0x2A58
-    assert hw["pages_read"] == 3 and hw["unreadable_pages"] == 0
+    assert hw.address == mark
+    assert hw.used == BASE - mark == 0x45A8 and hw.remaining == 0x2A58
+    assert hw.pages_read == 3 and hw.unreadable_pages == 0
 
 
 def test_unreadable_page_makes_the_mark_unknown_not_zero():
     hw = high_water(memory(LIMIT + 0x3000, unreadable={LIMIT + 0x1000}), LIMIT, BASE)
-    assert hw["address"] is None and hw["used"] is None and hw["unreadable_pages"] == 1
+    assert hw.address is None and hw.used is None and hw.unreadable_pages == 1
 
 
 def test_never_written_stack_reports_zero_used():
     hw = high_water(memory(BASE), LIMIT, BASE)
-    assert hw["used"] == 0 and hw["remaining"] == BASE - LIMIT
+    assert hw.used == 0 and hw.remaining == BASE - LIMIT
 
 
 def test_raw_scan_keeps_return_addresses_into_modules_and_marks_sizes_estimated():
@@ -73,9 +73,9 @@ def test_user_stack_high_water_is_the_committed_bottom_from_the_teb():
     r = analyze(StackInput(frames=frames(rows), stack_base=0x837CDF0000,
                            stack_limit=0x837CCF0000, bounds_origin="thread",
                            committed_limit=0x837CDE9000))
-    assert r.high_water["used"] == 0x837CDF0000 - 0x837CDE9000
-    assert r.high_water["remaining"] == 0x837CDE9000 - 0x837CCF0000
-    assert r.high_water["page_granular"]
+    assert r.high_water.used == 0x837CDF0000 - 0x837CDE9000
+    assert r.high_water.remaining == 0x837CDE9000 - 0x837CCF0000
+    assert r.high_water.page_granular
     from stackext.render import render
 
     text = render([r], "table")

@@ -7,27 +7,8 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from stackext.model import (
-    REASON_GAP,
-    REASON_NO_BASE,
-    REASON_NO_CURRENT_SP,
-    REASON_NO_SP,
-    REASON_OTHER_STACK,
-    REASON_START_AREA,
-    REASON_TRUNCATED,
-    Frame,
-    StackReport,
-)
-
-SHORT_REASON = {
-    REASON_OTHER_STACK: "stack switch",
-    REASON_GAP: "frames missing",
-    REASON_NO_SP: "no SP",
-    REASON_NO_BASE: "base unknown",
-    REASON_NO_CURRENT_SP: "ESP unknown",
-    REASON_START_AREA: "thread start",
-    REASON_TRUNCATED: "stack continues",
-}
+from stackext import words
+from stackext.model import Frame, StackReport
 
 BAR_WIDTH = 20
 
@@ -75,7 +56,7 @@ def marks(f: Frame) -> str:
     if f.driver:
         out.append("driver")
     if f.size is None and f.size_unknown_reason:
-        out.append("? " + SHORT_REASON.get(f.size_unknown_reason, f.size_unknown_reason))
+        out.append("? " + f.size_unknown_reason.short)
     if f.estimated:
         out.append("estimated")
     return ", ".join(out)
@@ -100,7 +81,7 @@ def header_lines(r: StackReport) -> List[str]:
         lines.append("bugcheck 0x%x (%s)" % (r.bugcheck.code, args))
     if r.budget is not None:
         lines.append("budget   %s bytes (%s), %s: %s" % (nbytes(r.budget), hexbytes(r.budget),
-                                                     r.budget_origin, r.budget_note))
+                                                     r.budget_origin.value, r.budget_note))
     else:
         lines.append("budget   unknown: %s" % (r.budget_note or "no bounds"))
     if r.stack_base is not None or r.stack_limit is not None:
@@ -118,27 +99,27 @@ def header_lines(r: StackReport) -> List[str]:
         if r.remaining is not None and r.remaining < 0:
             rem = ", %s bytes past StackLimit" % nbytes(-r.remaining)
         elif r.remaining is not None:
-            rem = ", %s%s bytes left" % ("at most " if r.extra.get("remaining_is_upper_bound")
-                                         else "", nbytes(r.remaining))
+            rem = ", %s%s bytes left" % ("at most " if r.remaining_is_upper_bound else "",
+                                         nbytes(r.remaining))
         lines.append("used     %s%s" % (used, rem))
     hw = r.high_water
-    if hw and hw.get("used") is not None:
-        pct = " (%.0f%% of budget)" % (100.0 * hw["used"] / r.budget) if r.budget else ""
+    if hw and hw.used is not None:
+        pct = " (%.0f%% of budget)" % (100.0 * hw.used / r.budget) if r.budget else ""
         lines.append("deepest  ever written: %s bytes%s, %s bytes left at that point%s" % (
-            nbytes(hw["used"]), pct, nbytes(hw.get("remaining")),
-            " (page-granular: the committed bottom)" if hw.get("page_granular") else
+            nbytes(hw.used), pct, nbytes(hw.remaining),
+            " (page-granular: the committed bottom)" if hw.page_granular else
             " (a recycled stack can hold an earlier owner's writes)"))
-    elif hw and hw.get("unreadable_pages"):
+    elif hw and hw.unreadable_pages:
         lines.append("deepest  unknown: %d stack page(s) not readable (not in the dump)"
-                     % hw["unreadable_pages"])
+                     % hw.unreadable_pages)
     if r.start_area is not None:
         lines.append("start    %s bytes between the outermost frame and StackBase "
                      "(thread start frames and initial trap/context area)" % nbytes(r.start_area))
-    if r.extra.get("not_shown"):
+    if r.not_shown:
         lines.append("shown    the frames stop %s bytes below StackBase: the log or walk ends "
-                     "before the thread's start" % nbytes(r.extra["not_shown"]))
-    lines.append("verdict  %s" % (("OVERFLOW: " if r.overflow else "") + r.verdict))
-    segs = "; ".join("#%d %s %s-%s" % (s.index, s.kind, "%02x" % s.first_frame,
+                     "before the thread's start" % nbytes(r.not_shown))
+    lines.append("verdict  %s" % (("OVERFLOW: " if r.overflow else "") + words.verdict(r)))
+    segs = "; ".join("#%d %s %s-%s" % (s.index, s.kind.value, "%02x" % s.first_frame,
                                         "%02x" % s.last_frame) for s in r.segments)
     lines.append("segments %s%s" % (segs, "  (budget applies to #%d)" % r.thread_segment
                                      if r.thread_segment is not None and len(r.segments) > 1
@@ -187,15 +168,12 @@ def cycle_lines(r: StackReport) -> List[str]:
 
 def why_lines(f: Frame, locals_shown: int = 3) -> List[str]:
     """Under a heavy frame: its layout sentence and its largest locals."""
-    from stackext.anatomy import describe
-
     out = []
-    line = describe(f)
+    line = words.describe(f)
     if line:
         out.append(line)
     for loc in (f.locals or [])[:locals_shown]:
-        size = "?" if loc.get("size") is None else "{}{:,}".format(
-            "~" if loc.get("size_estimated") else "", loc["size"])
-        out.append("local %-24s %8s bytes at %-12s %s" % (loc["name"], size, loc["offset"],
-                                                           loc["type"]))
+        size = "?" if loc.size is None else "{}{:,}".format(
+            "~" if loc.size_estimated else "", loc.size)
+        out.append("local %-24s %8s bytes at %-12s %s" % (loc.name, size, loc.offset, loc.type))
     return out

@@ -6,7 +6,7 @@ import csv
 import io
 
 from stackext.model import StackReport
-from stackext.render import RenderOptions
+from stackext.render.base import RenderOptions
 
 COLUMNS = ["source", "thread", "index", "sp", "ret", "size", "size_unknown_reason", "segment",
            "segment_kind", "inline", "driver", "heavy", "module", "function", "call_site",
@@ -28,9 +28,10 @@ def begin(opts: RenderOptions) -> str:
 
 
 def one(r: StackReport, opts: RenderOptions, position: int) -> str:
-    kinds = {s.index: s.kind for s in r.segments}
+    kinds = {s.index: s.kind.value for s in r.segments}
     return _rows([r.source, _hex(r.thread), f.index, _hex(f.sp), _hex(f.ret),
-                  "" if f.size is None else f.size, f.size_unknown_reason or "", f.segment,
+                  "" if f.size is None else f.size,
+                  f.size_unknown_reason.value if f.size_unknown_reason else "", f.segment,
                   kinds.get(f.segment, ""), int(f.inline), int(f.driver), int(f.heavy),
                   f.module or "", f.function or "", f.call_site,
                   "" if r.budget is None else r.budget,

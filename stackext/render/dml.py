@@ -7,28 +7,13 @@ a command link.
 
 from __future__ import annotations
 
-import re
 from typing import List
 
 from stackext.model import Frame, StackReport
-from stackext.render import RenderOptions, no_text, one_block, text
 from stackext.render import common as C
-
-# "  #0b      640 bytes  rosempio!...": a frame in the lists under the table
-_FRAME_REF = re.compile(r"^  (#[0-9a-f]{2,}) ")
-
-
-def esc(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
-def link(cmd: str, text: str) -> str:
-    return '<link cmd="%s">%s</link>' % (esc(cmd), esc(text))
-
-
-def col(fg: str, markup: str) -> str:
-    return '<col fg="%s">%s</col>' % (fg, markup)
+from stackext.render import text
+from stackext.render.base import RenderOptions, no_text, one_block
+from stackext.render.markup import col, esc, link
 
 
 def _frame_markup(r: StackReport, f: Frame, plain: List[str]) -> List[str]:
@@ -79,12 +64,13 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     plain = [p[:1] + ["" if f.inline else "dv"] + p[1:] for f, p in zip(r.frames, plain)]
     headers = C.FRAME_HEADERS[:1] + ["locals"] + C.FRAME_HEADERS[1:]
     out.extend(_grid(headers, plain, markup, [False, False, True, True, True, False, False, False]))
-    for line in text.tail_lines(r, opts):
-        m = _FRAME_REF.match(line)
+    for line, index in text.tail_lines(r, opts):
         markup = esc(line)
-        if m:
-            markup = esc(line[:m.start(1)]) + link(".frame /c 0x%s" % m.group(1).lstrip("#"),
-                                                   m.group(1)) + esc(line[m.end(1):])
+        if index is not None:
+            ref = "#%02x" % index
+            at = line.index(ref)
+            markup = esc(line[:at]) + link(".frame /c 0x%x" % index, ref) + \
+                esc(line[at + len(ref):])
         if line.startswith("warning: "):
             markup = col("warnfg", markup)
         out.append(markup)

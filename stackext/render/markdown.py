@@ -5,8 +5,8 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from stackext.model import StackReport
-from stackext.render import RenderOptions, no_text, one_block
 from stackext.render import common as C
+from stackext.render.base import RenderOptions, no_text, one_block
 
 
 def _esc(text: str) -> str:

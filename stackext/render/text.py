@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional, Tuple
 
 from tabulate import tabulate
 
 from stackext.model import StackReport
-from stackext.render import RenderOptions, no_text, one_block
 from stackext.render import common as C
+from stackext.render.base import RenderOptions, no_text, one_block
+
+Line = Tuple[str, Optional[int]]  # the text, and the frame it names (for DML links)
 
 
-def tail_lines(r: StackReport, opts: RenderOptions) -> List[str]:
+def tail_lines(r: StackReport, opts: RenderOptions) -> List[Line]:
     """Everything after the frame table: heaviest frames and why, rollups, cycles, warnings.
-    Plain text; the DML renderer adds links to the same lines."""
-    out = [""]
+    Plain text; the DML renderer links the lines that name a frame."""
+    return [(x, None) if isinstance(x, str) else x for x in _tail(r, opts)]
+
+
+def _frame_line(f, suffix: str = "") -> Line:
+    return ("  #%02x %8s bytes  %s%s" % (f.index, C.nbytes(f.size), f.call_site, suffix),
+            f.index)
+
+
+def _tail(r: StackReport, opts: RenderOptions) -> list:
+    out: list = [""]
     drivers = C.heaviest_lines(r, True, opts.top)
     if drivers:
         out.append("heaviest driver frames (yours to fix):")
         for f in drivers:
-            out.append("  #%02x %8s bytes  %s" % (f.index, C.nbytes(f.size), f.call_site))
+            out.append(_frame_line(f))
             out.extend("        " + line for line in C.why_lines(f))
     else:
         out.append("heaviest driver frames: none (no third-party frame with a known size)")
@@ -27,8 +38,7 @@ def tail_lines(r: StackReport, opts: RenderOptions) -> List[str]:
     if heavy:
         out.append("heaviest frames:")
         for f in heavy:
-            out.append("  #%02x %8s bytes  %s%s" % (f.index, C.nbytes(f.size), f.call_site,
-                                                  "  (driver)" if f.driver else ""))
+            out.append(_frame_line(f, "  (driver)" if f.driver else ""))
             if not f.driver:
                 out.extend("        " + line for line in C.why_lines(f))
     if r.modules:
@@ -61,7 +71,7 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     rows = [C.frame_cells(r, f) for f in r.frames]
     out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="simple",
                         colalign=C.FRAME_ALIGN, disable_numparse=True))
-    out.extend(tail_lines(r, opts))
+    out.extend(line for line, _ in tail_lines(r, opts))
     return "\n".join(out)
 
 

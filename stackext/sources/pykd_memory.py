@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from stackext import knowledge as K
 from stackext import scan
-from stackext.model import Frame, StackInput
+from stackext.model import Frame, HighWater, StackInput
 from stackext.sources.pykd_source import first_line, fmt_addr, parse_symbol
 
 # An outermost frame this far below StackBase that is not a thread start means the walk stopped
@@ -73,7 +73,7 @@ def _chunk_reader(pykd: Any, page: int, end: int) -> Callable[[int], Optional[by
     return read_page
 
 
-def read_high_water(pykd: Any, stack: StackInput) -> Optional[dict]:
+def read_high_water(pykd: Any, stack: StackInput) -> Optional[HighWater]:
     """The deepest point ever written on the thread's stack, for StackInput.high_water.
 
     Kernel stacks are fully committed, so scanning up from StackLimit for the first non-zero
@@ -89,16 +89,16 @@ def read_high_water(pykd: Any, stack: StackInput) -> Optional[dict]:
     read = _page_reader(pykd, page)
     if stack.kernel:
         hw = scan.high_water(read, limit, base, _ptr_size(stack), page)
-        hw["from"] = "zero scan up from StackLimit"
+        hw.origin = "zero scan up from StackLimit"
         return hw
     start = stack.committed_limit
     if start is None or not limit <= start < base:
         return None
     hw = scan.high_water(_chunk_reader(pykd, page, base), start, base, _ptr_size(stack), page)
-    if hw["address"] is None and hw["used"] is None:
+    if hw.address is None and hw.used is None:
         return None  # not in the dump (a minidump holds only [sp, StackBase)): page-granular mark
-    hw["remaining"] = (base - limit) - hw["used"]  # against the reserve, the user budget
-    hw["from"] = "zero scan up from the committed bottom (TEB StackLimit)"
+    hw.remaining = (base - limit) - hw.used  # against the reserve, the user budget
+    hw.origin = "zero scan up from the committed bottom (TEB StackLimit)"
     return hw
 
 

@@ -12,8 +12,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Optional, Union
 
+from stackext import knowledge as K
 from stackext.errors import StackextError
 from stackext.model import Bugcheck, StackInput
+from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.windbg_dps import DpsCapture
 from stackext.sources.windbg_notes import FrameNotes
 from stackext.sources.windbg_rows import (
@@ -28,15 +30,11 @@ from stackext.sources.windbg_rows import (
     to_int,
 )
 
-MARKER_BEGIN = "----- stackext json begin -----"
-MARKER_END = "----- stackext json end -----"
-
 READ_CHUNK = 1 << 20  # read_file never holds more than this of a line without a newline
 MAX_JSON = 64 << 20
 MAX_FRAMES = 65536
 MAX_WARNINGS = 200
 BINARY_PROBE = 8192
-KERNEL_MIN = {"x64": 0xFFFF800000000000, "x86": 0x80000000}
 
 # ~*kb per-thread header: "   1  Id: 4884.53dc Suspend: 1 Teb: 01172000 Unfrozen"
 TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspend:")
@@ -580,7 +578,7 @@ class _Reader:
         return list(stacks)
 
     def _kernel_addresses(self, stack: StackInput) -> Optional[bool]:
-        low = KERNEL_MIN.get(stack.arch or "x64")
+        low = K.ARCH[stack.arch or "x64"].kernel_floor
         return any(f.sp is not None and f.sp >= low for f in stack.frames) or None
 
     def drain(self) -> List[Item]:
@@ -602,8 +600,8 @@ class _Reader:
             return False
         if self.session == "kernel":
             return True
-        low = KERNEL_MIN.get(arch or "")
-        if low is not None:
+        if arch in K.ARCH:
+            low = K.ARCH[arch].kernel_floor
             for f in stack.frames:
                 if (f.sp is not None and f.sp >= low) or (f.ret is not None and f.ret >= low):
                     return True

@@ -7,6 +7,7 @@ in-debugger path (collect + analyze + locals) leaves the debugger's state as it 
 Writes OUT.json: {"rc", "stdout", "calls", "knf", "kv", "restore": [...]}.
 """
 
+import dataclasses
 import io
 import json
 import os
@@ -38,9 +39,10 @@ def restore_case(pykd, setup):
     pykd_anatomy.attach(stack, report, 5)
     after = snapshot(pykd)
     big = report.frame(report.heaviest[0])
+    largest = (big.locals or [None])[0]
     return {"setup": setup, "before": before, "after": after, "warnings": report.warnings,
             "annotated": sorted(stack.frame_notes),
-            "largest_local": (big.locals or [None])[0]}
+            "largest_local": None if largest is None else dataclasses.asdict(largest)}
 
 
 def main():
@@ -50,7 +52,7 @@ def main():
 
     log = []
     sys.modules["pykd"] = callrec.wrap(real, log)
-    from stackext import debugger
+    from stackext import usage as debugger
 
     buf, saved = io.StringIO(), sys.stdout
     sys.stdout = buf

@@ -194,7 +194,7 @@ def _fake_calls(name, args, dump_linux_path, monkeypatch):
                                  windbg_ext=False)
     log = []
     monkeypatch.setitem(sys.modules, "pykd", callrec.wrap(fakepykd.make_module(engine), log))
-    from stackext import debugger
+    from stackext import usage as debugger
 
     args = list(args)
     args[args.index("--dump") + 1] = dump_linux_path

@@ -1,0 +1,118 @@
+"""The option vocabulary the console and the debugger share: sizes, addresses, the analysis
+options, the file arguments (with wildcards expanded). Imports no source and no renderer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import sys
+from typing import List, Sequence
+
+from stackext.analyze import AnalysisOptions
+from stackext.errors import StackextError
+from stackext.knowledge import ARCHES, DEFAULT_HEAVY
+from stackext.render.base import RenderOptions
+
+FORMAT_CHOICES = ("table", "json", "csv", "markdown")
+
+# "12K", "24KB", "28 KiB", "0x6000", "24576", "1M"
+_SIZE = re.compile(r"^\s*(0x[0-9a-f]+|\d+)\s*(k|kb|kib|m|mb|mib)?\s*$", re.I)
+
+
+def parse_size(text: str) -> int:
+    m = _SIZE.match(text or "")
+    if not m:
+        raise argparse.ArgumentTypeError(
+            "not a size: %r (use e.g. 12K, 24KB, 0x6000 or 24576)" % text)
+    value = int(m.group(1), 0)
+    unit = (m.group(2) or "").lower()
+    if unit.startswith("k"):
+        value *= 1024
+    elif unit.startswith("m"):
+        value *= 1024 * 1024
+    if value <= 0 or value > 1 << 40:
+        raise argparse.ArgumentTypeError("size out of range: %r" % text)
+    return value
+
+
+# "fffff803`12345678", "0xfffff80312345678", "fffff80312345678"
+_ADDR = re.compile(r"^\s*(?:0x)?([0-9a-f]{1,8})`?([0-9a-f]{0,8})\s*$", re.I)
+
+
+def parse_address(text: str) -> int:
+    m = _ADDR.match(text or "")
+    if not m:
+        raise argparse.ArgumentTypeError(
+            "not an address: %r (use WinDbg's fffff803`12345678, 0x... or bare hex)" % text)
+    return int(m.group(1) + m.group(2), 16)
+
+
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """The options every entry shares (console, !py, .scriptload bridge)."""
+    p.add_argument("--format", choices=FORMAT_CHOICES,
+                   default="table", help="output format (default: table)")
+    p.add_argument("--top", type=int, default=5, metavar="N",
+                   help="how many heaviest frames to list (default: 5)")
+    p.add_argument("--driver", action="append", default=[], metavar="NAME",
+                   help="a module that is yours (repeatable); wins over the inbox-module table")
+    p.add_argument("--budget", type=parse_size, metavar="SIZE",
+                   help="stack budget to judge against: 12K, 24KB, 0x6000, 24576 "
+                        "(default: the thread's StackBase-StackLimit, else 12K x86 / 24K x64)")
+    p.add_argument("--heavy", type=parse_size, default=DEFAULT_HEAVY, metavar="SIZE",
+                   help="a frame this big or bigger is heavy (default: 1K, MSVC C6262's "
+                        "kernel-mode threshold)")
+    p.add_argument("--arch", choices=ARCHES, help="override architecture detection")
+    p.add_argument("--strict", action="store_true",
+                   help="treat warnings (unreadable lines inside a stack) as errors")
+
+
+def analysis_options(args: argparse.Namespace) -> AnalysisOptions:
+    return AnalysisOptions(budget=args.budget, heavy=args.heavy, top=max(args.top, 0),
+                           drivers=tuple(args.driver), arch=args.arch)
+
+
+def render_options(args: argparse.Namespace) -> RenderOptions:
+    return RenderOptions(top=max(args.top, 0))
+
+
+def expand(files: Sequence[str]) -> List[str]:
+    """The file arguments, with wildcards expanded here (cmd.exe and PowerShell leave
+    `logs\\*.txt` to the program). A pattern that matches nothing stays, to fail by name."""
+    out: List[str] = []
+    if not files and sys.stdin is not None and sys.stdin.isatty():
+        # nothing piped in: waiting on a terminal would look like a hang
+        raise StackextError("no input: give WinDbg log files, or pipe WinDbg output in "
+                            "(`-` reads what you paste, end with Ctrl+D / Ctrl+Z)", "stackext")
+    for f in files or ["-"]:
+        if f != "-" and any(c in f for c in "*?[") and not os.path.exists(f):
+            out.extend(sorted(glob.glob(f)) or [f])
+        else:
+            out.append(f)
+    return out
+
+
+
+
+def add_survey_options(p: argparse.ArgumentParser) -> None:
+    """The thread survey's options (`stackext threads` and `!py -m stackext.threads`)."""
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                   help="output format (default: table)")
+    p.add_argument("--top", type=int, default=0, metavar="N",
+                   help="walk the N closest threads and show their heaviest driver frames")
+    p.add_argument("--driver", action="append", default=[], metavar="NAME",
+                   help="only threads with this driver on their stack (repeatable); adds the "
+                        "per-function view of that driver across them")
+    p.add_argument("--budget", type=parse_size, metavar="SIZE",
+                   help="judge every thread against this budget instead of its own "
+                        "StackBase - StackLimit")
+    p.add_argument("--heavy", type=parse_size, default=DEFAULT_HEAVY, metavar="SIZE",
+                   help="a frame this big or bigger is heavy (default: 1K)")
+
+
+def survey_analysis_options(args: argparse.Namespace) -> AnalysisOptions:
+    """The analysis of each walked thread: its five heaviest frames."""
+    return AnalysisOptions(budget=args.budget, heavy=args.heavy, top=5,
+                           drivers=tuple(args.driver), arch=getattr(args, "arch", None))

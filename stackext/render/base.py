@@ -1,0 +1,31 @@
+"""What every renderer shares: the options, and the begin/one/end shape helpers.
+
+Each format is a module with begin(opts) -> str, one(report, opts, position) -> str and
+end(opts, count) -> str: a file of any size streams through it one stack at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from stackext.model import StackReport
+
+
+@dataclass
+class RenderOptions:
+    top: int = 5
+    markers: bool = False  # JSON between marker lines (inside a debugger, for kd -logo logs)
+    functions: int = 10  # function rollup rows shown in text formats
+
+
+def no_text(*_args) -> str:
+    """begin/end of the formats that have no header or footer."""
+    return ""
+
+
+def one_block(render_one: Callable[[StackReport, RenderOptions], str]):
+    """`one` for the formats that print a block per stack, a blank line between."""
+    def one(r: StackReport, opts: RenderOptions, position: int) -> str:
+        return ("\n" if position else "") + render_one(r, opts) + "\n"
+    return one

@@ -1,0 +1,80 @@
+"""The sentences people read, written from the report's typed facts: the verdict, why a frame is
+big. One place for wording; the JSON carries the same sentences beside the stable ids.
+
+Imports stackext.model only.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from stackext.model import Frame, StackReport, VerdictKind
+
+
+def _overflow(r: StackReport) -> str:
+    what = "kernel stack overflow" if r.kernel else "stack overflow"
+    if r.double_fault:
+        what += " (double fault 0x7F/8)"
+    if r.below_limit:
+        what += ": the innermost thread-stack frame is %d bytes below StackLimit" % r.below_limit
+    elif r.remaining is not None:
+        what += ": %d bytes left at the innermost frame" % r.remaining
+    return what
+
+
+def _double_fault_unproven(r: StackReport) -> str:
+    text = ("double fault (0x7F/8): probably a kernel stack overflow, but this log has no "
+            "StackBase/StackLimit to prove it (run !thread for Base/Limit, or give --budget)")
+    if r.arg3_below_page is not None:
+        text += ("; Arg3 is the innermost thread-stack SP, %d bytes below a page boundary, where "
+                 "an overflow into the guard page faults (inferred)" % r.arg3_below_page)
+    return text
+
+
+_FIXED = {
+    VerdictKind.CLOSE: "close to the limit",
+    VerdictKind.OK: "ok",
+    VerdictKind.BUDGET_UNKNOWN: "budget unknown",
+    VerdictKind.NO_THREAD_STACK: "no frame lies on the thread's own stack",
+    VerdictKind.NO_STACK_POINTERS: "no stack pointers on the thread's stack",
+    VerdictKind.DOUBLE_FAULT_ON_IST: (
+        "double fault (0x7F/8): the walk stops on the double-fault stack; switch to the "
+        "faulting context (.trap) to see the overflowed thread stack"),
+    VerdictKind.DOUBLE_FAULT_NOT_NEAR: (
+        "double fault (0x7F/8), but the thread stack is not near its limit: look for another "
+        "cause (a corrupted RSP gives the same bugcheck)"),
+}
+
+
+def verdict(r: StackReport) -> str:
+    """The verdict as one sentence (JSON `verdict`; the table prefixes OVERFLOW)."""
+    if r.verdict == VerdictKind.OVERFLOW:
+        return _overflow(r)
+    if r.verdict == VerdictKind.DOUBLE_FAULT_UNPROVEN:
+        return _double_fault_unproven(r)
+    return _FIXED[r.verdict]
+
+
+def describe(f: Frame) -> Optional[str]:
+    """"2,192 bytes = 2,184 fixed (largest local `copy`, `struct MYSTRUCT`, 2,064 bytes at
+    rsp+0x70) + return address" — one line under a heavy frame."""
+    if f.size is None or (not f.locals and not f.layout):
+        return None
+    parts = []
+    lay = f.layout
+    big = f.locals[0] if f.locals else None
+    local = ""
+    if big and big.size:
+        local = " (largest local `%s`, `%s`, %s%s bytes at %s)" % (
+            big.name, big.type, "~" if big.size_estimated else "", "{:,}".format(big.size),
+            big.offset)
+    if lay:
+        parts.append("{:,} fixed{}".format(lay.fixed, local))
+        if lay.push_count:
+            parts.append("%d push%s" % (lay.push_count, "es" if lay.push_count > 1 else ""))
+        parts.append("return address")
+        if lay.dynamic:
+            parts.append("{:,} dynamic{}".format(lay.dynamic, " (_alloca or a frame pointer)"
+                                                 if lay.is_dynamic else ""))
+        return "{:,} bytes = ".format(f.size) + " + ".join(parts)
+    return "{:,} bytes;{}".format(f.size, local.replace(" (", " ", 1).rstrip(")"))
