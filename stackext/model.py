@@ -1,8 +1,8 @@
 """Plain data: frames, stacks as a source reads them, and the report the analysis makes.
 
-Imports nothing from stackext. Sizes are ints in bytes; a value that cannot be known is None
-with a typed reason beside it, never a silent 0. The enums' values are the stable ids of the
-JSON contract; their `label` is the short text people read.
+Imports only stackext.kinds (its enums). Sizes are ints in bytes; a value that cannot be known
+is None with a typed reason beside it, never a silent 0. The enums' values are the stable ids of
+the JSON contract; their `label` is the short text people read.
 
 The one definition of a frame's **size**: the bytes its function owns on the stack (locals,
 saved registers, outgoing-argument area and the return address into it).
@@ -11,101 +11,24 @@ saved registers, outgoing-argument area and the return address into it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Dict, List, Optional
 
+from stackext.kinds import (
+    FramesFrom,
+    GapKind,
+    Origin,
+    SegmentKind,
+    UnknownReason,
+    VerdictKind,
+)
 
-class UnknownReason(str, Enum):
-    """Why a frame's size is unknown (JSON `size_unknown_reason`; the label is for people)."""
-
-    OTHER_STACK = "other-stack"
-    FRAMES_MISSING = "frames-missing"
-    NO_SP = "no-sp"
-    BASE_UNKNOWN = "base-unknown"
-    NO_CURRENT_SP = "no-current-sp"
-    START_AREA = "start-area"
-    STACK_CONTINUES = "stack-continues"
-
-    @property
-    def label(self) -> str:
-        return _REASON_LABELS[self]
-
-    @property
-    def short(self) -> str:
-        return _REASON_SHORT[self]
-
-
-_REASON_LABELS = {
-    UnknownReason.OTHER_STACK: "next frame is on another stack",
-    UnknownReason.FRAMES_MISSING: "frames are missing between this frame and the next",
-    UnknownReason.NO_SP: "stack pointer missing",
-    UnknownReason.BASE_UNKNOWN: "outermost frame and the stack base is unknown",
-    UnknownReason.NO_CURRENT_SP: "innermost frame on x86 needs the current ESP, which is not known",
-    UnknownReason.START_AREA: "thread start: its bytes up to StackBase are counted as the start "
-                              "area",
-    UnknownReason.STACK_CONTINUES: "outermost frame shown, but the stack continues beyond it",
-}
-_REASON_SHORT = {
-    UnknownReason.OTHER_STACK: "stack switch",
-    UnknownReason.FRAMES_MISSING: "frames missing",
-    UnknownReason.NO_SP: "no SP",
-    UnknownReason.BASE_UNKNOWN: "base unknown",
-    UnknownReason.NO_CURRENT_SP: "ESP unknown",
-    UnknownReason.START_AREA: "thread start",
-    UnknownReason.STACK_CONTINUES: "stack continues",
-}
-
-
-class SegmentKind(str, Enum):
-    """The stacks a call stack runs on (the kernel's _KERNEL_STACK_LIMITS, folded)."""
-
-    THREAD = "thread"
-    IST = "ist"  # double-fault / NMI / machine-check stack
-    DPC = "dpc"
-    ISR = "isr"
-    EXPANDED = "expanded"  # KeExpandKernelStackAndCallout
-    USER = "user"
-    UNKNOWN = "unknown"
-
-
-class Origin(str, Enum):
-    """Where a budget (or a stack's bounds) came from."""
-
-    THREAD = "thread"  # the thread's own StackBase/StackLimit (!thread, _KTHREAD, the TEB)
-    LOG = "log"  # KiStartSystemThread's arguments in a kv/STACK_TEXT
-    OPTION = "option"  # --budget
-    DEFAULT = "default"  # the architecture's default
-
-
-class FramesFrom(str, Enum):
-    """How the frame list was obtained."""
-
-    STACK_WALK = "stack-walk"  # the debugger's unwinder
-    RAW_SCAN = "raw-scan"  # return addresses found in the stack's raw memory (estimated)
-    LOG = "log"
-
-
-class GapKind(str, Enum):
-    """Why frames are missing before (inward of) a frame."""
-
-    ELIDED = "elided"  # a "..." line: the log leaves frames out
-    UNWIND_WARNING = "unwind-warning"  # WinDbg's "WARNING: ... unwind" / "Stack unwind ..."
-    NUMBER_JUMP = "number-jump"  # frame numbers jump
-    UNREADABLE = "unreadable"  # a row stackext could not read
-
-
-class VerdictKind(str, Enum):
-    """What the analysis concluded (JSON `verdict_id`; the sentence is the renderer's)."""
-
-    OVERFLOW = "overflow"
-    CLOSE = "close"  # less than a quarter of the budget left
-    OK = "ok"
-    BUDGET_UNKNOWN = "budget-unknown"
-    NO_THREAD_STACK = "no-thread-stack"  # no frame lies on the thread's own stack
-    NO_STACK_POINTERS = "no-stack-pointers"
-    DOUBLE_FAULT_ON_IST = "double-fault-on-ist"  # the walk stops on the double-fault stack
-    DOUBLE_FAULT_UNPROVEN = "double-fault-unproven"  # no bounds to prove an overflow
-    DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
+__all__ = [
+    # the typed vocabulary (stackext.kinds), part of the model's face
+    "FramesFrom", "GapKind", "Origin", "SegmentKind", "UnknownReason", "VerdictKind",
+    # the data
+    "Gap", "Local", "FrameLayout", "HighWater", "Frame", "Bugcheck", "StackInput", "Segment",
+    "ModuleTotal", "FunctionTotal", "Cycle", "StackReport",
+]
 
 
 @dataclass

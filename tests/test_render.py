@@ -7,7 +7,7 @@ import io
 import json
 
 from build_frames import frames
-from test_analyze import QL2300, SESSION
+from real_rows import QL2300, SESSION
 
 from stackext import report_json as RJ
 from stackext.analyze import analyze
