@@ -101,3 +101,30 @@ class VerdictKind(str, Enum):
     DOUBLE_FAULT_ON_IST = "double-fault-on-ist"  # the walk stops on the double-fault stack
     DOUBLE_FAULT_UNPROVEN = "double-fault-unproven"  # no bounds to prove an overflow
     DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
+
+
+class NotProven(str, Enum):
+    """Why a verdict is not proven (JSON `not_proven`; the label is for people)."""
+
+    DEFAULT_BUDGET = "default-budget"
+    OPTION_BUDGET = "option-budget"
+    NO_BOUNDS = "no-bounds"
+    FRAMES_MISSING = "frames-missing"
+    INNER_FRAMES_MISSING = "inner-frames-missing"
+    CUT_OFF = "cut-off"
+    NO_THREAD_STACK = "no-thread-stack"
+
+    @property
+    def label(self) -> str:
+        return _NOT_PROVEN_LABELS[self]
+
+
+_NOT_PROVEN_LABELS = {
+    NotProven.DEFAULT_BUDGET: "default budget",
+    NotProven.OPTION_BUDGET: "budget from --budget",
+    NotProven.NO_BOUNDS: "no StackBase/StackLimit",
+    NotProven.FRAMES_MISSING: "frames missing",
+    NotProven.INNER_FRAMES_MISSING: "innermost frames missing",
+    NotProven.CUT_OFF: "the log is cut off",
+    NotProven.NO_THREAD_STACK: "no frame on the thread's own stack",
+}

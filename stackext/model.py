@@ -16,6 +16,7 @@ from typing import Dict, List, Optional
 from stackext.kinds import (
     FramesFrom,
     GapKind,
+    NotProven,
     Origin,
     SegmentKind,
     UnknownReason,
@@ -24,7 +25,7 @@ from stackext.kinds import (
 
 __all__ = [
     # the typed vocabulary (stackext.kinds), part of the model's face
-    "FramesFrom", "GapKind", "Origin", "SegmentKind", "UnknownReason", "VerdictKind",
+    "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "UnknownReason", "VerdictKind",
     # the data
     "Gap", "Local", "FrameLayout", "HighWater", "Frame", "Bugcheck", "StackInput", "Segment",
     "ModuleTotal", "FunctionTotal", "Cycle", "StackReport",
@@ -113,6 +114,9 @@ class Frame:
     # Filled in by the analysis:
     size: Optional[int] = None
     size_unknown_reason: Optional[UnknownReason] = None
+    # FRAMES_MISSING: the bytes between this frame's SP and the next known one on the same stack
+    # (this frame's own and the missing frames'), which the SPs prove were used.
+    gap_bytes: Optional[int] = None
     segment: int = 0
     driver: bool = False
     heavy: bool = False
@@ -239,6 +243,12 @@ class StackReport:
     double_fault: bool = False
     below_limit: Optional[int] = None  # bytes the innermost thread SP lies below StackLimit
     verdict: VerdictKind = VerdictKind.OK
+    # True only when the verdict rests on the thread's own bounds or on an event that proves it;
+    # otherwise `not_proven` says what is missing.
+    verdict_proven: bool = False
+    not_proven: List[NotProven] = field(default_factory=list)
+    # Bytes the SPs prove used on the budgeted stack where frames are missing (no function named).
+    unattributed: int = 0
     # A double fault without bounds whose Arg3 is the innermost thread-stack SP: how far below a
     # page boundary it lies (where an overflow into the guard page faults; inferred).
     arg3_below_page: Optional[int] = None

@@ -23,6 +23,7 @@ from stackext.model import (
     HighWater,
     Local,
     ModuleTotal,
+    NotProven,
     Origin,
     Segment,
     SegmentKind,
@@ -77,6 +78,7 @@ def frame_dict(f: Frame) -> Dict[str, Any]:
         "offset": f.offset, "inline": f.inline, "size": f.size,
         "size_unknown_reason": None if reason is None else reason.value,
         "size_unknown_label": None if reason is None else reason.label,
+        "gap_bytes": f.gap_bytes,
         "segment": f.segment, "driver": f.driver, "heavy": f.heavy, "estimated": f.estimated,
         "ip": hex_or_none(f.ip), "source_file": f.source_file, "source_line": f.source_line,
         "memory": f.memory, "trap_frame": hex_or_none(f.trap_frame), "line": f.line,
@@ -104,6 +106,8 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
         "not_shown": r.not_shown,
         "overflow": r.overflow, "double_fault": r.double_fault, "below_limit": r.below_limit,
         "verdict": words.verdict(r), "verdict_id": r.verdict.value,
+        "verdict_proven": r.verdict_proven, "not_proven": [n.value for n in r.not_proven],
+        "unattributed": r.unattributed,
         "arg3_below_page": r.arg3_below_page,
         "start_area": r.start_area, "thread_segment": r.thread_segment,
         "frames_from": r.frames_from.value,
@@ -174,6 +178,7 @@ def load_stack(d: Dict[str, Any]) -> StackReport:
     sd["budget_origin"] = None if not d.get("budget_origin") else Origin(d["budget_origin"])
     sd["frames_from"] = FramesFrom(d.get("frames_from") or "stack-walk")
     sd["high_water"] = _load_high_water(d.get("high_water"))
+    sd["not_proven"] = [NotProven(x) for x in d.get("not_proven") or []]
     vid = d.get("verdict_id")
     sd["verdict"] = VerdictKind(vid) if vid else (
         VerdictKind.OVERFLOW if d.get("overflow") else VerdictKind.OK)

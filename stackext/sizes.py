@@ -53,6 +53,8 @@ def _frame_pointer_sizes(frames: List[Frame], current_sp: Optional[int]) -> None
                 f.size_unknown_reason = UnknownReason.NO_SP
             elif gap_between(frames, inner, pos):
                 f.size_unknown_reason = UnknownReason.FRAMES_MISSING
+                if h.segment == f.segment and f.sp >= h.sp:
+                    f.gap_bytes = f.sp - h.sp
             elif h.segment != f.segment:
                 f.size_unknown_reason = UnknownReason.OTHER_STACK
             else:
@@ -77,6 +79,8 @@ def _child_sp_sizes(frames: List[Frame], base: Optional[int], thread_seg: Option
             f.size_unknown_reason = UnknownReason.OTHER_STACK
         elif gap_between(frames, pos, j):
             f.size_unknown_reason = UnknownReason.FRAMES_MISSING
+            if frames[j].sp is not None and frames[j].sp >= f.sp:
+                f.gap_bytes = frames[j].sp - f.sp
         elif frames[j].sp is None:
             f.size_unknown_reason = UnknownReason.NO_SP
         else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from stackext import knowledge as K
-from stackext.model import Frame, Origin, StackInput, StackReport, VerdictKind
+from stackext.model import Frame, NotProven, Origin, StackInput, StackReport, VerdictKind
 
 
 def budget(report: StackReport, option: Optional[int], bounds_origin: Optional[Origin],
@@ -43,9 +43,19 @@ class Measure:
     limit: Optional[int]  # StackLimit, or the STACK_OVERFLOW line's limit
 
 
+def _inner_end_missing(frames: List[Frame], t: int) -> bool:
+    """Frames are missing inward of the thread segment's innermost frame: the log starts at a
+    frame number above 0, or a gap precedes its first frame."""
+    on = [f for f in frames if f.segment == t]
+    if not on or on[0] is not frames[0]:
+        return False  # inner segments precede it: its innermost frame is where it was entered
+    return frames[0].index > 0 or frames[0].gap_before is not None
+
+
 def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Optional[Measure]:
-    """used / remaining / below_limit from the thread segment's innermost SP. None (with the
-    verdict set) when no frame with an SP lies on the thread's own stack."""
+    """used / remaining / below_limit from the thread segment's innermost SP, and the bytes the
+    SPs prove used where frames are missing. None (with the verdict set) when no frame with an
+    SP lies on the thread's own stack."""
     t = report.thread_segment
     if t is None:
         report.verdict = VerdictKind.DOUBLE_FAULT_ON_IST if report.double_fault \
@@ -59,12 +69,17 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
     if K.ARCH[report.arch].sp_is_frame_pointer and stack.current_sp is not None and frames and \
             frames[0].segment == t and stack.current_sp <= innermost:
         innermost = stack.current_sp
+    report.unattributed = sum(f.gap_bytes or 0 for f in phys)
     limit = report.stack_limit if report.stack_limit is not None else stack.limit_hint
     base = report.stack_base
+    inner_missing = _inner_end_missing(frames, t)
     if base is not None:
         report.used = base - innermost
+        report.used_is_lower_bound = inner_missing
     else:
-        report.used = sum(f.size for f in frames if f.segment == t and f.size)
+        # what the SPs prove: the span from the innermost to the outermost SP on this stack
+        span = max(f.sp for f in phys) - innermost
+        report.used = span if span > 0 else None
         report.used_is_lower_bound = True
     if limit is not None:
         report.remaining = innermost - limit
@@ -75,6 +90,7 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
         report.remaining_is_upper_bound = report.used_is_lower_bound
     if report.budget_origin == Origin.OPTION and report.used is not None:
         report.remaining = report.budget - report.used
+        report.remaining_is_upper_bound = report.used_is_lower_bound
     return Measure(innermost=innermost, limit=limit)
 
 
@@ -87,6 +103,7 @@ def judge(report: StackReport, m: Measure) -> None:
     if report.double_fault and near and not report.remaining_is_upper_bound:
         over = True
     report.overflow = over
+    _proof(report, m, over)
     bc = report.bugcheck
     if over:
         report.verdict = VerdictKind.OVERFLOW
@@ -105,6 +122,34 @@ def judge(report: StackReport, m: Measure) -> None:
         report.verdict = VerdictKind.CLOSE
     else:
         report.verdict = VerdictKind.OK
+
+
+def _own_bounds(report: StackReport) -> bool:
+    return report.stack_base is not None and report.stack_limit is not None and \
+        report.budget_origin in (Origin.THREAD, Origin.LOG)
+
+
+def _proof(report: StackReport, m: Measure, over: bool) -> None:
+    """verdict_proven: an overflow the SPs show past a real limit (the thread's StackLimit, or
+    !analyze's STACK_OVERFLOW limit), or any verdict on the thread's own bounds with its
+    innermost frames shown. Otherwise not_proven says what is missing."""
+    missing: List[NotProven] = []
+    if over and m.limit is not None and m.innermost <= m.limit + (
+            K.NEAR_LIMIT if report.double_fault else 0):
+        report.verdict_proven = True
+        return
+    if report.budget_origin == Origin.DEFAULT:
+        missing.append(NotProven.DEFAULT_BUDGET)
+    elif report.budget_origin == Origin.OPTION:
+        missing.append(NotProven.OPTION_BUDGET)
+    if report.stack_base is None or report.stack_limit is None:
+        missing.append(NotProven.NO_BOUNDS)
+    if report.used_is_lower_bound and report.stack_base is not None:
+        missing.append(NotProven.INNER_FRAMES_MISSING)
+    if report.unattributed and not _own_bounds(report):
+        missing.append(NotProven.FRAMES_MISSING)
+    report.not_proven = missing
+    report.verdict_proven = not missing and _own_bounds(report)
 
 
 def is_double_fault(report: StackReport, frames: List[Frame]) -> bool:

@@ -33,7 +33,7 @@ def _double_fault_unproven(r: StackReport) -> str:
 
 _FIXED = {
     VerdictKind.CLOSE: "close to the limit",
-    VerdictKind.OK: "ok",
+    VerdictKind.OK: "no overflow",
     VerdictKind.BUDGET_UNKNOWN: "budget unknown",
     VerdictKind.NO_THREAD_STACK: "no frame lies on the thread's own stack",
     VerdictKind.NO_STACK_POINTERS: "no stack pointers on the thread's stack",
@@ -49,10 +49,19 @@ _FIXED = {
 def verdict(r: StackReport) -> str:
     """The verdict as one sentence (JSON `verdict`; the table prefixes OVERFLOW)."""
     if r.verdict == VerdictKind.OVERFLOW:
-        return _overflow(r)
-    if r.verdict == VerdictKind.DOUBLE_FAULT_UNPROVEN:
+        text = _overflow(r)
+    elif r.verdict == VerdictKind.DOUBLE_FAULT_UNPROVEN:
         return _double_fault_unproven(r)
-    return _FIXED[r.verdict]
+    elif r.verdict == VerdictKind.OK and not r.verdict_proven:
+        text = "no overflow seen"
+    else:
+        text = _FIXED[r.verdict]
+    if not r.verdict_proven and r.not_proven and r.verdict in _JUDGED:
+        text += " (not proven: %s)" % ", ".join(n.label for n in r.not_proven)
+    return text
+
+
+_JUDGED = (VerdictKind.OVERFLOW, VerdictKind.CLOSE, VerdictKind.OK)
 
 
 def describe(f: Frame) -> Optional[str]:

@@ -58,7 +58,7 @@ def test_complete_thread_start_area_inline_frames_and_budget_from_thread():
     assert f[19].size is None and f[19].size_unknown_reason == UnknownReason.START_AREA
     assert r.start_area == 0xA40
     assert r.used == 0x1940 and r.budget == 0x7000 and r.remaining == 0x7000 - 0x1940
-    assert not r.overflow and verdict(r) == "ok"
+    assert not r.overflow and verdict(r) == "no overflow" and r.verdict_proven
     # every byte of the used stack is either a frame's or the start area's
     assert sum(x.size or 0 for x in f) + r.start_area == r.used
     assert r.heaviest[0] == 3 and 19 not in r.heaviest

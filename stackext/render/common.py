@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+from stackext import knowledge as K
 from stackext import words
 from stackext.model import Frame, StackReport
 
@@ -89,6 +90,10 @@ def header_lines(r: StackReport) -> List[str]:
                                                       addr(r.stack_limit, r.arch),
                                                       "  (%s)" % r.bounds_note if r.bounds_note
                                                       else ""))
+    if r.used is None and r.remaining is not None:
+        lines.append("used     unknown (%s); the innermost SP is %s bytes %s StackLimit" % (
+            "no StackBase" if r.stack_base is None else "no SP",
+            nbytes(abs(r.remaining)), "past" if r.remaining < 0 else "above"))
     if r.used is not None:
         used = ("at least " if r.used_is_lower_bound else "") + "%s bytes (%s)" % (
             nbytes(r.used), hexbytes(r.used))
@@ -112,6 +117,9 @@ def header_lines(r: StackReport) -> List[str]:
     elif hw and hw.unreadable_pages:
         lines.append("deepest  unknown: %d stack page(s) not readable (not in the dump)"
                      % hw.unreadable_pages)
+    if r.unattributed:
+        lines.append("missing  %s bytes lie between known SPs where frames are missing (counted "
+                     "in used, no function named)" % nbytes(r.unattributed))
     if r.start_area is not None:
         lines.append("start    %s bytes between the outermost frame and StackBase "
                      "(thread start frames and initial trap/context area)" % nbytes(r.start_area))
@@ -137,6 +145,25 @@ def frame_cells(r: StackReport, f: Frame) -> List[str]:
     return ["%02x" % f.index, size_cell(f), "" if f.size is None else "%x" % f.size,
             "" if d is None else nbytes(d),
             bar(f.size, r.budget) if on_budget else "", marks(f), f.call_site]
+
+
+def gap_cells(f: Frame) -> List[str]:
+    """The row under a frame after which frames are missing: the bytes the SPs prove."""
+    own = "" if f.gap_bytes is None else "%s bytes with %02x" % (nbytes(f.gap_bytes), f.index)
+    return ["", "?", "", "", "", "? frames missing", own]
+
+
+def table_rows(r: StackReport):
+    """(frame, cells) per table row; a gap row (frame None) sits where the frames are missing:
+    outward of the frame on x64/ARM64 (the bytes up to its caller's SP), inward of it on x86
+    (the bytes down to the inner frame's EBP)."""
+    before = K.ARCH[r.arch].sp_is_frame_pointer
+    for f in r.frames:
+        if before and f.gap_bytes is not None:
+            yield None, gap_cells(f)
+        yield f, frame_cells(r, f)
+        if not before and f.gap_bytes is not None:
+            yield None, gap_cells(f)
 
 
 def heaviest_lines(r: StackReport, drivers_only: bool, top: int) -> List[Frame]:

@@ -59,9 +59,10 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     if r.overflow:
         head = [col("warnfg", h) if h.startswith("verdict") else h for h in head]
     out = head + [""]
-    plain = [C.frame_cells(r, f) for f in r.frames]
-    markup = [_frame_markup(r, f, p) for f, p in zip(r.frames, plain)]
-    plain = [p[:1] + ["" if f.inline else "dv"] + p[1:] for f, p in zip(r.frames, plain)]
+    rows = list(C.table_rows(r))
+    markup = [_frame_markup(r, f, p) if f is not None else [""] + [esc(c) for c in p]
+              for f, p in rows]
+    plain = [p[:1] + ["" if f is None or f.inline else "dv"] + p[1:] for f, p in rows]
     headers = C.FRAME_HEADERS[:1] + ["locals"] + C.FRAME_HEADERS[1:]
     out.extend(_grid(headers, plain, markup, [False, False, True, True, True, False, False, False]))
     for line, index in text.tail_lines(r, opts):

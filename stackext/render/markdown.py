@@ -18,7 +18,7 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     out = ["### " + _esc(lines[0]), ""]
     out.extend("- " + _esc(x) for x in lines[1:])
     out.append("")
-    rows = [[_esc(c) for c in C.frame_cells(r, f)] for f in r.frames]
+    rows = [[_esc(c) for c in cells] for _, cells in C.table_rows(r)]
     out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="github",
                         disable_numparse=True))
     drivers = C.heaviest_lines(r, True, opts.top)

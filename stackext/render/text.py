@@ -68,7 +68,7 @@ def _tail(r: StackReport, opts: RenderOptions) -> list:
 def render_one(r: StackReport, opts: RenderOptions) -> str:
     out = list(C.header_lines(r))
     out.append("")
-    rows = [C.frame_cells(r, f) for f in r.frames]
+    rows = [cells for _, cells in C.table_rows(r)]
     out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="simple",
                         colalign=C.FRAME_ALIGN, disable_numparse=True))
     out.extend(line for line, _ in tail_lines(r, opts))

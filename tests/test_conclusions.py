@@ -1,0 +1,65 @@
+"""Conclusions a careful reader cannot prove wrong: verdict_proven, the bytes the SPs prove where
+frames are missing, and a used that is unknown rather than 0. On real logs from fixtures/."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from stackext.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _stacks(path) -> list:
+    out = io.StringIO()
+    assert main(["usage", "--format", "json", str(path)], out=out) == 0
+    return json.loads(out.getvalue())["stacks"]
+
+
+def test_overflow_on_the_threads_own_bounds_is_proven():
+    s = _stacks(FIXTURES / "005_ql2300_0x7f8_thread_base_limit_x64.txt")[0]
+    assert s["overflow"] and s["verdict_proven"] and s["not_proven"] == []
+    assert s["verdict_id"] == "overflow" and s["below_limit"] == 240
+
+
+def test_no_overflow_on_a_default_budget_is_not_proven_and_says_why():
+    # K7Sentry kb (x86): no !thread, an unwind warning between frames 00 and 01
+    s = _stacks(FIXTURES / "022_k7sentry_kb_x86_kernel.txt")[0]
+    assert not s["overflow"] and not s["verdict_proven"]
+    assert s["not_proven"] == ["default-budget", "no-bounds", "frames-missing"]
+    assert s["verdict"] == ("no overflow seen (not proven: default budget, no StackBase/"
+                            "StackLimit, frames missing)")
+    # ChildEBPs a72abc04 (frame 07) - a72ab9d4 (frame 00): what the frame pointers prove
+    assert s["used"] == 0xA72ABC04 - 0xA72AB9D4 == 560 and s["used_is_lower_bound"]
+    # K7Sentry+0x78b6 at a72aba14 after the warning: 0x40 bytes nobody is named for
+    assert s["unattributed"] == 0xA72ABA14 - 0xA72AB9D4 == 64
+    assert s["frames"][1]["gap_bytes"] == 64 and s["frames"][1]["size"] is None
+
+
+def test_one_frame_on_the_thread_stack_is_used_unknown_not_zero():
+    # dokany #944: STACK_TEXT with STACK_OVERFLOW's limit, one frame below it
+    s = _stacks(FIXTURES / "002_dokany944_stacktext_doublefault_x64.txt")[0]
+    assert s["used"] is None and s["remaining"] == -64
+    assert s["overflow"] and s["verdict_proven"]  # the SP is below the limit !analyze printed
+
+
+def test_frames_elided_from_a_kernel_k_still_count_their_bytes(tmp_path):
+    """The rows of fixture 005 with frames 05-0f left out by a '...' line and no !thread: the
+    SPs on either side prove the bytes between them were used."""
+    lines = (FIXTURES / "005_ql2300_0x7f8_thread_base_limit_x64.txt").read_text().splitlines()
+    rows = [x for x in lines if " : " in x and x[:1] in "0123456789abcdef" and "`" not in x]
+    thread_rows = rows[3:]  # after KeBugCheckEx, KiBugCheckDispatch, KiDoubleFaultAbort
+    kept = thread_rows[:2] + ["..."] + thread_rows[13:]
+    log = tmp_path / "elided.txt"
+    log.write_text("0: kd> k\nChild-SP RetAddr : Args to Child : Call Site\n"
+                   + "\n".join(kept) + "\n")
+    s = _stacks(log)[0]
+    sps = [int(r.split()[0], 16) for r in kept if r != "..."]
+    assert s["used"] == max(sps) - min(sps) and s["used_is_lower_bound"]
+    # the second kept row's SP up to the first row after the '...'
+    assert s["unattributed"] == sps[2] - sps[1]
+    assert s["frames"][1]["size_unknown_reason"] == "frames-missing"
+    assert not s["verdict_proven"] and "frames-missing" in s["not_proven"]
+    assert s["remaining"] == 0x6000 - s["used"] and s["remaining_is_upper_bound"]
