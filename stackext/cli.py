@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--heavy", type=parse_size, default=DEFAULT_HEAVY, metavar="SIZE")
     t.add_argument("--arch", choices=ARCHES)
     t.add_argument("--strict", action="store_true")
+    sub.add_parser("frames", add_help=False,  # parsed by stackext.frames (see main)
+                   help="stack frames and deepest call paths of an x64 driver binary")
     return p
 
 
@@ -190,6 +192,11 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,
          err: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["frames"]:  # its own parser and options
+        from stackext import frames
+
+        return frames.main(argv[1:], out, err)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
