@@ -104,7 +104,7 @@ class Disassembler:
         call = mnem == "call"
         if _IMM.match(ops):
             target = int(ops, 0)
-            if not any(a <= target < b for a, b in spans):
+            if call or not any(a <= target < b for a, b in spans):  # a call may recurse
                 out.sites.append(Site(CALL if call else TAIL, addr, target=target))
             return
         if not call and mnem != "jmp":

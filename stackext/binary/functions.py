@@ -86,7 +86,7 @@ class Builder:
                 f.alloc -= RETURN_ADDRESS  # the machine frame holds the return address
             self.functions[start] = f
             scans[start] = self._scan(group, by_begin)
-        pending = [s for s in scans.items()]
+        pending = list(scans.items()) + [(r, self._leaf(r)) for r in self._known_leaves()]
         while pending:
             start, scan = pending.pop()
             pending.extend(self._link(self.functions[start], scan))
@@ -115,7 +115,8 @@ class Builder:
                 f.indirect += 1
             elif site.target is not None:
                 callee = self.containing(site.target)
-                if callee is None and f.leaf and site.kind == TAIL and site.at != f.rva:
+                if callee is None and site.target not in self.functions and f.leaf \
+                        and site.kind == TAIL and site.at != f.rva:
                     continue  # a jump inside a leaf without unwind data: not provably a call
                 if callee is None:
                     callee = site.target
@@ -129,14 +130,27 @@ class Builder:
                 else:
                     (f.calls if site.kind == CALL else f.tails).append(callee)
         for rva in scan.address_taken:
-            start = self.containing(rva)
-            if start == rva:
-                self.functions[start].address_taken = True
+            if rva in self.functions:
+                self.functions[rva].address_taken = True
         return new
 
+    def _known_leaves(self) -> List[int]:
+        """Functions the PDB or the exports name that have no unwind data: leaf functions."""
+        named = set(self.image.exports)
+        if self.symbols:
+            named |= set(self.symbols.procs) | set(self.symbols.publics)
+        return sorted(r for r in named
+                      if r not in self.functions and self.containing(r) is None
+                      and self._in_code(r))
+
     def _leaf(self, rva: int) -> Scan:
-        code = self.image.read(rva, LEAF_READ)
-        scan = self.dis.scan(code, rva, [(rva, rva + 1)], rva, limit=LEAF_SCAN_LIMIT)
+        proc = self.symbols.procs.get(rva) if self.symbols else None
+        if proc is not None and proc.length:  # the PDB says where it ends
+            code = self.image.read(rva, proc.length)
+            scan = self.dis.scan(code, rva, [(rva, rva + proc.length)], rva)
+        else:
+            code = self.image.read(rva, LEAF_READ)
+            scan = self.dis.scan(code, rva, [(rva, rva + 1)], rva, limit=LEAF_SCAN_LIMIT)
         f = Function(self.name(rva), rva, RETURN_ADDRESS, leaf=True)
         if len(scan.sites) == 1 and scan.sites[0].kind == IMPORT and scan.sites[0].at == rva:
             f.thunk_of = scan.sites[0].name

@@ -63,13 +63,10 @@ def _why(p: Path) -> str:
         label = REASONS[reason]
         if reason == "indirect_call":
             label += " x%d" % p.unknown_calls
-        elif reason == "external_call":
-            label += " (%s)" % ", ".join(p.external[:3] + (["..."] if len(p.external) > 3
-                                                          else []))
-        elif reason == "recursion":
-            label += " (%s)" % ", ".join(p.recursion)
-        elif reason == "dynamic_frame":
-            label += " (%s)" % ", ".join(p.dynamic)
+        else:
+            names = {"external_call": p.external, "recursion": p.recursion,
+                     "dynamic_frame": p.dynamic}[reason]
+            label += " (%s)" % ", ".join(names[:3] + (["..."] if len(names) > 3 else []))
         parts.append(label)
     return "incomplete: " + "; ".join(parts)
 
