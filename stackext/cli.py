@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Iterator, List, Optional, Sequence, TextIO
 
-from stackext import __version__
+from stackext import __version__, frames
 from stackext import report_json as RJ
 from stackext.analyze import analyze
 from stackext.errors import StackextError
@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--arch", choices=ARCHES, help="override architecture detection")
     t.add_argument("--strict", action="store_true",
                    help="treat warnings (unreadable lines inside a stack) as errors")
+    sub.add_parser("frames", add_help=False,  # parsed by stackext.frames (see main)
+                   help="stack frames and deepest call paths of an x64 driver binary")
     return p
 
 
@@ -130,6 +132,9 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,
          err: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["frames"]:  # its own parser and options
+        return frames.main(argv[1:], out, err)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

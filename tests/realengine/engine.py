@@ -35,6 +35,8 @@ DUMP_PROGRAM = {
     "recurse_shallow": "recurse",
     "inline": "inline",
 }
+# dumps of programs/irp.c and programs/chkstk.c (-O2), for `stackext frames` against knf
+FRAMES_DUMPS = ("irp", "chkstk")
 # dumps written with MiniDumpWithFullMemory (TEB and all stack pages readable)
 FULL_MEMORY_DUMPS = ("seed", "recurse", "recurse_shallow")
 

@@ -151,7 +151,7 @@ fi
 # ---------------------------------------------------------------- 5. test programs + dumps
 PROGS="$HERE/programs"
 PR_KEY="$(hash_of "$PROGS"/*.c "$PROGS"/*.h "$HERE/setup.sh")"
-if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ]; then
+if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ] || [ ! -f "$DUMPS/chkstk.dmp" ]; then
     log "building test programs (clang + lld, CodeView PDBs) in $BUILD"
     rm -rf "$BUILD" "$DUMPS"
     mkdir -p "$BUILD" "$DUMPS"
@@ -163,6 +163,8 @@ if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ]; then
     build seed -O0
     build recurse -O0
     build inline -O2
+    build irp -O2    # stackext frames: dispatch table, tail calls, recursion, 2 KB copy
+    build chkstk -O2 # stackext frames: an 8 KB (__chkstk) frame and an alloca frame
 
     run_prog() { # dumpname exe args...
         local name="$1"
@@ -188,6 +190,8 @@ if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ]; then
     run_prog recurse recurse.exe deep "$FULL"
     run_prog recurse_shallow recurse.exe shallow "$FULL"
     run_prog inline inline.exe - "$MINI"
+    run_prog irp irp.exe - "$MINI"
+    run_prog chkstk chkstk.exe - "$MINI"
     stamp_set programs "$PR_KEY"
 fi
 
