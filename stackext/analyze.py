@@ -41,12 +41,15 @@ class AnalysisOptions:
 
 def detect_arch(stack: StackInput, forced: Optional[str] = None) -> str:
     arch = forced or stack.arch
+    widest = max([f.sp or 0 for f in stack.frames] + [f.ret or 0 for f in stack.frames] + [0])
     if arch:
         if arch not in K.ARCH:
             raise StackextError("unknown architecture %r (known: %s)"
                                 % (arch, ", ".join(K.ARCHES)), stack.source)
+        if K.ARCH[arch].ptr_size == 4 and widest > 0xFFFFFFFF:
+            raise StackextError("--arch %s, but this stack has 64-bit addresses (0x%x): it is "
+                                "not a 32-bit stack" % (arch, widest), stack.source)
         return arch
-    widest = max([f.sp or 0 for f in stack.frames] + [f.ret or 0 for f in stack.frames] + [0])
     return "x64" if widest > 0xFFFFFFFF else "x86"
 
 

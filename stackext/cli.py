@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Iterator, List, Optional, Sequence, TextIO
+from typing import Callable, Iterator, List, Optional, TextIO
 
 from stackext import __version__, frames
 from stackext import report_json as RJ
@@ -14,6 +14,7 @@ from stackext.errors import StackextError
 from stackext.knowledge import ARCHES
 from stackext.model import StackInput, StackReport
 from stackext.options import (
+    OneLineParser,
     add_analysis_options,
     add_survey_options,
     analysis_options,
@@ -40,13 +41,13 @@ exit status: 0 report printed, 1 an overflow was found and --fail-on-overflow wa
 """
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="stackext", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Where did the thread's stack go? Per-frame stack usage from WinDbg "
                     "output, against the thread's budget, with the heaviest driver frames.",
         epilog=EPILOG)
     p.add_argument("--version", action="version", version="stackext " + __version__)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     u = sub.add_parser("usage", help="per-frame stack usage of every stack in WinDbg logs",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     u.add_argument("files", nargs="*", metavar="FILE",
@@ -69,31 +70,55 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _stacks(files: Sequence[str], args: argparse.Namespace) -> Iterator[StackReport]:
-    """Reports for every stack in the files, one at a time."""
+def _file_reports(path: str, args: argparse.Namespace, opts) -> Iterator[StackReport]:
+    for item in windbg_log.read_file(path):
+        if isinstance(item, windbg_log.EmbeddedJson):
+            reports = RJ.load(item.text, item.source)
+        else:
+            reports = [analyze(item, opts)]
+        for r in reports:
+            if args.thread is not None and r.thread != args.thread:
+                continue
+            if args.strict and r.warnings:
+                raise StackextError("warning treated as error (--strict): %s"
+                                    % r.warnings[0], r.source)
+            yield r
+
+
+def _stacks(args: argparse.Namespace, failed: Callable[[StackextError], None]
+            ) -> Iterator[StackReport]:
+    """Reports for every stack in the files, one at a time. A file that fails is reported
+    through `failed` and the next file is read: a lab batch never loses the good ones."""
     opts = analysis_options(args)
     found = 0
-    for path in expand(files):
-        for item in windbg_log.read_file(path):
-            if isinstance(item, windbg_log.EmbeddedJson):
-                reports = RJ.load(item.text, item.source)
-            else:
-                reports = [analyze(item, opts)]
-            for r in reports:
-                if getattr(args, "thread", None) is not None and r.thread != args.thread:
-                    continue
-                if args.strict and r.warnings:
-                    raise StackextError("warning treated as error (--strict): %s"
-                                        % r.warnings[0], r.source)
+    for path in expand(args.files):
+        try:
+            for r in _file_reports(path, args, opts):
                 found += 1
                 yield r
-    if getattr(args, "thread", None) is not None and not found:
-        raise StackextError("no stack of thread 0x%x in the input" % args.thread,
-                            ", ".join(files) or "<stdin>")
+        except StackextError as e:
+            failed(e)
+    if args.thread is not None and not found:
+        failed(StackextError("no stack of thread 0x%x in the input" % args.thread,
+                             ", ".join(args.files) or "<stdin>"))
 
 
-def cmd_usage(args: argparse.Namespace, out: TextIO) -> int:
+def _error_entry(e: StackextError) -> dict:
+    """{"file", "line", "message"} for the JSON document's errors list."""
+    where, line = e.where or "", None
+    head, sep, tail = where.rpartition(":")
+    if sep and tail.isdigit():
+        where, line = head, int(tail)
+    return {"file": where or None, "line": line, "message": e.message.splitlines()[0]}
+
+
+def cmd_usage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     overflow = []
+    ropts = render_options(args)
+
+    def failed(e: StackextError) -> None:
+        err.write("stackext: %s\n" % e)
+        ropts.errors.append(_error_entry(e))
 
     def note(reports):
         for r in reports:
@@ -101,7 +126,9 @@ def cmd_usage(args: argparse.Namespace, out: TextIO) -> int:
                 overflow.append(r.source)
             yield r
 
-    stream(note(_stacks(args.files, args)), args.format, render_options(args), out.write)
+    stream(note(_stacks(args, failed)), args.format, ropts, out.write)
+    if ropts.errors:
+        return 2
     return 1 if overflow and args.fail_on_overflow else 0
 
 
@@ -117,7 +144,7 @@ def _thread_stacks(args: argparse.Namespace) -> Iterator[StackInput]:
             yield item
 
 
-def cmd_threads(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_threads(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """`stackext threads LOG`: every thread of the logs, closest to the edge first."""
     rows, view = collect(_thread_stacks(args), survey_analysis_options(args),
                          list(args.driver), args.top)
@@ -144,7 +171,7 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,
         parser.print_help(out)
         return 2
     try:
-        return COMMANDS[args.command](args, out)
+        return COMMANDS[args.command](args, out, err)
     except StackextError as e:
         err.write("stackext: %s\n" % e)
         return 2

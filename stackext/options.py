@@ -50,11 +50,29 @@ def parse_address(text: str) -> int:
     return int(m.group(1) + m.group(2), 16)
 
 
+def count(text: str) -> int:
+    """A number of rows: 0 or more."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more: %r" % text)
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line (what is wrong and where to read more); --help stays full."""
+
+    def error(self, message):
+        self.exit(2, "%s: %s (see `%s --help`)\n" % (self.prog, message, self.prog))
+
+
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
     """The options every entry shares (console, !py, .scriptload bridge)."""
     p.add_argument("--format", choices=FORMAT_CHOICES,
                    default="table", help="output format (default: table)")
-    p.add_argument("--top", type=int, default=5, metavar="N",
+    p.add_argument("--top", type=count, default=5, metavar="N",
                    help="how many heaviest frames to list (default: 5)")
     p.add_argument("--driver", action="append", default=[], metavar="NAME",
                    help="a module that is yours (repeatable); wins over the inbox-module table")
@@ -100,7 +118,7 @@ def add_survey_options(p: argparse.ArgumentParser) -> None:
     """The thread survey's options (`stackext threads` and `!py -m stackext.threads`)."""
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="output format (default: table)")
-    p.add_argument("--top", type=int, default=0, metavar="N",
+    p.add_argument("--top", type=count, default=0, metavar="N",
                    help="walk the N closest threads and show their heaviest driver frames")
     p.add_argument("--driver", action="append", default=[], metavar="NAME",
                    help="only threads with this driver on their stack (repeatable); adds the "

@@ -183,7 +183,7 @@ def test_ctrl_break_mid_read_prints_the_threads_read_so_far(monkeypatch):
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--top", "x"], "argument --top: invalid int value"),
+    (["--top", "x"], "argument --top: not a number"),
     (["--format", "xml"], "argument --format: invalid choice"),
     (["--budget", "lots"], "not a size"),
 ])

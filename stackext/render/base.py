@@ -6,8 +6,8 @@ end(opts, count) -> str: a file of any size streams through it one stack at a ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List
 
 from stackext.model import StackReport
 
@@ -17,6 +17,9 @@ class RenderOptions:
     top: int = 5
     markers: bool = False  # JSON between marker lines (inside a debugger, for kd -logo logs)
     functions: int = 10  # function rollup rows shown in text formats
+    # Inputs that failed ({"file", "line", "message"}), filled while the stacks stream; the
+    # JSON document lists them at its end.
+    errors: List[Dict[str, object]] = field(default_factory=list)
 
 
 def no_text(*_args) -> str:

@@ -38,5 +38,7 @@ def one(r: StackReport, opts: RenderOptions, position: int) -> str:
 
 
 def end(opts: RenderOptions, count: int) -> str:
-    tail = "\n  ]\n}\n" if count else "]\n}\n"
-    return tail + (MARKER_END + "\n" if opts.markers else "")
+    tail = "\n  ]" if count else "]"
+    if opts.errors:
+        tail += ',\n  "errors": [\n    %s\n  ]' % ",\n    ".join(json.dumps(e) for e in opts.errors)
+    return tail + "\n}\n" + (MARKER_END + "\n" if opts.markers else "")
