@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only that thread's stack from a multi-thread log")
     u.add_argument("--fail-on-overflow", action="store_true",
                    help="exit 1 when any stack overflowed (for test labs)")
+    u.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
+    from stackext import lab  # here, not at the top: lab imports this module
+
+    lab.add_arguments(sub.add_parser("report", help="one HTML page over many stacks",
+                                     description=lab.DESCRIPTION, epilog=lab.EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter))
     t = sub.add_parser("threads", help="every thread's headroom from !process 0 7 style logs",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("files", nargs="*", metavar="FILE")
@@ -173,8 +179,20 @@ def cmd_usage(args: argparse.Namespace, out: TextIO) -> int:
                 overflow.append(r.source)
             yield r
 
-    stream(note(_stacks(args.files, args)), args.format, render_options(args), out.write)
+    target = _output(args.output) if args.output else out
+    try:
+        stream(note(_stacks(args.files, args)), args.format, render_options(args), target.write)
+    finally:
+        if target is not out:
+            target.close()
     return 1 if overflow and args.fail_on_overflow else 0
+
+
+def _output(path: str) -> TextIO:
+    try:
+        return open(path, "w", encoding="utf-8", newline="\n")
+    except OSError as e:
+        raise StackextError("cannot write the report: %s" % (e.strerror or e), path) from None
 
 
 def cmd_threads(args: argparse.Namespace, out: TextIO) -> int:
@@ -183,7 +201,13 @@ def cmd_threads(args: argparse.Namespace, out: TextIO) -> int:
     return threads.run_log(args, out)
 
 
-COMMANDS = {"usage": cmd_usage, "threads": cmd_threads}
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from stackext import lab
+
+    return lab.run(args, out, sys.stderr)
+
+
+COMMANDS = {"usage": cmd_usage, "threads": cmd_threads, "report": cmd_report}
 
 
 def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,

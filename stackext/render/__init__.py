@@ -22,12 +22,13 @@ class RenderOptions:
 
 def _formats() -> Dict[str, ModuleType]:
     """Each format is a module with begin(opts), one(report, opts, position), end(opts, count)."""
-    from stackext.render import csv_, dml, json_, markdown, text
+    from stackext.render import csv_, dml, html, json_, jsonl, markdown, text
 
-    return {"table": text, "json": json_, "csv": csv_, "markdown": markdown, "dml": dml}
+    return {"table": text, "json": json_, "csv": csv_, "markdown": markdown, "dml": dml,
+            "html": html, "jsonl": jsonl}
 
 
-FORMAT_NAMES = ("table", "json", "csv", "markdown", "dml")
+FORMAT_NAMES = ("table", "json", "csv", "markdown", "dml", "html", "jsonl")
 
 
 def stream(reports: Iterable[StackReport], fmt: str, options: Optional[RenderOptions],
