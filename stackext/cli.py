@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Callable, Iterator, List, Optional, TextIO
 
-from stackext import __version__, frames
+from stackext import __version__, frames, lab
 from stackext import report_json as RJ
 from stackext.analyze import analyze
 from stackext.errors import StackextError
@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only that thread's stack from a multi-thread log")
     u.add_argument("--fail-on-overflow", action="store_true",
                    help="exit 1 when any stack overflowed (for test labs)")
+    u.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
+    lab.add_arguments(sub.add_parser("report", help="one HTML page over many stacks",
+                                     description=lab.DESCRIPTION, epilog=lab.EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter))
     t = sub.add_parser("threads", help="every thread's headroom from !process 0 7 style logs",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("files", nargs="*", metavar="FILE",
@@ -126,10 +130,22 @@ def cmd_usage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 overflow.append(r.source)
             yield r
 
-    stream(note(_stacks(args, failed)), args.format, ropts, out.write)
+    target = _output(args.output) if args.output else out
+    try:
+        stream(note(_stacks(args, failed)), args.format, ropts, target.write)
+    finally:
+        if target is not out:
+            target.close()
     if ropts.errors:
         return 2
     return 1 if overflow and args.fail_on_overflow else 0
+
+
+def _output(path: str) -> TextIO:
+    try:
+        return open(path, "w", encoding="utf-8", newline="\n")
+    except OSError as e:
+        raise StackextError("cannot write the report: %s" % (e.strerror or e), path) from None
 
 
 def _thread_stacks(args: argparse.Namespace) -> Iterator[StackInput]:
@@ -152,7 +168,11 @@ def cmd_threads(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"usage": cmd_usage, "threads": cmd_threads}
+def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return lab.run(args, out, err)
+
+
+COMMANDS = {"usage": cmd_usage, "threads": cmd_threads, "report": cmd_report}
 
 
 def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,

@@ -16,7 +16,7 @@ from stackext.errors import StackextError
 from stackext.knowledge import ARCHES, DEFAULT_HEAVY
 from stackext.render.base import RenderOptions
 
-FORMAT_CHOICES = ("table", "json", "csv", "markdown")
+FORMAT_CHOICES = ("table", "json", "csv", "markdown", "html", "jsonl")
 
 # "12K", "24KB", "28 KiB", "0x6000", "24576", "1M"
 _SIZE = re.compile(r"^\s*(0x[0-9a-f]+|\d+)\s*(k|kb|kib|m|mb|mib)?\s*$", re.I)

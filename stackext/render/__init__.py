@@ -20,6 +20,8 @@ FORMATS = {
     "csv": "stackext.render.csv_",
     "markdown": "stackext.render.markdown",
     "dml": "stackext.render.dml",
+    "html": "stackext.render.html",
+    "jsonl": "stackext.render.jsonl",
 }
 FORMAT_NAMES = tuple(FORMATS)
 
