@@ -320,12 +320,12 @@ def test_expanded_stack_segment():
 
 
 def test_cycle_of_the_real_004_stack_text():
-    from stackext.sources import windbg_log
+    from stackext.sources import windbg
 
     path = "fixtures/004_ql2300_0x7f8_stacktext_doublefault_x64.txt"
     from pathlib import Path
 
-    r = analyze(next(iter(windbg_log.read_file(str(Path(__file__).resolve().parent.parent
+    r = analyze(next(iter(windbg.read_file(str(Path(__file__).resolve().parent.parent
                                                     / path)))))
     c = r.cycles[0]
     # IopfCompleteRequest -> 7 rosempio frames -> 3 CLASSPNP frames, again and again
