@@ -6,7 +6,7 @@ import pytest
 from build_frames import frames
 
 from stackext.analyze import AnalysisOptions, analyze
-from stackext.model import Bugcheck, StackInput, UnknownReason
+from stackext.model import Bugcheck, Gap, GapKind, StackInput, UnknownReason
 from stackext.words import verdict
 
 # fixtures/012_x64deepdive_knf_memory_x64_user.txt (knf; Memory 8, 160, 60, a0 on rows 1-4)
@@ -144,7 +144,9 @@ K7 = [
 
 def test_x86_size_is_own_ebp_minus_inner_ebp_and_warning_breaks_the_chain():
     fs = frames(K7)
-    fs[1].gap_before = "WARNING: Stack unwind information not available (line 7)"
+    fs[1].gap_before = Gap(GapKind.UNWIND_WARNING, "022.txt:8",
+                           "WARNING: Stack unwind information not available. Following frames "
+                           "may be wrong.")
     r = analyze(StackInput(frames=fs))
     f = r.frames
     assert r.arch == "x86" and r.kernel

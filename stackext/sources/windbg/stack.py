@@ -162,9 +162,8 @@ def _kernel(stack: OpenStack, arch: Optional[str], session: Optional[bool]) -> O
     if session is not None:
         return session
     if arch in K.ARCH:
-        low = K.ARCH[arch].kernel_floor
         for f in stack.frames:
-            if (f.sp is not None and f.sp >= low) or (f.ret is not None and f.ret >= low):
+            if any(a is not None and K.is_kernel_address(a, arch) for a in (f.sp, f.ret)):
                 return True
     return None
 
@@ -179,5 +178,6 @@ def attach_thread(stack: StackInput, ctx: Context, name: str) -> None:
             stack.stack_base, stack.stack_limit = t.base, t.limit
             stack.bounds_origin = Origin.THREAD
             stack.bounds_note = "Base/Limit from the !thread output at %s:%d" % (name, t.line)
-    low = K.ARCH[stack.arch or "x64"].kernel_floor
-    stack.kernel = any(f.sp is not None and f.sp >= low for f in stack.frames) or None
+    arch = stack.arch or "x64"
+    stack.kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch)
+                       for f in stack.frames) or None
