@@ -25,7 +25,7 @@ from stackext.options import (
 )
 from stackext.render import stream
 from stackext.render import survey as render_survey
-from stackext.sources import windbg_log
+from stackext.sources import windbg
 from stackext.survey import collect
 
 EPILOG = """examples:
@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _file_reports(path: str, args: argparse.Namespace, opts) -> Iterator[StackReport]:
-    for item in windbg_log.read_file(path):
-        if isinstance(item, windbg_log.EmbeddedJson):
+    for item in windbg.read_file(path):
+        if isinstance(item, windbg.EmbeddedJson):
             reports = RJ.load(item.text, item.source)
         else:
             reports = [analyze(item, opts)]
@@ -151,8 +151,8 @@ def _output(path: str) -> TextIO:
 def _thread_stacks(args: argparse.Namespace) -> Iterator[StackInput]:
     """Every thread block of the logs, with or without a resident stack."""
     for path in expand(args.files):
-        for item in windbg_log.read_file(path, threads_without_stack=True):
-            if isinstance(item, windbg_log.EmbeddedJson):
+        for item in windbg.read_file(path, threads_without_stack=True):
+            if isinstance(item, windbg.EmbeddedJson):
                 continue
             if args.strict and item.warnings:
                 raise StackextError("warning treated as error (--strict): %s"

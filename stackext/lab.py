@@ -31,7 +31,7 @@ from stackext.render import html as H
 from stackext.render import html_lab as L
 from stackext.render import html_text as T
 from stackext.report_json import stack_dict
-from stackext.sources import windbg_log
+from stackext.sources import windbg
 
 SUFFIXES = (".txt", ".log", ".json", ".jsonl")
 # "90%", "90", "87.5 %"
@@ -143,8 +143,8 @@ def stack_dicts(path: str, opts: AnalysisOptions) -> Iterator[Dict[str, Any]]:
             return
     except OSError as e:
         raise StackextError("cannot read: %s" % (e.strerror or e), path) from None
-    for item in windbg_log.read_file(path):
-        if isinstance(item, windbg_log.EmbeddedJson):
+    for item in windbg.read_file(path):
+        if isinstance(item, windbg.EmbeddedJson):
             try:
                 doc = json.loads(item.text)
             except ValueError as e:

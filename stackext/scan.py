@@ -1,7 +1,8 @@
 """Reading a stack's raw memory: the high-water mark and the `dps`-style raw scan.
 
 Pure functions over callables that return memory, so the pykd source decides how to read it
-(one page per round trip) and tests feed them plain bytes. Imports stackext.model only.
+(one page per round trip) and tests feed them plain bytes. Imports stackext.model and the
+symbol parser only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from stackext.knowledge import PAGE
 from stackext.model import Frame, HighWater
+from stackext.symbols import split_call_site
 
 
 def high_water(read_page: Callable[[int], Optional[bytes]], limit: int, base: int,
@@ -59,12 +61,10 @@ def raw_scan(words: Sequence[int], start: int, ptr_size: int, modules: Sequence[
         if k < 0 or not (ranges[k][0] <= value < ranges[k][1]):
             continue
         site = symbolize(value)
-        module, _, rest = site.partition("!")
-        function, _, off = rest.partition("+")
+        sym = split_call_site(site)
         frames.append(Frame(index=len(frames), sp=start + (i + 1) * ptr_size, ret=None,
-                            call_site=site, module=ranges[k][2] if not _ else module,
-                            function=function or None,
-                            offset=int(off, 16) if off else None, ip=value, estimated=True))
+                            call_site=site, module=sym.module or ranges[k][2],
+                            function=sym.function, offset=sym.offset, ip=value, estimated=True))
     for a, b in zip(frames, frames[1:]):
         a.ret = b.ip
     return frames

@@ -7,7 +7,7 @@ from build_frames import frames
 from real_rows import DEEPDIVE, DOKANY, DPC_SWITCH, EXPANDED, ISR, K7, QL2300, SESSION
 
 from stackext.analyze import AnalysisOptions, analyze
-from stackext.model import Bugcheck, StackInput, UnknownReason
+from stackext.model import Bugcheck, Gap, GapKind, StackInput, UnknownReason
 from stackext.words import verdict
 
 
@@ -82,7 +82,9 @@ def test_kistartsystemthread_arguments_that_disagree_with_the_frame_are_ignored(
 
 def test_x86_size_is_own_ebp_minus_inner_ebp_and_warning_breaks_the_chain():
     fs = frames(K7)
-    fs[1].gap_before = "WARNING: Stack unwind information not available (line 7)"
+    fs[1].gap_before = Gap(GapKind.UNWIND_WARNING, "022.txt:8",
+                           "WARNING: Stack unwind information not available. Following frames "
+                           "may be wrong.")
     r = analyze(StackInput(frames=fs))
     f = r.frames
     assert r.arch == "x86" and r.kernel
@@ -213,12 +215,12 @@ def test_expanded_stack_segment():
 
 
 def test_cycle_of_the_real_004_stack_text():
-    from stackext.sources import windbg_log
+    from stackext.sources import windbg
 
     path = "fixtures/004_ql2300_0x7f8_stacktext_doublefault_x64.txt"
     from pathlib import Path
 
-    r = analyze(next(iter(windbg_log.read_file(str(Path(__file__).resolve().parent.parent
+    r = analyze(next(iter(windbg.read_file(str(Path(__file__).resolve().parent.parent
                                                     / path)))))
     c = r.cycles[0]
     # IopfCompleteRequest -> 7 rosempio frames -> 3 CLASSPNP frames, again and again

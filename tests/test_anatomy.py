@@ -10,7 +10,7 @@ from stackext.analyze import analyze
 from stackext.anatomy import parse_dv, parse_fnent, type_size
 from stackext.cli import main
 from stackext.model import Local
-from stackext.sources import windbg_log
+from stackext.sources import windbg
 from stackext.words import describe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def _seed_log(tmp_path):
 
 
 def test_log_reader_attaches_dv_and_fnent_to_the_frame_they_explain(tmp_path):
-    stacks = list(windbg_log.read_file(str(_seed_log(tmp_path))))
+    stacks = list(windbg.read_file(str(_seed_log(tmp_path))))
     assert len(stacks) == 1
     notes = stacks[0].frame_notes
     assert set(notes) == {4} and "MYSTRUCT copy" in notes[4]["dv"]

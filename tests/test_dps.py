@@ -6,7 +6,7 @@ sits just below its caller's Child-SP."""
 from __future__ import annotations
 
 from stackext.analyze import analyze
-from stackext.sources.windbg_log import read_stacks
+from stackext.sources.windbg import read_stacks
 
 LOG = """kd> !thread
 THREAD fffffab0f950db50  Cid 0004.144c  Teb: 0000000000000000 Win32Thread: 0000000000000000 RUNNING on processor 4

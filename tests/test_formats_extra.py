@@ -5,7 +5,7 @@ older x86 `!thread` (Stack Init/Current/Base/Limit on one line), `kp` parameters
 from __future__ import annotations
 
 from stackext.analyze import analyze
-from stackext.sources.windbg_log import read_stacks
+from stackext.sources.windbg import read_stacks
 
 X86_THREAD = """kd> !thread
 THREAD 86a5e030  Cid 0004.0044  Teb: 00000000 Win32Thread: 00000000 RUNNING on processor 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stackext.analyze import analyze
-from stackext.sources import windbg_log
+from stackext.sources import windbg
 
 ROOT = Path(__file__).resolve().parent.parent
 KF_FILES = sorted(p for p in (ROOT / "fixtures").glob("**/*.txt")
@@ -23,8 +23,8 @@ KF_FILES = sorted(p for p in (ROOT / "fixtures").glob("**/*.txt")
 
 
 def _stacks_with_memory(path):
-    for item in windbg_log.read_file(str(path)):
-        if isinstance(item, windbg_log.EmbeddedJson):
+    for item in windbg.read_file(str(path)):
+        if isinstance(item, windbg.EmbeddedJson):
             continue
         if any(f.memory is not None for f in item.frames):
             yield item
@@ -75,6 +75,6 @@ def test_deep_dive_example_charges_createfilew_0x160_to_frame_1():
 
 def test_kn_and_kf_of_the_same_stack_give_the_same_sizes():
     path = ROOT / "fixtures" / "013_ldrpdodebuggerbreak_kn_kf_x64_user.txt"
-    kn, kf = [analyze(s) for s in windbg_log.read_file(str(path))
-              if not isinstance(s, windbg_log.EmbeddedJson)]
+    kn, kf = [analyze(s) for s in windbg.read_file(str(path))
+              if not isinstance(s, windbg.EmbeddedJson)]
     assert [f.size for f in kn.frames] == [f.size for f in kf.frames] == [0x40, 0x4F0, 0x70, None]

@@ -9,6 +9,7 @@ import pytest
 
 from stackext.analyze import AnalysisOptions, analyze
 from stackext.sources import pykd_source as P
+from stackext.sources import windbg
 
 ROOT_FIXTURES = fakepykd.engine.SESSIONS.parent
 
@@ -59,9 +60,8 @@ def test_real_engine_recording_matches_its_own_kf(monkeypatch):
     ("013_ldrp_user_x64", "013_ldrpdodebuggerbreak_kn_kf_x64_user.txt"),
 ])
 def test_same_numbers_as_the_log_reader(monkeypatch, session, fixture):
-    windbg_log = pytest.importorskip("stackext.sources.windbg_log")
-    items = [i for i in windbg_log.read_file(str(ROOT_FIXTURES / fixture))
-             if not isinstance(i, windbg_log.EmbeddedJson)]
+    items = [i for i in windbg.read_file(str(ROOT_FIXTURES / fixture))
+             if not isinstance(i, windbg.EmbeddedJson)]
     log = analyze(items[0], AnalysisOptions())
     _, live = pykd_report(monkeypatch, session)
     assert [f.index for f in live.frames] == [f.index for f in log.frames]

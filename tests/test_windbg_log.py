@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 from stackext.errors import StackextError
-from stackext.sources.windbg_log import (
-    MARKER_BEGIN,
-    MARKER_END,
-    EmbeddedJson,
-    read_file,
-    read_stacks,
-)
+from stackext.model import GapKind
+from stackext.report_json import MARKER_BEGIN, MARKER_END
+from stackext.sources.windbg import EmbeddedJson, read_file, read_stacks
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -209,7 +205,9 @@ def test_015_fragment_gets_bounds_from_the_earlier_thread_tail():
     f = s.frames[0]
     assert (f.index, f.memory, f.sp, f.function, f.offset) == (
         2, 0x40, 0xFFFFDC0E9EE66850, "VidSchiMarkDeviceAsError", 0x4D)
-    assert "frames left out" in f.gap_before and "starts at frame 02" in f.gap_before
+    # "..." before the first row, which is frame 02: the elision is the gap the log states
+    assert f.gap_before.kind is GapKind.ELIDED and f.gap_before.text == "..."
+    assert f.gap_before.where.endswith(":15")
     assert (s.stack_base, s.stack_limit, s.bounds_origin) == (
         0xFFFFDC0E9EE68000, 0xFFFFDC0E9EE61000, "thread")
     assert (s.initial_stack, s.kernel_stack) == (0xFFFFDC0E9EE675B0, 0xFFFFDC0E9EE66610)
@@ -234,8 +232,8 @@ def test_010_knf_elision_sets_gap_and_keeps_frame_numbers():
     assert [f.index for f in s.frames] == [0, 8, 9, 10, 11, 12, 13]
     assert s.frames[0].memory is None and s.frames[1].memory == 0x40
     assert s.frames[3].memory == 0x3E0 and s.frames[4].memory == 0x680
-    gap = s.frames[1].gap_before
-    assert "[…]" in gap and ":8" in gap and "jump from 00 to 08" in gap
+    gap = s.frames[1].gap_before  # "[…]" between frames 00 and 08
+    assert (gap.kind, gap.text) == (GapKind.ELIDED, "[…]") and gap.where.endswith(":8")
     assert all(f.gap_before is None for f in s.frames[2:])
 
 
@@ -310,8 +308,9 @@ def test_009_tilde_kb_four_x86_stacks_with_inline_row():
 def test_021_unwind_warning_is_a_gap_and_raw_call_site():
     s = one("021")
     assert s.arch == "x86" and s.kernel is True
-    assert s.frames[3].gap_before.startswith("WinDbg: Stack unwind information not available")
-    assert ":11)" in s.frames[3].gap_before
+    gap = s.frames[3].gap_before
+    assert gap.kind is GapKind.UNWIND_WARNING and gap.where.endswith(":11")
+    assert gap.text.startswith("WARNING: Stack unwind information not available")
     assert [f.gap_before is None for f in s.frames].count(False) == 1
     assert s.frames[0].sp == s.frames[1].sp == 0xA6C4A878
     last = s.frames[-1]
@@ -411,6 +410,19 @@ def test_numbering_restart_starts_a_new_stack_and_blank_lines_inside_a_copy():
             "00 ffffcd04`6bb4efb8 fffff807`9098f10d nt!KeBugCheckEx\n")
     a, b = text(rows)
     assert [len(a.frames), len(b.frames)] == [2, 1] and b.source == "t.log:4"
+
+
+def test_gaps_are_typed_and_warnings_name_the_line():
+    # fixture 013's kn with frame 02 cut out and "..." after the last row, in a file whose name
+    # holds "at " (the old reader split its own message there)
+    kn = (FIXTURES / fixture("013")).read_text().splitlines(True)[4:10]
+    (s,) = list(read_stacks(kn[:4] + kn[5:] + ["...\n"], "notes at home.log"))
+    assert [f.index for f in s.frames] == [0, 1, 3]
+    jump = s.frames[2].gap_before
+    assert (jump.kind, jump.where, jump.text) == (GapKind.NUMBER_JUMP, "notes at home.log:5", "03")
+    assert [f.gap_before is None for f in s.frames] == [True, True, False]
+    assert s.complete is False
+    assert s.warnings == ["notes at home.log:6: the log leaves out frames after the last one shown"]
 
 
 def test_dump_commands_are_not_stacks():

@@ -1,1 +1,1 @@
-"""Where frames come from: WinDbg text logs (windbg_log) and, lazily, a live debugger (pykd)."""
+"""Where frames come from: WinDbg text logs (windbg) and, lazily, a live debugger (pykd)."""

@@ -8,22 +8,17 @@ camelCase names. Never calls anything that writes target memory or registers; st
 from __future__ import annotations
 
 import contextlib
-import re
 from typing import Any, Iterator, List, Optional, Tuple
 
 from stackext.errors import StackextError
 from stackext.model import Bugcheck, Frame, StackInput
+from stackext.symbols import parse_symbol
 
 # pykd's getStack stops at 1024 frames (kdlib's fixed buffer).
 MAX_FRAMES = 1024
 NO_NT_SYMBOLS = ("no symbols for nt: cannot read the thread's StackBase/StackLimit "
                  "(.symfix; .reload nt) — using the default budget")
 _DOUBLE_FAULT_FUNC = "nt!KiDoubleFaultAbort"
-# findSymbol forms seen on the real engine (no 0x before the displacement, `-` when negative):
-#   deep3!big_frame+54     deep2+1684     12345     ntdll!NtWaitForMultipleObjects
-#   seed!WinMainCRTStartup-102   (kf prints that one as +0xffffffff`fffffefe)
-_SYMBOL = re.compile(r"^(?P<name>.*?)(?:(?P<sign>[+-])(?P<disp>[0-9a-fA-F]+))?$")
-_BARE_HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
 def load_pykd() -> Any:
@@ -56,21 +51,6 @@ def fmt_addr(value: int, ptr64: bool = True) -> str:
         return "%08x" % value
     text = "%016x" % value
     return text[:8] + "`" + text[8:]
-
-
-def parse_symbol(text: str) -> Tuple[str, Optional[str], Optional[str], Optional[int]]:
-    """pykd.findSymbol text -> (WinDbg call site, module, function, offset)."""
-    text = (text or "").strip()
-    if _BARE_HEX.match(text):  # no module at that address
-        return "0x" + text.lower(), None, None, None
-    m = _SYMBOL.match(text)
-    name, disp = m.group("name"), m.group("disp")
-    offset = int(disp, 16) if disp else 0
-    if m.group("sign") == "-":
-        offset = -offset
-    module, bang, function = name.partition("!")
-    site = name + ("+0x%x" % offset if offset > 0 else "-0x%x" % -offset if offset else "")
-    return site, module, (function if bang else None), offset
 
 
 # -- register context: --thread switches it; everything changed is put back ----------------------

@@ -1,16 +1,16 @@
 """Debugger output that explains single frames in a log (`.frame N` + `dv /V /t`, `.fnent`),
 kept with the stack printed before it as StackInput.frame_notes.
 
-Standard library only; imports stackext.model and the log reader's line helpers.
+Standard library only; imports stackext.model and the line helpers.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterator, List, Union
+from typing import Iterator, List, Optional, Union
 
 from stackext.model import StackInput
-from stackext.sources.windbg_rows import ADDR, MAX_LINE, PROMPT_RE, clean_line
+from stackext.sources.windbg.lines import ADDR, MAX_LINE, clean_line, may_be_prompt, parse_prompt
 
 Item = Union[StackInput, object]  # a stack, or the reader's EmbeddedJson
 
@@ -29,26 +29,25 @@ class FrameNotes:
 
     def __init__(self, name: str):
         self.name = name
-        self.held = None  # type: Optional[StackInput]
-        self.frame = None  # type: Optional[int]  # from the last .frame command
-        self.kind = None  # type: Optional[str]  # "dv" or "fnent" while capturing
-        self.target = None  # type: Optional[int]
-        self.lines = []  # type: List[str]
+        self.held: Optional[StackInput] = None
+        self.frame: Optional[int] = None  # from the last .frame command
+        self.kind: Optional[str] = None  # "dv", "fnent" or "frame" while capturing
+        self.target: Optional[int] = None
+        self.lines: List[str] = []
 
     def feed(self, raw: str) -> bool:
         """True when the line was a frame command's output (and not a stack row)."""
-        if self.kind is None and ">" not in raw:
+        if self.kind is None and not may_be_prompt(raw):
             return False  # not a prompt, and nothing being captured: the common case, fast
         text = clean_line(raw)
-        m = PROMPT_RE.match(text)
-        if m:
+        prompt = parse_prompt(text)
+        if prompt:
             self._close()
-            cmds = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
-            for c in cmds:
+            for c in prompt.commands:
                 f = FRAME_CMD_RE.match(c)
                 if f:
                     self.frame = int(f.group("dec")) if f.group("dec") else int(f.group("hex"), 16)
-            low = [c.split()[0].lower() for c in cmds]
+            low = prompt.names
             if "dv" in low and self.frame is not None:
                 self.kind, self.target = "dv", self.frame
             elif ".fnent" in low:
@@ -93,5 +92,3 @@ class FrameNotes:
             if self.held is not None:
                 yield self.held
                 self.held = None
-
-

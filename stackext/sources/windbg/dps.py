@@ -2,16 +2,24 @@
 write-up does by hand when the unwinder fails on an overflowed stack (the words that point into
 code are return addresses; the distances between them are estimated frame sizes).
 
-Standard library only; imports stackext.model and the row helpers.
+Standard library only; imports stackext.model, the symbol parser and the line helpers.
 """
 
 from __future__ import annotations
 
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-from stackext.model import Frame, StackInput
-from stackext.sources.windbg_rows import ADDR, MAX_LINE, PROMPT_RE, clean_line, split_symbol, to_int
+from stackext.model import Frame, FramesFrom, StackInput
+from stackext.sources.windbg.lines import (
+    ADDR,
+    MAX_LINE,
+    clean_line,
+    may_be_prompt,
+    parse_prompt,
+    to_int,
+)
+from stackext.symbols import split_call_site
 
 # the commands that print one pointer-sized word a line with its symbol
 DPS_COMMANDS = ("dps", "dqs", "dds")
@@ -19,7 +27,8 @@ DPS_COMMANDS = ("dps", "dqs", "dds")
 # "8b1c5a14  8f1a2a90 mydrv!DeepHelper+0x10"
 DPS_ROW_RE = re.compile(r"^(?P<slot>" + ADDR + r")\s+(?P<value>" + ADDR
                         + r")(?:\s+(?P<sym>\S.*))?$")
-# a symbol with a displacement points into code; an exact symbol is usually data (a global)
+# a symbol with a displacement points into code; an exact symbol is usually data (a global):
+# "ql2300+0x6dc7a" and "nt!KiSwapThread+0xab5" are return addresses, "nt!KiInitialThread" is not
 CODE_SYMBOL_RE = re.compile(r"\+0x[0-9a-f]+$", re.I)
 MAX_ROWS = 1 << 16
 
@@ -30,22 +39,21 @@ class DpsCapture:
 
     def __init__(self, name: str):
         self.name = name
-        self.rows = None  # type: ignore  # None, or the rows of the command being read
+        self.rows: Optional[List[Tuple[int, int, int, str]]] = None  # the command being read
         self.line = 0
         self.width = 8
 
     def feed(self, n: int, raw: str) -> Tuple[bool, List[StackInput]]:
         """(the line was dps output, stacks finished by this line)."""
-        if self.rows is None and ">" not in raw:
+        if self.rows is None and not may_be_prompt(raw):
             return False, []
         text = clean_line(raw[:MAX_LINE])
-        m = PROMPT_RE.match(text)
-        if m:
+        prompt = parse_prompt(text)
+        if prompt:
             done = self.finish()
-            cmd = m.group("cmd").strip().split()
-            if cmd and cmd[0].lower() in DPS_COMMANDS:
+            if prompt.names and prompt.names[0] in DPS_COMMANDS:
                 self.rows, self.line = [], n
-                self.width = 4 if cmd[0].lower() == "dds" else 8
+                self.width = 4 if prompt.names[0] == "dds" else 8
             return False, done
         if self.rows is None:
             return False, []
@@ -63,7 +71,7 @@ class DpsCapture:
         for n, slot, value, sym in rows or []:
             if not sym or not CODE_SYMBOL_RE.search(sym):
                 continue
-            module, function, offset, _ = split_symbol(sym)
+            module, function, offset, _ = split_call_site(sym)
             # the slot above a return address is its caller's Child-SP (x64)
             frames.append(Frame(index=len(frames), sp=slot + self.width, ret=None,
                                 call_site=sym, module=module, function=function, offset=offset,
@@ -73,7 +81,8 @@ class DpsCapture:
         if not frames:
             return []
         return [StackInput(frames=frames, source="%s:%d" % (self.name, self.line),
-                           arch="x86" if self.width == 4 else "x64", frames_from="raw-scan",
+                           arch="x86" if self.width == 4 else "x64",
+                           frames_from=FramesFrom.RAW_SCAN,
                            warnings=["%s:%d: frames rebuilt from dps output (values that point "
                                      "into code); their sizes are estimates"
                                      % (self.name, self.line)])]

@@ -1,18 +1,18 @@
-"""One WinDbg stack row in, one Frame out: regexes for k*/!thread/STACK_TEXT rows and call sites.
+"""One WinDbg stack row in, one Frame out: the column header and the k/kn/kb/kv/kf/!thread/
+STACK_TEXT rows under it.
 
-Pure and stateless; imports only stackext.model (never pykd, analyze or render).
+Pure and stateless; imports stackext.model, the symbol parser and the line helpers.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from stackext.model import Frame
+from stackext.sources.windbg.lines import ADDR, to_int
+from stackext.symbols import split_call_site
 
-# An address as WinDbg prints it: 8 digits on x86, 16 with the backtick on x64 -- or 16 without it,
-# as web pages that ate the backticks show them (fixture 004: fffff88002174768).
-ADDR = r"(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|[0-9a-fA-F]{16}|[0-9a-fA-F]{8})(?![0-9a-fA-F`])"
 # The placeholder of an inline row: --------`-------- (x64) or -------- (x86).
 DASHES = r"--------(?:`--------)?(?![-`])"
 
@@ -38,8 +38,6 @@ ARG_RE = re.compile(r"(?:" + ADDR + "|" + DASHES + r")$")
 X86_ARG_RE = re.compile(r"(?:[0-9a-fA-F]{8}|--------)(?:\s+|$)")
 # A "call site" that is only a number means a dq/dd dump line (address qword qword), not a row.
 BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
-# A raw code address as a call site: 0x77a670d4, 0x00007ff9`7909c1b4.
-RAW_SITE_RE = re.compile(r"0x([0-9a-fA-F]{1,8}(?:`?[0-9a-fA-F]{8})?)$")
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger"
@@ -56,12 +54,6 @@ CUT_SOURCE_RE = re.compile(r"\s+\[(?P<file>[^\[\]]*[\\/][^\[\]]*)$")
 #   nt!KeBugCheck2+0x574 (FPO: [6,242,4])
 ANNOTATION_RE = re.compile(r"\s+\((?P<body>(?:TrapFrame|Inline Function @|FPO:|CONV:)[^()]*)\)$")
 TRAP_RE = re.compile(r"TrapFrame(?:-EDITED)? @ (" + ADDR + ")")
-# The displacement at the end of a symbol: nt!KiBugCheckDispatch+0x69, ql2300+0x69416
-OFFSET_RE = re.compile(r"\+0x([0-9a-fA-F]{1,16})$")
-
-
-def to_int(text: str) -> int:
-    return int(text.replace("`", ""), 16)
 
 
 class Layout:
@@ -126,7 +118,7 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     site, extras = clean_call_site(site)
     if not site or BARE_HEX_RE.match(site):
         return None
-    module, function, offset, ip = split_symbol(site)
+    module, function, offset, ip = split_call_site(site)
     frame = Frame(
         index=number if number is not None else -1,
         sp=None if inline else to_int(sp_text),
@@ -161,7 +153,7 @@ def _leading(a, b, layout: Layout) -> Tuple[Optional[int], Optional[int]]:
 def _split_args(rest: str, width: int, layout: Layout):
     """(args, call site) from what follows RetAddr; None when the row is cut or unreadable."""
     rest = rest.strip()
-    args = []  # type: List[Optional[int]]
+    args: List[Optional[int]] = []
     if rest.startswith(":"):  # sp ret : a1 a2 a3 a4 : call site  (kb/kv x64, STACK_TEXT, !thread)
         body = rest[1:]
         cut = body.find(":")
@@ -207,65 +199,3 @@ def clean_call_site(site: str):
             trap = to_int(t.group(1))
         site = site[: m.start()].rstrip()
     return site, (source_file, source_line, trap)
-
-
-def split_symbol(site: str):
-    """(module, function, offset, ip) from `module!function+0xoff`, `module+0xoff` or `0xADDR`."""
-    m = RAW_SITE_RE.match(site)
-    if m:
-        return None, None, None, to_int(m.group(1))
-    bang = site.find("!")
-    if bang < 0:
-        m = OFFSET_RE.search(site)
-        module = site[: m.start()] if m else None
-        if module and " " not in module:
-            return module, None, None, None
-        return None, None, None, None
-    module = site[:bang].strip()
-    if not module or " " in module:
-        return None, None, None, None
-    function = site[bang + 1:].strip()
-    offset = 0
-    m = OFFSET_RE.search(function)
-    if m:
-        offset = int(m.group(1), 16)
-        function = function[: m.start()].rstrip()
-    function = _strip_params(function)
-    return module, function or None, offset if function else None, None
-
-
-def _strip_params(function: str) -> str:
-    """kp prints `foo(int a = 0n1, ...)`: drop such a list, but keep `operator()`."""
-    if not function.endswith(")"):
-        return function
-    depth = 0
-    for i in range(len(function) - 1, -1, -1):
-        ch = function[i]
-        if ch == ")":
-            depth += 1
-        elif ch == "(":
-            depth -= 1
-            if depth == 0:
-                inner = function[i + 1: -1].strip()
-                if inner in ("void", "<no parameter info>") or " = " in inner:
-                    return function[:i].rstrip()
-                return function
-    return function
-
-
-MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source paths stay < 1 KB
-# Debugger prompts: "0: kd> k", "12: kd> !thread ...", "kd>.trap fffff880021748b0", "0:006> ~*kb",
-# "0:000:x86> k", "lkd> k".
-PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?(?P<cmd>.*)$")
-
-
-def clean_line(raw: str) -> str:
-    """One log line without CR, web-page quoting, markdown emphasis and surrounding blanks."""
-    text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
-    while text.startswith(">"):  # "> " quoting in web copies
-        text = text[1:].lstrip()
-    if "**" in text and not text.startswith("*"):
-        text = text.replace("**", "")
-    if len(text) > 4 and text.startswith("__") and text.endswith("__"):
-        text = text[2:-2].strip()
-    return text

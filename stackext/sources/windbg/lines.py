@@ -1,0 +1,125 @@
+"""A log's lines: decoded and bounded, cleaned of web-page and markdown debris, read as a
+debugger prompt, and the kinds of line that shape a stack (headers, warnings, elisions, chatter).
+
+Pure and stateless; imports stackext.model only.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Iterator, List, NamedTuple, Optional
+
+from stackext.model import Gap, GapKind
+
+READ_CHUNK = 1 << 20  # never more than this of a line without a newline is held
+MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source paths stay < 1 KB
+
+# An address as WinDbg prints it: 8 digits on x86, 16 with the backtick on x64 -- or 16 without it,
+# as web pages that ate the backticks show them (fixture 004: fffff88002174768).
+ADDR = r"(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|[0-9a-fA-F]{16}|[0-9a-fA-F]{8})(?![0-9a-fA-F`])"
+
+# Debugger prompts: "0: kd> k", "12: kd> !thread ...", "kd>.trap fffff880021748b0", "0:006> ~*kb",
+# "0:000:x86> k", "lkd> k".
+PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?(?P<cmd>.*)$")
+
+# ~*kb per-thread header: "   1  Id: 4884.53dc Suspend: 1 Teb: 01172000 Unfrozen"
+TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspend:")
+# x64 kb in recent WinDbg has no Child-SP column:
+# " # RetAddr               : Args to Child                                      : Call Site"
+NO_SP_HEADER_RE = re.compile(r"^#?\s*RetAddr\s+:\s*Args to Child\s*:\s*Call Site", re.I)
+# "WARNING: Stack unwind information not available. Following frames may be wrong."
+# "WARNING: Frame IP not in any known module. Following frames may be wrong."
+UNWIND_RE = re.compile(r"^WARNING:.*(?:Following frames may be wrong|unwind information not avail)")
+# Elisions by whoever pasted the log: "...", "[…]", "[...]", "<snip>"
+ELISION_RE = re.compile(r"^(?:\.{3,}|\u2026|\[\s*(?:\.{3}|\u2026)\s*\]|<snip>|\(\.\.\.\))$")
+# Debugger chatter that can sit between two rows without ending the stack:
+# "*** WARNING: Unable to verify checksum for ...WindowDemo.exe", "Unable to load image ..."
+NOISE_RE = re.compile(
+    r"^(?:\*\*\*|WARNING:|Unable to load image|DBGHELP:|SYMSRV:|Page [0-9a-f]+ not)"
+)
+# Lines that end a stack: "SYMBOL_NAME:  fileinfo!FIPfFileFSOpPostCreate+2ff", "rax=00000002",
+# markdown fences, "PROCESS ffff8a07222e60c0".
+LABEL_RE = re.compile(r"^(?:[A-Z][A-Z0-9_]{2,}:|[a-z][a-z0-9]{1,4}=[0-9a-fA-F]|```|~~~|PROCESS\s)")
+# "start             end                 module name" (lm): a table of ranges, not of frames.
+NONSTACK_HEADER_RE = re.compile(r"^start\s+end\s+module name")
+# Commands whose output has address-address-symbol lines that are not stack frames.
+NONSTACK_COMMANDS = {
+    "dps", "dqs", "dds", "dpp", "dq", "dd", "dp", "db", "dw", "dc", "da", "du", "dt", "dv",
+    "lm", "lmv", "lmi", "u", "ub", "uf", "r", "kd", "x", "ln", "!pte", "!pool", "!address",
+}
+
+
+def text_of(raw) -> io.TextIOBase:
+    """A binary stream as text: `.logopen /u` writes UTF-16 with a BOM; everything else is read
+    as UTF-8, bad bytes replaced."""
+    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=None)
+
+
+def bounded_lines(stream) -> Iterator[str]:
+    """Lines of at most READ_CHUNK characters (the rest of a longer line is skipped unread)."""
+    dropping = False
+    while True:
+        chunk = stream.readline(READ_CHUNK)
+        if not chunk:
+            return
+        ends = chunk.endswith("\n")
+        if not dropping:
+            yield chunk
+        dropping = not ends
+
+
+def to_int(text: str) -> int:
+    """A hex number as WinDbg prints it, backtick or not: fffff880`021748b0."""
+    return int(text.replace("`", ""), 16)
+
+
+def clean_line(raw: str) -> str:
+    """One log line without CR, web-page quoting, markdown emphasis and surrounding blanks."""
+    text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
+    while text.startswith(">"):  # "> " quoting in web copies
+        text = text[1:].lstrip()
+    if "**" in text and not text.startswith("*"):
+        text = text.replace("**", "")
+    if len(text) > 4 and text.startswith("__") and text.endswith("__"):
+        text = text[2:-2].strip()
+    return text
+
+
+class Prompt(NamedTuple):
+    """A prompt line: the session it shows and the commands typed after it."""
+
+    kernel: bool  # "kd>"/"lkd>" rather than a user-mode "0:000>"
+    commands: List[str]  # split at ";", each stripped, empty ones left out
+    names: List[str]  # each command's first word, lower case: "dps", ".frame", "!thread"
+
+    @property
+    def prints_no_stack(self) -> bool:
+        """Every command is one whose address-address-symbol lines are not stack frames."""
+        return bool(self.names) and all(c in NONSTACK_COMMANDS for c in self.names)
+
+
+def may_be_prompt(raw: str) -> bool:
+    """False for most lines, cheaply: every prompt has a ">"."""
+    return ">" in raw
+
+
+def parse_prompt(text: str) -> Optional[Prompt]:
+    """A cleaned line read as a debugger prompt, or None."""
+    m = PROMPT_RE.match(text)
+    if not m:
+        return None
+    commands = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
+    return Prompt(m.group("who").endswith("kd"), commands,
+                  [c.split()[0].lower() for c in commands])
+
+
+def gap_of(text: str, where: str) -> Optional[Gap]:
+    """A line that says frames are missing (an unwind warning, an elision), as a Gap."""
+    if UNWIND_RE.match(text):
+        return Gap(GapKind.UNWIND_WARNING, where, text)
+    if ELISION_RE.match(text):
+        return Gap(GapKind.ELIDED, where, text)
+    return None

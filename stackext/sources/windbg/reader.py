@@ -1,0 +1,292 @@
+"""Read call stacks from saved WinDbg/kd text (k*, !thread, !process, !analyze -v, ~*k), streaming.
+
+The state machine: one call of feed() per line; finished stacks come out as they end. Standard
+library only; imports stackext.model/errors/report_json and this package, never pykd or analyze.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Iterable, Iterator, List, Optional, Union
+
+from stackext.errors import StackextError
+from stackext.model import Gap, StackInput
+from stackext.report_json import MARKER_BEGIN, MARKER_END
+from stackext.sources.windbg import lines as L
+from stackext.sources.windbg.context import Context, ThreadInfo, thread_header
+from stackext.sources.windbg.dps import DpsCapture
+from stackext.sources.windbg.notes import FrameNotes
+from stackext.sources.windbg.rows import Layout, Row, looks_like_row, parse_header, parse_row
+from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
+
+MAX_JSON = 64 << 20
+BINARY_PROBE = 8192
+
+@dataclass
+class EmbeddedJson:
+    """A JSON document stackext printed into a debugger log between MARKER_BEGIN and MARKER_END."""
+
+    source: str
+    text: str
+
+
+Item = Union[StackInput, EmbeddedJson]
+
+
+def read_file(path: str, threads_without_stack: bool = False) -> Iterator[Item]:
+    """Stacks from a file ("-" is stdin), streamed; StackextError on unreadable input."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            raw = getattr(sys.stdin, "buffer", None)
+            stream = L.text_of(raw) if raw is not None else sys.stdin
+            yield from read_stacks(L.bounded_lines(stream), name, threads_without_stack)
+            return
+        with open(path, "rb") as raw, L.text_of(raw) as text:
+            yield from read_stacks(L.bounded_lines(text), name, threads_without_stack)
+    except OSError as e:
+        raise StackextError("cannot read the log: %s" % (e.strerror or e), where=name) from None
+
+
+def read_stacks(lines: Iterable[str], name: str,
+                threads_without_stack: bool = False) -> Iterator[Item]:
+    """Yield each stack (and each embedded stackext JSON) as soon as it ends in the log. With
+    `threads_without_stack`, also the !thread blocks that printed no stack (frames empty)."""
+    reader = Reader(name, threads_without_stack)
+    notes = FrameNotes(name)
+    dps = DpsCapture(name)
+    lineno = seen = 0
+    for lineno, raw in enumerate(lines, 1):
+        if seen < BINARY_PROBE:
+            if "\x00" in raw[: BINARY_PROBE - seen]:
+                raise StackextError("binary file, not a WinDbg text log", where="%s:1" % name)
+            seen += len(raw)
+        consumed, scanned = dps.feed(lineno, raw)
+        if scanned:
+            yield from notes.hold(reader.raw_scan(scanned))
+        if consumed or notes.feed(raw):
+            continue
+        yield from notes.hold(reader.feed(lineno, raw) + reader.drain())
+    last = reader.raw_scan(dps.finish()) + reader.finish(lineno)
+    reader.retire_last()
+    yield from notes.hold(last + reader.drain(), final=True)
+    if not reader.found and reader.no_sp_line:
+        raise StackextError(
+            "this stack has no Child-SP column (recent WinDbg prints only RetAddr for x64 kb): "
+            "run kf, kn or kv, which print Child-SP", where="%s:%d" % (name, reader.no_sp_line))
+    if not reader.found:
+        raise StackextError(
+            "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)",
+            where=name,
+        )
+
+
+class Reader:
+    """The state machine: one call of feed() per line; finished stacks come out as they end."""
+
+    def __init__(self, name: str, threads_without_stack: bool = False):
+        self.name = name
+        self.threads_without_stack = threads_without_stack
+        self.found = False
+        self.stack: Optional[OpenStack] = None
+        self.layout = Layout()
+        self.stacktext = False  # rows under a STACK_TEXT: label
+        self.session: Optional[bool] = None  # True "kd>", False user mode, from the prompt
+        self.skip_rows = False
+        self.ctx = Context(name)
+        self.pending_gap: Optional[Gap] = None
+        self.json_lines: Optional[List[str]] = None
+        self.json_line = 0
+        self.json_size = 0
+        self.no_sp_line = 0  # a " # RetAddr : Args to Child : Call Site" header (no SPs)
+        self.retired: List[Item] = []
+
+    # -- the line dispatcher -------------------------------------------------------------------
+
+    def feed(self, n: int, raw: str) -> List[Item]:
+        out: List[Item] = []
+        if self.json_lines is not None:
+            return self._json(n, raw)
+        text = L.clean_line(raw)
+        if text == MARKER_BEGIN:
+            self._end(out)
+            self.json_lines, self.json_line, self.json_size = [], n, 0
+            return out
+        if not text:
+            if self.stack is not None:
+                self.stack.after_blank = True
+                self.stack.closed = True
+            return out
+        if len(raw) > L.MAX_LINE and self.stack is not None:
+            self.stack.warn("line is %d characters long; only the first %d were read"
+                            % (len(raw), L.MAX_LINE), n)
+        if self._context_line(n, text, out) or self._header(n, text, out):
+            return out
+        gap = L.gap_of(text, "%s:%d" % (self.name, n))
+        if gap is not None:
+            self._gap(gap, n)
+            return out
+        if L.NOISE_RE.match(text):
+            return out
+        row = None if self.skip_rows else parse_row(text, self.layout, n)
+        if row is not None:
+            self._add_row(n, row, out)
+        elif self.stack is not None and not L.LABEL_RE.match(text):
+            self.stack.warn("could not read this line inside a stack: %s" % text[:60], n)
+            self.stack.last_unreadable_row = looks_like_row(text)
+        else:
+            self._end(out)
+        return out
+
+    def _header(self, n: int, text: str, out: List[Item]) -> bool:
+        """A column header line ("# Child-SP RetAddr Call Site"): a new stack starts."""
+        if L.NO_SP_HEADER_RE.match(text):
+            self.no_sp_line = self.no_sp_line or n
+        layout = parse_header(text)
+        if layout is None:
+            return False
+        self.layout, self.skip_rows = layout, False
+        if self.stack is not None and not self.stack.frames:  # "~ Id:" header, then columns
+            self.stack.layout = layout
+        else:
+            self._end(out)
+            self.stack = self._new_stack(n)
+        return True
+
+    def _context_line(self, n: int, text: str, out: List[Item]) -> bool:
+        """Prompts, thread/bugcheck context and section labels; True when the line was one."""
+        prompt = L.parse_prompt(text)
+        if prompt:
+            self._end(out)
+            self._reset_command()
+            self.session = prompt.kernel
+            self.skip_rows = prompt.prints_no_stack
+            return True
+        if L.TILDE_RE.match(text):
+            self._end(out)
+            self._reset_command(keep_prompt_state=True)
+            self.stack = self._new_stack(n)
+            self.stack.tilde = True
+            return True
+        tinfo = thread_header(n, text)
+        if tinfo is not None:
+            self._end(out)
+            self._reset_command(keep_prompt_state=True)
+            self.ctx.tinfo = tinfo
+            return True
+        if text.startswith("STACK_TEXT:"):
+            self._end(out)
+            self.layout, self.stacktext, self.skip_rows = Layout(), True, False
+            self.stack = self._new_stack(n)
+            return True
+        if self.ctx.thread_field(n, text) or self.ctx.bugcheck_field(text):
+            if self.stack is not None and not self.stack.frames and self.stack.tinfo is None:
+                return True  # a header printed before its !thread fields: keep waiting for rows
+            self._end(out)
+            return True
+        if L.NONSTACK_HEADER_RE.match(text):
+            self._end(out)
+            self.skip_rows = True
+            return True
+        return False
+
+    def _reset_command(self, keep_prompt_state: bool = False) -> None:
+        """A new debugger command (or !thread block): column layout and thread context restart."""
+        if self.ctx.tinfo is not None:
+            self.ctx.recent.append(self.ctx.tinfo)
+            self._retire(self.ctx.tinfo)
+        self.ctx.tinfo = None
+        self.layout, self.stacktext = Layout(), False
+        self.pending_gap = None
+        if not keep_prompt_state:
+            self.ctx.limit_hint = None  # belongs to the !analyze that printed it
+            self.skip_rows = False
+
+    # -- stacks --------------------------------------------------------------------------------
+
+    def _new_stack(self, n: int) -> OpenStack:
+        stack = OpenStack(self.name, n, self.layout, self.stacktext)
+        tinfo = self.ctx.tinfo
+        if tinfo is not None:
+            stack.tinfo, stack.line = tinfo, tinfo.line
+            self.ctx.recent.append(tinfo)
+            self.ctx.tinfo = None
+        if self.pending_gap is not None:
+            stack.gap, self.pending_gap = self.pending_gap, None
+        return stack
+
+    def _add_row(self, n: int, row: Row, out: List[Item]) -> None:
+        stack = self.stack
+        if stack is not None and stack.frames and not stack.continues(row):
+            self._end(out)
+            stack = None
+        if stack is None:
+            stack = self.stack = self._new_stack(n)
+        stack.add_row(n, row)
+
+    def _gap(self, gap: Gap, n: int) -> None:
+        if self.stack is not None:
+            self.stack.add_gap(gap, n)
+        else:
+            self.pending_gap = gap
+
+    def _end(self, out: List[Item], at_eof: bool = False) -> None:
+        stack, self.stack = self.stack, None
+        self.pending_gap = None
+        if stack is None:
+            return
+        if not stack.frames:
+            if stack.tinfo is not None and self.ctx.tinfo is None:
+                self.ctx.tinfo = stack.tinfo  # a header without rows yet: keep the !thread context
+            return
+        self.found = True
+        out.append(build(stack, self.ctx, self.session, at_eof))
+        self.layout, self.stacktext = Layout(), False
+
+    def _retire(self, t: ThreadInfo) -> None:
+        """A !thread block that printed no stack ("Kernel stack not resident."): still a thread
+        with bounds and a saved SP, for `stackext threads`."""
+        if self.threads_without_stack and not t.used and t.thread is not None and \
+                (t.base is not None or t.current is not None):
+            t.used = True
+            self.found = True
+            self.retired.append(thread_stack(t, self.name))
+
+    def raw_scan(self, stacks: List[StackInput]) -> List[Item]:
+        """Stacks rebuilt from dps output: bounds and thread from a !thread block they lie in."""
+        for stack in stacks:
+            self.found = True
+            attach_thread(stack, self.ctx, self.name)
+        return list(stacks)
+
+    def drain(self) -> List[Item]:
+        out, self.retired = self.retired, []
+        return out
+
+    # -- embedded JSON and the end -------------------------------------------------------------
+
+    def _json(self, n: int, raw: str) -> List[Item]:
+        if raw.strip() == MARKER_END:
+            text, self.json_lines = "\n".join(self.json_lines or []), None
+            self.found = True
+            return [EmbeddedJson("%s:%d" % (self.name, self.json_line), text)]
+        self.json_size += len(raw)
+        if self.json_size > MAX_JSON:
+            raise StackextError("stackext JSON block is larger than %d MB" % (MAX_JSON >> 20),
+                                where="%s:%d" % (self.name, self.json_line))
+        self.json_lines.append(raw.rstrip("\r\n"))
+        return []
+
+    def finish(self, last_line: int) -> List[Item]:
+        """The end of the log: the last stack, and the last !thread block's thread."""
+        if self.json_lines is not None:
+            raise StackextError("stackext JSON block has no end marker (%s)" % MARKER_END,
+                                where="%s:%d" % (self.name, self.json_line))
+        out: List[Item] = []
+        self._end(out, at_eof=True)
+        return out
+
+    def retire_last(self) -> None:
+        if self.ctx.tinfo is not None:
+            self._retire(self.ctx.tinfo)

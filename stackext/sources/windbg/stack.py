@@ -1,0 +1,183 @@
+"""The stack being read from a log: rows added one by one, gaps between them, and the StackInput
+it becomes with what the log said around it (!thread, session, bugcheck).
+
+Imports stackext.model/knowledge and the reader's helpers; never pykd, analyze or render.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Set
+
+from stackext import knowledge as K
+from stackext.model import Frame, Gap, GapKind, Origin, StackInput
+from stackext.sources.windbg.context import Context, ThreadInfo
+from stackext.sources.windbg.rows import Layout, Row
+
+MAX_FRAMES = 65536
+MAX_WARNINGS = 200
+# After a blank line, an unnumbered row still continues the stack when its SP lies this close
+# above the last one.
+CONTINUE_REACH = 0x10000
+
+
+class OpenStack:
+    """The stack being read: frames so far and where it came from."""
+
+    def __init__(self, name: str, line: int, layout: Layout, stacktext: bool):
+        self.name = name
+        self.line = line
+        self.layout = layout
+        self.stacktext = stacktext  # read under a STACK_TEXT: label (else k/!thread rows)
+        self.frames: List[Frame] = []
+        self.warnings: List[str] = []
+        self.dropped_warnings = 0
+        self.numbered: Optional[bool] = None
+        self.widths: Set[int] = set()
+        self.gap: Optional[Gap] = None  # frames left out before the next row
+        self.after_blank = False
+        self.closed = False  # STACK_TEXT saw its closing blank line
+        self.last_unreadable_row = False
+        self.tinfo: Optional[ThreadInfo] = None
+        self.tilde = False
+        self.complete: Optional[bool] = None
+
+    def warn(self, text: str, n: int) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append("%s:%d: %s" % (self.name, n, text))
+        else:
+            self.dropped_warnings += 1
+
+    def add_gap(self, gap: Gap, n: int) -> None:
+        """A line that says frames are missing: it marks the next row (an unwind warning
+        before the first row is only a warning)."""
+        if not self.frames and gap.kind is GapKind.UNWIND_WARNING:
+            self.warn("WinDbg: %s (%s)" % (gap.text[len("WARNING:"):].strip(), gap.where), n)
+        else:
+            self.gap = gap
+
+    def continues(self, row: Row) -> bool:
+        """Whether a row belongs to this stack rather than starting another listing."""
+        prev = self.frames[-1]
+        if row.numbered != bool(self.numbered):
+            return False
+        if row.numbered:
+            if row.frame.index <= prev.index:
+                return False  # numbering restarts: another k listing
+            return not self.after_blank or row.frame.index == prev.index + 1
+        if not self.after_blank:
+            return True
+        last_sp = next((f.sp for f in reversed(self.frames) if f.sp is not None), None)
+        sp = row.frame.sp
+        return sp is None or (last_sp is not None and 0 < sp - last_sp <= CONTINUE_REACH)
+
+    def add_row(self, n: int, row: Row) -> None:
+        if len(self.frames) >= MAX_FRAMES:
+            if self.complete is None:
+                self.warn("more than %d frames; the rest were not read" % MAX_FRAMES, n)
+            self.complete = False
+            return
+        frame = row.frame
+        prev = self.frames[-1] if self.frames else None
+        if self.numbered is None:
+            self.numbered = row.numbered
+        if not row.numbered:
+            frame.index = len(self.frames)
+        gap = self.gap
+        # "03 ... / 07 ...", or a log that starts at frame 02: frames were left out
+        jumped = prev.index + 1 if prev is not None else 0
+        if gap is None and row.numbered and frame.index > jumped:
+            gap = Gap(GapKind.NUMBER_JUMP, "%s:%d" % (self.name, n), "%02x" % frame.index)
+        frame.gap_before = gap
+        self.gap = None
+        self.after_blank = False
+        self.last_unreadable_row = False
+        if row.width:
+            self.widths.add(row.width)
+        self.frames.append(frame)
+
+    def arch(self) -> Optional[str]:
+        # 8-digit SPs (or a ChildEBP header) are x86; 16 digits are x64 -- ARM64 looks the same.
+        if self.layout.x86 or self.widths == {8}:
+            return "x86"
+        return "x64" if self.widths else None
+
+
+def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool) -> StackInput:
+    """The StackInput of a finished stack. `session`: True in a kd session, False in a user-mode
+    one, None when the log showed no prompt."""
+    frames, arch = stack.frames, stack.arch()
+    result = StackInput(frames=frames, source="%s:%d" % (stack.name, stack.line), arch=arch)
+    result.warnings = stack.warnings
+    if stack.dropped_warnings:
+        result.warnings.append(
+            "%s: %d more warnings not shown" % (stack.name, stack.dropped_warnings))
+    t = stack.tinfo or ctx.matching_thread(frames)
+    if t is not None:
+        t.used = True
+        _thread_facts(result, t, "" if t is stack.tinfo else stack.name)
+    elif ctx.implicit_thread is not None and not stack.tilde:
+        result.thread = ctx.implicit_thread
+    result.kernel = _kernel(stack, arch, session)
+    result.limit_hint = ctx.limit_hint
+    result.bugcheck = ctx.bugcheck(frames)
+    result.complete = stack.complete
+    if stack.last_unreadable_row:
+        result.complete = False
+    elif stack.gap is not None and stack.gap.kind is GapKind.ELIDED:
+        result.complete = False
+        result.warnings.append(
+            "%s: the log leaves out frames after the last one shown" % stack.gap.where)
+    elif at_eof and stack.stacktext and not stack.closed and frames[-1].ret:
+        result.complete = False
+        result.warnings.append(
+            "%s:%d: the log ends inside STACK_TEXT after a frame whose return address is not 0:"
+            " the stack was cut off" % (stack.name, frames[-1].line or 0))
+    return result
+
+
+def thread_stack(t: ThreadInfo, name: str) -> StackInput:
+    """A !thread block that printed no stack: a thread with bounds and a saved SP, no frames."""
+    stack = StackInput(frames=[], source="%s:%d" % (name, t.line), kernel=True)
+    _thread_facts(stack, t, "")
+    return stack
+
+
+def _thread_facts(stack: StackInput, t: ThreadInfo, other_block_of: str) -> None:
+    """What a !thread block says, onto a stack; `other_block_of` names the log when the block
+    is an earlier one whose Base/Limit hold the stack (not the block the stack was printed in)."""
+    stack.thread, stack.process, stack.image, stack.state = t.thread, t.process, t.image, t.state
+    stack.initial_stack, stack.kernel_stack = t.init, t.current
+    if t.base is not None:
+        stack.stack_base, stack.stack_limit = t.base, t.limit
+        stack.bounds_origin = Origin.THREAD
+        if other_block_of:
+            stack.bounds_note = "Base/Limit from the !thread output at %s:%d" % (
+                other_block_of, t.line)
+    stack.warnings.extend(t.notes)
+
+
+def _kernel(stack: OpenStack, arch: Optional[str], session: Optional[bool]) -> Optional[bool]:
+    if stack.tinfo is not None:
+        return True
+    if session is not None:
+        return session
+    if arch in K.ARCH:
+        for f in stack.frames:
+            if any(a is not None and K.is_kernel_address(a, arch) for a in (f.sp, f.ret)):
+                return True
+    return None
+
+
+def attach_thread(stack: StackInput, ctx: Context, name: str) -> None:
+    """A stack rebuilt from dps output: thread and bounds from a !thread block it lies in."""
+    t = ctx.matching_thread(stack.frames)
+    if t is not None:
+        stack.thread, stack.process, stack.image, stack.state = (
+            t.thread, t.process, t.image, t.state)
+        if t.base is not None:
+            stack.stack_base, stack.stack_limit = t.base, t.limit
+            stack.bounds_origin = Origin.THREAD
+            stack.bounds_note = "Base/Limit from the !thread output at %s:%d" % (name, t.line)
+    arch = stack.arch or "x64"
+    stack.kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch)
+                       for f in stack.frames) or None
