@@ -63,3 +63,23 @@ def test_frames_elided_from_a_kernel_k_still_count_their_bytes(tmp_path):
     assert s["frames"][1]["size_unknown_reason"] == "frames-missing"
     assert not s["verdict_proven"] and "frames-missing" in s["not_proven"]
     assert s["remaining"] == 0x6000 - s["used"] and s["remaining_is_upper_bound"]
+
+
+def test_an_unreadable_row_is_a_hole_not_bytes_of_its_neighbour(tmp_path):
+    """Fixture 024's STACK_TEXT with Ntfs!NtfsAddIndexEntry's row cut after its RetAddr (as a
+    web copy loses it): Ntfs!AddToIndex must not be charged the lost frame's bytes."""
+    lines = (FIXTURES / "024_insightengineering_ntfs_stacktext_full_x64.txt").read_text()
+    cut = []
+    for line in lines.splitlines():
+        if "Ntfs!NtfsAddIndexEntry+0x165" in line:
+            line = line.split("     :")[0]  # "ffffed0e`e77dd720 fffff802`084b2ca3"
+        cut.append(line)
+    log = tmp_path / "cut.txt"
+    log.write_text("\n".join(cut) + "\n")
+    s = _stacks(log)[0]
+    add = next(f for f in s["frames"] if f["call_site"] == "Ntfs!AddToIndex+0x25e")
+    assert add["size"] is None and add["size_unknown_reason"] == "frames-missing"
+    assert not add["heavy"]
+    # Ntfs!AddToIndex at ...dd660 up to Ntfs!NtfsAddDosOnlyName at ...dd990: proven used
+    assert add["gap_bytes"] == 0xFFFFED0EE77DD990 - 0xFFFFED0EE77DD660
+    assert any("could not read this line" in w for w in s["warnings"])

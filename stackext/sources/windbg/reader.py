@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Optional, Union
 
 from stackext.errors import StackextError
-from stackext.model import Gap, StackInput
+from stackext.model import Gap, GapKind, StackInput
 from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.windbg import lines as L
 from stackext.sources.windbg.context import Context, ThreadInfo, thread_header
@@ -135,6 +135,10 @@ class Reader:
         elif self.stack is not None and not L.LABEL_RE.match(text):
             self.stack.warn("could not read this line inside a stack: %s" % text[:60], n)
             self.stack.last_unreadable_row = looks_like_row(text)
+            if self.stack.last_unreadable_row and self.stack.frames:
+                # a frame we could not read: a hole, never bytes charged to its neighbour
+                self.stack.gap = self.stack.gap or Gap(GapKind.UNREADABLE,
+                                                       "%s:%d" % (self.name, n), text[:60])
         else:
             self._end(out)
         return out
