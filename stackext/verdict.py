@@ -52,6 +52,19 @@ def _inner_end_missing(frames: List[Frame], t: int) -> bool:
     return frames[0].index > 0 or frames[0].gap_before is not None
 
 
+def _saved_sp(stack: StackInput, report: StackReport, frames: List[Frame]) -> Optional[int]:
+    """A waiting thread's SP saved below its KiSwapContext frame (KernelStack, !thread's
+    "Current"): its innermost point, the same the thread survey uses. Only when the walk shows
+    the thread's own innermost frames and the saved SP lies on its stack."""
+    base, limit = report.stack_base, report.stack_limit
+    ks = stack.kernel_stack
+    if ks is None or base is None or limit is None or not K.is_waiting(stack.state):
+        return None
+    if not frames or frames[0].segment != report.thread_segment or frames[0].index != 0:
+        return None
+    return ks if limit - K.OVERFLOW_SLACK <= ks < base else None
+
+
 def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Optional[Measure]:
     """used / remaining / below_limit from the thread segment's innermost SP, and the bytes the
     SPs prove used where frames are missing. None (with the verdict set) when no frame with an
@@ -69,6 +82,9 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
     if K.ARCH[report.arch].sp_is_frame_pointer and stack.current_sp is not None and frames and \
             frames[0].segment == t and stack.current_sp <= innermost:
         innermost = stack.current_sp
+    saved = _saved_sp(stack, report, frames)
+    if saved is not None and saved < innermost:
+        innermost = saved
     report.unattributed = sum(f.gap_bytes or 0 for f in phys)
     limit = report.stack_limit if report.stack_limit is not None else stack.limit_hint
     base = report.stack_base

@@ -83,3 +83,15 @@ def test_an_unreadable_row_is_a_hole_not_bytes_of_its_neighbour(tmp_path):
     # Ntfs!AddToIndex at ...dd660 up to Ntfs!NtfsAddDosOnlyName at ...dd990: proven used
     assert add["gap_bytes"] == 0xFFFFED0EE77DD990 - 0xFFFFED0EE77DD660
     assert any("could not read this line" in w for w in s["warnings"])
+
+
+def test_usage_and_threads_agree_on_waiting_threads():
+    """Both use StackBase - KernelStack (!thread's Current) for a thread that is not running."""
+    for name in ("116_prenotes_process_ioctlapp_3threads_base_limit_x64.txt",
+                 "101_jellykuo_session_space_thread_base_limit_x64.txt"):
+        out = io.StringIO()
+        assert main(["threads", "--format", "json", str(FIXTURES / name)], out=out) == 0
+        threads = {t["thread"]: t for t in json.loads(out.getvalue())["threads"]}
+        for s in _stacks(FIXTURES / name):
+            t = threads[s["thread"]]
+            assert s["used"] == t["used"], (name, s["thread"], t["used_from"])
