@@ -19,7 +19,7 @@ from stackext.render import survey as render_survey
 from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.pykd.adapter import Debugger
 from stackext.sources.pykd.threads import gather
-from stackext.survey import collect
+from stackext.survey import collect, to_walk
 
 PROG = "!py -m stackext.threads"
 EPILOG = """examples:
@@ -67,7 +67,8 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     if not inside:
         raise StackextError("not inside a debugger: run it in WinDbg/kd as `%s`" % PROG)
     dml = inside if args.dml is None else args.dml
-    g = gather(dbg, args.driver, args.top, progress=lambda t: write(t, False))
+    g = gather(dbg, lambda stacks, current: to_walk(stacks, current, args.driver, args.top),
+               progress=lambda t: write(t, False))
     rows, view = collect(g.stacks, survey_analysis_options(args), list(args.driver), args.top)
     notes = _explain(rows, g)
     if args.format == "json":

@@ -5,13 +5,13 @@ nt!PsActiveProcessHead -> _EPROCESS.ActiveProcessLinks -> each process's ThreadL
 _ETHREAD.ThreadListEntry (typedVarList), then ONE memory read per thread covering the _KTHREAD
 fields needed (offsets from symbols, resolved once). Round trips grow with threads, not frames.
 Stacks are walked (live.collect, which restores the debugger's thread, process and frame) only
-for the threads stackext.survey.to_walk picks.
+for the threads the caller picks (stackext.survey.to_walk, passed in by the entry).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set
 
 from stackext import knowledge as K
 from stackext.addresses import fmt_addr
@@ -19,7 +19,6 @@ from stackext.errors import StackextError
 from stackext.model import Origin, StackInput
 from stackext.sources.pykd import live
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, boundary, first_line
-from stackext.survey import to_walk
 
 # KWAIT_REASON (wdm.h), as !thread prints it in "WAIT: (WrQueue) UserMode Alertable".
 WAIT_REASONS = (
@@ -158,10 +157,14 @@ def walk(dbg: Debugger, stack: StackInput) -> StackInput:
     return walked
 
 
-def gather(dbg: Debugger, drivers: Iterable[str] = (), top: int = 0,
+Chooser = Callable[[List[StackInput], Optional[int]], List[int]]
+
+
+def gather(dbg: Debugger, choose: Chooser,
            progress: Optional[Callable[[str], None]] = None,
            every: int = PROGRESS_EVERY) -> Gathered:
-    """Read every thread, then walk the few that need it. Ctrl+Break (SystemExit("CTRL+BREAK")
+    """Read every thread, then walk the ones `choose(stacks, current thread)` names (the
+    analysis decides: stackext.survey.to_walk). Ctrl+Break (SystemExit("CTRL+BREAK")
     raised inside a pykd call) ends the gathering: what was read so far is returned, and the
     walk in progress has already put the debugger's thread/process/frame back (collect's
     try/finally)."""
@@ -174,7 +177,7 @@ def gather(dbg: Debugger, drivers: Iterable[str] = (), top: int = 0,
             g.stacks.append(stack)
         g.phase = "walking stacks"
         by_thread = {s.thread: i for i, s in enumerate(g.stacks)}
-        todo = to_walk(g.stacks, g.current, drivers, top)
+        todo = choose(g.stacks, g.current)
         g.to_walk = len(todo)
         step = max(1, every // 4)  # walks cost more than reads: report them more often
         for n, addr in enumerate(todo, 1):
