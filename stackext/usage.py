@@ -17,8 +17,7 @@ from stackext.analyze import analyze
 from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError
 from stackext.options import add_analysis_options, analysis_options, parse_address, render_options
-from stackext.render import render
-from stackext.render.dml import double_fault_links
+from stackext.render import render, renderer
 from stackext.sources.pykd import anatomy, dump, live, memory
 from stackext.sources.pykd.adapter import Debugger
 
@@ -123,7 +122,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     text = render([report], fmt, ropts).rstrip("\n")
     write(text, fmt == "dml")
     if fmt == "dml":
-        links = double_fault_links(report)
+        links = renderer("dml").double_fault_links(report)
         if links:
             write(links, True)
     return 0
