@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import fakepykd  # noqa: E402
+from fakes import pykd as fakepykd  # noqa: E402
 
 
 def run(frames: int, modules: int, repeat: int = 5) -> tuple:
@@ -21,10 +21,9 @@ def run(frames: int, modules: int, repeat: int = 5) -> tuple:
 
     best = None
     for _ in range(repeat):
-        engine = fakepykd.FakeEngine(fakepykd.synthetic_session(frames, modules))
-        sys.modules["pykd"] = fakepykd.make_module(engine)
+        engine = fakepykd.fake(fakepykd.synthetic_session(frames, modules))
         start = time.perf_counter()
-        rc = debugger.main(["--no-dml"])
+        rc = debugger.main(["--no-dml"], debugger=engine.dbg)
         elapsed = time.perf_counter() - start
         assert rc == 0, fakepykd.output_text(engine)
         best = elapsed if best is None else min(best, elapsed)

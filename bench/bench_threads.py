@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from fakepykd import kernel as K  # noqa: E402
+from fakes import pykd_kernel as K  # noqa: E402
 
 
 def run(threads: int, frames: int, argv, repeat: int = 3) -> tuple:
@@ -27,9 +27,8 @@ def run(threads: int, frames: int, argv, repeat: int = 3) -> tuple:
     best = None
     for _ in range(repeat):
         engine = K.synthetic_system(threads, frames_per_thread=frames).engine()
-        sys.modules["pykd"] = K.make_kernel_module(engine)
         start = time.perf_counter()
-        rc = debugger_threads.main(list(argv) + ["--no-dml"])
+        rc = debugger_threads.main(list(argv) + ["--no-dml"], debugger=engine.dbg)
         elapsed = time.perf_counter() - start
         assert rc == 0, "".join(t for t, _ in engine.output)[-2000:]
         best = elapsed if best is None else min(best, elapsed)

@@ -2,7 +2,8 @@
 stackext.threads`): argparse that prints through the debugger and never exits, one-line errors,
 no traceback into `!py`, Ctrl+Break (SystemExit("CTRL+BREAK")) caught.
 
-Never imports pykd: output goes through stackext.sources.pykd_source, imported lazily.
+Never imports pykd itself: the entries get a stackext.sources.pykd.adapter.Debugger (tests pass
+one over a fake; by default Debugger.load() imports the real pykd), and output goes through it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from typing import Callable, List, Optional
 
 from stackext.errors import StackextError
+from stackext.sources.pykd.adapter import Debugger
 
 Write = Callable[[str, bool], None]
 
@@ -41,21 +43,31 @@ class DebuggerParser(argparse.ArgumentParser):
         raise ParserExit(status)
 
 
-def write(text: str, dml: bool = False) -> None:
+def writer(dbg: Optional[Debugger]) -> Write:
     """Print through the debugger (pykd.dprintln); plain stdout when there is no pykd."""
-    try:
-        from stackext.sources import pykd_source
-
-        pykd_source.output(text, dml)
-    except StackextError:
-        sys.stdout.write(text + "\n")
+    def write(text: str, dml: bool = False) -> None:
+        if dbg is None:
+            sys.stdout.write(text + "\n")
+        else:
+            dbg.output(text, dml)
+    return write
 
 
 def run_command(argv: Optional[List[str]],
                 build_parser: Callable[[Callable[[str], None]], argparse.ArgumentParser],
-                run: Callable[[argparse.Namespace, Write], int]) -> int:
+                run: Callable[[argparse.Namespace, Debugger, Write], int],
+                debugger: Optional[Debugger] = None) -> int:
     """Parse and run once; an exit code (invisible inside WinDbg, useful to tests and
-    scripts). Whatever happens, at most one line of error and never a traceback."""
+    scripts). Whatever happens, at most one line of error and never a traceback. Without
+    `debugger`, the real pykd is loaded (its absence is reported after parsing, so -h works)."""
+    missing: Optional[StackextError] = None
+    if debugger is None:
+        try:
+            debugger = Debugger.load()
+        except StackextError as exc:
+            missing = exc
+    write = writer(debugger)
+
     def error(message: str) -> None:
         write("stackext: " + message, False)
 
@@ -65,7 +77,9 @@ def run_command(argv: Optional[List[str]],
             args = build_parser(lambda text: write(text, False)).parse_args(argv)
         except ParserExit as e:
             return e.status
-        return run(args, write)
+        if debugger is None:
+            raise missing
+        return run(args, debugger, write)
     except StackextError as e:
         error(str(e))
         return 2
@@ -87,8 +101,6 @@ def run_command(argv: Optional[List[str]],
 def inside_debugger() -> bool:
     """True inside WinDbg/kd; False with pykd as a library or without pykd."""
     try:
-        from stackext.sources import pykd_source
-
-        return pykd_source.in_debugger()
+        return Debugger.load().in_windbg()
     except Exception:  # noqa: BLE001 - no pykd, or pykd not initialized: not a debugger
         return False

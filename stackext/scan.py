@@ -11,8 +11,8 @@ import struct
 from bisect import bisect_right
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from stackext.knowledge import PAGE
-from stackext.model import Frame, HighWater
+from stackext.knowledge import PAGE, START_ROUTINES, fn_key
+from stackext.model import Frame, HighWater, StackInput
 from stackext.symbols import split_call_site
 
 
@@ -68,3 +68,52 @@ def raw_scan(words: Sequence[int], start: int, ptr_size: int, modules: Sequence[
     for a, b in zip(frames, frames[1:]):
         a.ret = b.ip
     return frames
+
+
+# An outermost frame this far below StackBase that is not a thread start means the walk stopped
+# early: the start frames plus the initial trap/FX-save area take well under a page on x64
+# (fixtures 101/104/116: 0x30 to 0xbb0 bytes), so a page of stack left unexplained is a cut walk.
+CUT_SHORT = PAGE
+
+
+def needs_raw_scan(stack: StackInput) -> bool:
+    """No frames, or the outermost frame on the thread's stack is not a thread start and lies
+    well below StackBase (the unwinder gave up)."""
+    base, limit = stack.stack_base, stack.stack_limit
+    if base is None or limit is None:
+        return False
+    phys = [f for f in stack.frames if not f.inline and f.sp is not None]
+    if not phys:
+        return True
+    last = phys[-1]
+    if not limit - 2 * CUT_SHORT <= last.sp < base:
+        return False  # the walk went on to another stack (user mode, DPC): not cut short here
+    if fn_key(last.function) in START_ROUTINES:
+        return False
+    return base - last.sp > CUT_SHORT
+
+
+def scan_start(stack: StackInput) -> int:
+    """Where a raw scan starts: the outermost walked frame, else the live or saved SP, else
+    StackLimit."""
+    base, limit = stack.stack_base, stack.stack_limit
+    phys = [f.sp for f in stack.frames
+            if not f.inline and f.sp is not None and limit <= f.sp < base]
+    if phys:
+        return max(phys)
+    for sp in (stack.current_sp, stack.kernel_stack):
+        if sp is not None and limit <= sp < base:
+            return sp
+    return limit
+
+
+def beyond_walk(walked: List[Frame], found: List[Frame]) -> List[Frame]:
+    """The walked frames followed by the raw-scan frames outward of them (renumbered); the last
+    walked frame's return address is the first rebuilt frame's IP."""
+    outer = max((f.sp for f in walked if f.sp is not None), default=None)
+    beyond = [f for f in found if outer is None or f.sp > outer]
+    for i, f in enumerate(beyond):
+        f.index = len(walked) + i
+    if walked and beyond and walked[-1].ret is None:
+        walked[-1].ret = beyond[0].ip
+    return walked + beyond

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from stackext import knowledge as K
 from stackext.analyze import AnalysisOptions, analyze
@@ -67,6 +67,35 @@ def row_for(stack: StackInput, report: Optional[StackReport],
         row.heaviest_driver_frame = {"index": f.index, "call_site": f.call_site,
                                      "size": f.size}
     return row
+
+
+def headroom(stack: StackInput) -> Optional[int]:
+    """Budget left for a thread that is not running: KernelStack - StackLimit (no walk)."""
+    if stack.state is None or K.is_running(stack.state) or stack.kernel_stack is None:
+        return None
+    if stack.stack_base is None or stack.stack_limit is None:
+        return None
+    if not stack.stack_limit - K.OVERFLOW_SLACK <= stack.kernel_stack <= stack.stack_base:
+        return None
+    return stack.kernel_stack - stack.stack_limit
+
+
+def to_walk(stacks: Sequence[StackInput], current: Optional[int], drivers: Iterable[str],
+            top: int) -> List[int]:
+    """--driver: every thread (their frames decide). --top N: the N closest to the edge, plus the
+    running threads whose SP is not known without a walk. Always: the current thread when it is
+    running (its live SP is the current frames)."""
+    if list(drivers):
+        return [s.thread for s in stacks if s.thread is not None]
+    picked: List[int] = []
+    running = [s.thread for s in stacks if K.is_running(s.state)]
+    if current in running:
+        picked.append(current)
+    if top > 0:
+        known = sorted((h, s.thread) for s in stacks for h in [headroom(s)] if h is not None)
+        picked += [t for _, t in known[:top]] + running
+    seen: Set[int] = set()
+    return [t for t in picked if t is not None and not (t in seen or seen.add(t))]
 
 
 def has_driver(stack: StackInput, drivers: Iterable[str]) -> bool:

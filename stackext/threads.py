@@ -1,7 +1,7 @@
 """`!py -m stackext.threads [options]`: the in-debugger thread survey: every kernel thread's
 headroom, closest to the edge first.
 
-Talks to the debugger only through stackext.sources (never imports pykd). Like
+Talks to the debugger only through the adapter it is given (never imports pykd). Like
 stackext.debugger: one-line errors, argparse never exits, no traceback reaches `!py`; Ctrl+Break
 prints what was gathered so far.
 """
@@ -12,12 +12,14 @@ import argparse
 from typing import Callable, List, Optional
 
 from stackext import knowledge as K
-from stackext.debugger import DebuggerParser, inside_debugger, run_command
+from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError
 from stackext.options import add_survey_options, survey_analysis_options
 from stackext.render import survey as render_survey
 from stackext.report_json import MARKER_BEGIN, MARKER_END
-from stackext.survey import collect
+from stackext.sources.pykd.adapter import Debugger
+from stackext.sources.pykd.threads import gather
+from stackext.survey import collect, to_walk
 
 PROG = "!py -m stackext.threads"
 EPILOG = """examples:
@@ -60,15 +62,13 @@ def _explain(rows, gathered) -> List[str]:
     return notes
 
 
-def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
-    from stackext.sources import pykd_source, pykd_threads
-
-    pykd = pykd_source.load_pykd()
-    inside = pykd_source.in_debugger()
+def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
+    inside = dbg.in_windbg()
     if not inside:
         raise StackextError("not inside a debugger: run it in WinDbg/kd as `%s`" % PROG)
     dml = inside if args.dml is None else args.dml
-    g = pykd_threads.gather(pykd, args.driver, args.top, progress=lambda t: write(t, False))
+    g = gather(dbg, lambda stacks, current: to_walk(stacks, current, args.driver, args.top),
+               progress=lambda t: write(t, False))
     rows, view = collect(g.stacks, survey_analysis_options(args), list(args.driver), args.top)
     notes = _explain(rows, g)
     if args.format == "json":
@@ -91,9 +91,10 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
     return 130 if g.interrupted else 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run once; returns an exit code (invisible inside WinDbg, useful to tests and scripts)."""
-    return run_command(argv, build_parser, run)
+def main(argv: Optional[List[str]] = None, debugger: Optional[Debugger] = None) -> int:
+    """Run once; returns an exit code (invisible inside WinDbg, useful to tests and scripts).
+    `debugger` defaults to the real pykd (Debugger.load())."""
+    return run_command(argv, build_parser, run, debugger)
 
 
 if __name__ == "__main__":  # `!py -m stackext.threads` inside WinDbg/kd

@@ -1,7 +1,8 @@
 """`!py -m stackext.usage [options]`: the in-debugger entry (also `python -m stackext.usage
 --dump PATH` with pykd as a library): parse, collect, analyze, print.
 
-Talks to the debugger only through stackext.sources.pykd_source (never imports pykd). A failing
+Talks to the debugger only through the adapter it is given (stackext.sources.pykd; tests pass one
+over a fake, `!py` gets Debugger.load()); never imports pykd. A failing
 run prints one line and returns; it never raises into `!py` (which would show a traceback) and
 keeps no state between runs (`!py` gives each run a fresh interpreter).
 """
@@ -12,9 +13,13 @@ import argparse
 import dataclasses
 from typing import Callable, List, Optional, Tuple
 
-from stackext.debugger import DebuggerParser, inside_debugger, run_command
+from stackext.analyze import analyze
+from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError
 from stackext.options import add_analysis_options, analysis_options, parse_address, render_options
+from stackext.render import render, renderer
+from stackext.sources.pykd import anatomy, dump, live, memory
+from stackext.sources.pykd.adapter import Debugger
 
 PROG = "!py -m stackext.usage"
 EPILOG = """examples:
@@ -55,63 +60,35 @@ def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
 
 def _thread_arg(text: str) -> str:
     """~N (user-mode dump) or an address; checked here, read once the target is known."""
-    from stackext.sources.pykd_dump import is_user_thread_spec
-
-    if not is_user_thread_spec(text):
+    if not dump.is_user_thread_spec(text):
         parse_address(text)  # raises argparse.ArgumentTypeError
     return text.strip()
 
 
-def _escape(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
-def _double_fault_links(stack, report) -> str:
-    """DML links for the way from the double-fault stack to the overflowed thread stack."""
-    from stackext.sources.pykd_source import double_fault_trap, fmt_addr
-
-    trap = double_fault_trap(stack)
-    if trap is None:
-        return ""
-    ptr64 = report.arch != "x86"
-    parts = ['<link cmd=".trap 0x%x">.trap %s</link>' % (trap, _escape(fmt_addr(trap, ptr64)))]
-    if report.thread:
-        parts.append('<link cmd=".thread 0x%x">.thread %s</link>'
-                     % (report.thread, _escape(fmt_addr(report.thread, ptr64))))
-    return ("to reach the overflowed thread stack: %s, then <link cmd=\"!py -m stackext.usage\">"
-            "!py -m stackext.usage</link>" % " or ".join(parts))
-
-
-def _open_target(args: argparse.Namespace) -> Tuple[Optional[int], Optional[str]]:
+def _open_target(dbg: Debugger,
+                 args: argparse.Namespace) -> Tuple[Optional[int], Optional[str]]:
     """Open --dump (symbols, .reload) and select --thread. Returns (kernel thread address for
     collect, the report's source line or None)."""
-    from stackext.sources import pykd_dump
-
     if not args.dump:
-        if args.thread is not None and pykd_dump.is_user_thread_spec(args.thread):
+        if args.thread is not None and dump.is_user_thread_spec(args.thread):
             raise StackextError("--thread ~N selects a thread of a user-mode dump opened with "
                                 "--dump; here switch threads with ~Ns first")
         return (None if args.thread is None else parse_address(args.thread)), None
-    pykd_dump.open_dump(args.dump, args.symbols)
-    if pykd_dump.is_kernel():
-        if args.thread is not None and pykd_dump.is_user_thread_spec(args.thread):
+    dump.open_dump(dbg, args.dump, args.symbols)
+    if dump.is_kernel(dbg):
+        if args.thread is not None and dump.is_user_thread_spec(args.thread):
             raise StackextError("--thread ~N is for user-mode dumps; on a kernel dump give an "
                                 "ETHREAD/KTHREAD address")
         thread = None if args.thread is None else parse_address(args.thread)
         return thread, args.dump
     if args.thread is not None:
-        pykd_dump.select_user_thread(args.thread)
-    current = pykd_dump.current_thread()
+        dump.select_user_thread(dbg, args.thread)
+    current = dump.current_thread(dbg)
     return None, args.dump + (", thread %s" % current if current else "")
 
 
-def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
-    from stackext.analyze import analyze
-    from stackext.render import render
-    from stackext.sources import pykd_source
-
-    inside = pykd_source.in_debugger()
+def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
+    inside = dbg.in_windbg()
     if args.dump:
         if inside:
             raise StackextError("--dump works only outside a debugger (python -m "
@@ -123,13 +100,11 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
     elif args.symbols is not None:
         raise StackextError("--symbols goes with --dump; in the debugger use .sympath and .reload")
     dml = inside if args.dml is None else args.dml
-    thread, where = _open_target(args)
-    stack = pykd_source.collect(thread=thread)
+    thread, where = _open_target(dbg, args)
+    stack = live.collect(dbg, thread=thread)
     # the high-water mark (a few page reads) and, when the walk failed or stopped short, the
     # frames a raw scan of the stack finds (one read of the stack, one of the module list)
-    from stackext.sources import pykd_memory
-
-    pykd_memory.attach(pykd_source.load_pykd(), stack, high_water=args.high_water)
+    memory.attach(dbg, stack, high_water=args.high_water)
     if not stack.frames:
         raise StackextError("the debugger returned no frames for this thread, and a raw scan of "
                             "its stack found none (.reload; .thread)")
@@ -137,9 +112,7 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
         stack.source = where
     report = analyze(stack, analysis_options(args))
     if args.locals and args.top > 0:
-        from stackext.sources import pykd_anatomy
-
-        pykd_anatomy.attach(stack, report, args.top, thread=thread)
+        anatomy.attach(dbg, stack, report, args.top, thread=thread)
     if args.strict and report.warnings:
         raise StackextError("warning treated as error (--strict): %s" % report.warnings[0])
     fmt = args.format
@@ -149,15 +122,16 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
     text = render([report], fmt, ropts).rstrip("\n")
     write(text, fmt == "dml")
     if fmt == "dml":
-        links = _double_fault_links(stack, report)
+        links = renderer("dml").double_fault_links(report)
         if links:
             write(links, True)
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run once; returns an exit code (invisible inside WinDbg, useful to tests and scripts)."""
-    return run_command(argv, build_parser, run)
+def main(argv: Optional[List[str]] = None, debugger: Optional[Debugger] = None) -> int:
+    """Run once; returns an exit code (invisible inside WinDbg, useful to tests and scripts).
+    `debugger` defaults to the real pykd (Debugger.load())."""
+    return run_command(argv, build_parser, run, debugger)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,24 @@
 """Largest locals of the heaviest frames, read live (`.frame N; dv /V /t`, `.fnent`), and opening
-dumps outside a debugger (pykd_dump): against the fake pykd over real-engine recordings."""
+dumps outside a debugger (sources.pykd.dump): against the fake pykd over real-engine recordings."""
 
 from __future__ import annotations
 
 import json
-import sys
 
-import fakepykd
 import pytest
+from fakes import pykd as fakepykd
 
 from stackext import usage as debugger
 from stackext.errors import StackextError
-from stackext.sources import pykd_dump
+from stackext.sources.pykd import dump as pykd_dump
 
 
 def run_json(monkeypatch, session, *args, engine_setup=None):
-    engine = fakepykd.install(monkeypatch, session)
+    engine = fakepykd.fake(session)
     if engine_setup:
         engine_setup(engine)
     before = engine.snapshot()
-    assert debugger.main(["--format", "json"] + list(args)) == 0
+    assert debugger.main(["--format", "json"] + list(args), debugger=engine.dbg) == 0
     lines = fakepykd.output_text(engine).splitlines()
     return engine, before, json.loads("\n".join(lines[1:-1]))["stacks"][0]
 
@@ -44,14 +43,14 @@ def test_no_locals_option_reads_nothing(monkeypatch):
 
 def test_scope_frame_of_the_user_is_put_back(monkeypatch):
     engine, before, st = run_json(monkeypatch, "real_inline_user_x64",
-                                  engine_setup=lambda e: sys.modules["pykd"].dbgCommand(".frame 5"))
+                                  engine_setup=lambda e: e.pykd.dbgCommand(".frame 5"))
     assert engine.frame == 5 and engine.snapshot() == before
     assert any(f.get("layout") for f in st["frames"])
 
 
 def test_in_a_frame_c_context_nothing_moves(monkeypatch):
     engine, before, st = run_json(monkeypatch, "real_seed_user_x64",
-                                  engine_setup=lambda e: sys.modules["pykd"].dbgCommand(
+                                  engine_setup=lambda e: e.pykd.dbgCommand(
                                       ".frame /c 5"))
     assert engine.snapshot() == before
     assert any(".frame /c context" in w for w in st["warnings"])
@@ -65,11 +64,11 @@ def test_natvis_noise_before_the_frame_row_is_skipped(monkeypatch):
 
 
 def test_ctrl_break_while_reading_locals_restores_the_frame(monkeypatch):
-    engine = fakepykd.install(monkeypatch, "real_seed_user_x64")
-    sys.modules["pykd"].dbgCommand(".frame 3")
+    engine = fakepykd.fake("real_seed_user_x64")
+    engine.pykd.dbgCommand(".frame 3")
     before = engine.snapshot()
     engine.interrupt = ("dbgCommand", 3)  # .frame, .frame 4; dv, then this one
-    debugger.main([])
+    debugger.main([], debugger=engine.dbg)
     assert engine.snapshot() == before
     assert "interrupted" in fakepykd.output_text(engine)
 
@@ -95,21 +94,21 @@ def test_symbol_path_adds_the_dumps_folder(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("spec, command", [("~0", "~0s"), ("24", "~~[24]s"), ("0x24", "~~[24]s")])
 def test_user_thread_selection(monkeypatch, spec, command):
-    engine = fakepykd.install(monkeypatch, "real_seed_user_x64", windbg_ext=False)
-    pykd_dump.select_user_thread(spec)
+    engine = fakepykd.fake("real_seed_user_x64", windbg_ext=False)
+    pykd_dump.select_user_thread(engine.dbg, spec)
     assert ("dbgCommand", (command,)) in engine.calls
-    assert pykd_dump.current_thread() == "~0 (Id 20.24)"
+    assert pykd_dump.current_thread(engine.dbg) == "~0 (Id 20.24)"
 
 
 def test_no_such_user_thread_is_one_line(monkeypatch):
-    fakepykd.install(monkeypatch, "real_seed_user_x64", windbg_ext=False)
+    dbg = fakepykd.fake("real_seed_user_x64", windbg_ext=False).dbg
     with pytest.raises(StackextError, match="no thread ~7 in this dump"):
-        pykd_dump.select_user_thread("~7")
+        pykd_dump.select_user_thread(dbg, "~7")
     with pytest.raises(StackextError, match="no thread id 999"):
-        pykd_dump.select_user_thread("999")
+        pykd_dump.select_user_thread(dbg, "999")
 
 
 def test_thread_index_inside_the_debugger_is_refused(monkeypatch):
-    engine = fakepykd.install(monkeypatch, "real_seed_user_x64")
-    assert debugger.main(["--thread", "~1"]) == 2
+    engine = fakepykd.fake("real_seed_user_x64")
+    assert debugger.main(["--thread", "~1"], debugger=engine.dbg) == 2
     assert "switch threads with ~Ns first" in fakepykd.output_text(engine)

@@ -1,18 +1,20 @@
-"""stackext.sources.pykd_memory on the kernel-shaped fake (tests/fakepykd/kernel.py): stacks built
+"""stackext.sources.pykd.memory on the kernel-shaped fake (tests/fakes/pykd_kernel.py): stacks built
 from the real !thread logs (Base/Limit, Current, Child-SP, RetAddr exactly as WinDbg printed)."""
 
 from __future__ import annotations
 
 import struct
-import sys
 
 import pytest
-from fakepykd import kernel as K
+from fakes import pykd_kernel as K
 
 from stackext.analyze import analyze
 from stackext.model import Frame, StackInput
-from stackext.sources import pykd_memory as M
-from stackext.sources.pykd_source import parse_symbol
+from stackext.scan import needs_raw_scan
+from stackext.sources.pykd import live
+from stackext.sources.pykd import memory as M
+from stackext.sources.pykd.scrape import parse_lm
+from stackext.symbols import parse_symbol
 
 T116_WAIT = 0xFFFF8A071D5A3040  # Base ffff808de0a90000 Limit ffff808de0a89000
 T101 = 0xFFFFBC0406B7A040  # Base ffffa68116598000 Limit ffffa68116591000, Current ...96680
@@ -24,8 +26,8 @@ def setup(monkeypatch, marks=None):
     system = K.fixture_system()
     for addr, mark in (marks or {}).items():
         system.thread(addr).mark = mark
-    engine = K.install(monkeypatch, system)
-    return system, engine, sys.modules["pykd"]
+    engine = system.engine()
+    return system, engine, engine.dbg
 
 
 def kernel_stack(t: K.FakeThread, frames=()) -> StackInput:
@@ -144,7 +146,7 @@ def test_raw_scan_keeps_the_walked_frames_and_continues_beyond_them(monkeypatch)
         walked.append(Frame(index=i, sp=r["sp"], ret=r["ret"], call_site=site, module=mod,
                             function=fn, offset=off))
     stack = kernel_stack(t, walked)
-    assert M.needs_raw_scan(stack)
+    assert needs_raw_scan(stack)
     frames = M.raw_scan_frames(pykd, stack)
     assert frames[:5] == walked and not any(f.estimated for f in frames[:5])
     assert [f.index for f in frames] == list(range(len(frames)))
@@ -165,10 +167,10 @@ def test_no_raw_scan_for_complete_walks_or_walks_that_reach_user_mode(monkeypatc
                                       function=r["site"].split("!")[-1].split("+")[0])
                                 for i, r in enumerate(t.rows) if not r["inline"]])
 
-    assert not M.needs_raw_scan(walked(T101))  # ends at nt!KiStartSystemThread
-    assert not M.needs_raw_scan(walked(T116_RUN))  # goes on to the user stack
-    assert M.needs_raw_scan(kernel_stack(system.thread(T101)))  # no frames at all
-    assert not M.needs_raw_scan(StackInput(frames=[]))  # bounds unknown: nothing to read
+    assert not needs_raw_scan(walked(T101))  # ends at nt!KiStartSystemThread
+    assert not needs_raw_scan(walked(T116_RUN))  # goes on to the user stack
+    assert needs_raw_scan(kernel_stack(system.thread(T101)))  # no frames at all
+    assert not needs_raw_scan(StackInput(frames=[]))  # bounds unknown: nothing to read
 
 
 def test_attach_marks_the_stack_raw_scan_and_reads_the_high_water(monkeypatch):
@@ -185,14 +187,14 @@ def test_attach_marks_the_stack_raw_scan_and_reads_the_high_water(monkeypatch):
 
 
 def test_module_list_from_lm_when_getModulesList_is_missing(monkeypatch):
-    _, engine, pykd = setup(monkeypatch)
-    monkeypatch.delattr(pykd, "getModulesList")
+    _, engine, dbg = setup(monkeypatch)
+    monkeypatch.delattr(engine.pykd, "getModulesList")
     lm = ("start             end                 module name\n"
           "00000001`40000000 00000001`4003e000   seed     C (private pdb symbols)  "
           "z:\\work\\seed.pdb\n"
           "00000001`70000000 00000001`70361000   ntdll      (export symbols)       ntdll.dll\n")
     engine.session["commands"] = {"lm": lm}
-    assert M.module_ranges(pykd) == [(0x140000000, 0x14003E000, "seed"),
+    assert M.module_ranges(dbg) == [(0x140000000, 0x14003E000, "seed"),
                                      (0x170000000, 0x170361000, "ntdll")]
 
 
@@ -201,23 +203,22 @@ def test_parse_lm_on_the_real_engine_text(path):
     from pathlib import Path
 
     text = (Path(__file__).resolve().parent.parent / path).read_text(encoding="utf-8")
-    mods = M.parse_lm(text)
+    mods = parse_lm(text)
     assert (0x140000000, 0x14003E000, "seed") in mods and len(mods) == 8
 
 
 def test_usage_prototype_collect_attach_analyze(monkeypatch):
     """What debugger.run would do (collect, attach, analyze), on a walk cut short after 6 rows."""
     from stackext.render import RenderOptions, render
-    from stackext.sources import pykd_source
 
     system = K.fixture_system()
     system.thread(T101).walk_stops_after = 6  # the unwinder stops in win32kbase
-    engine = K.install(monkeypatch, system)
+    engine = system.engine()
     before = engine.snapshot()
-    stack = pykd_source.collect(thread=T101)
-    assert len(stack.frames) == 6 and M.needs_raw_scan(stack)
+    stack = live.collect(engine.dbg, thread=T101)
+    assert len(stack.frames) == 6 and needs_raw_scan(stack)
     engine.calls.clear()
-    M.attach(sys.modules["pykd"], stack)
+    M.attach(engine.dbg, stack)
     assert engine.snapshot() == before
     # one stack read + one module list for the scan, then pages up to the mark for high water
     assert engine.count("loadPtrs") == 1 and engine.count("getModulesList") == 1
@@ -232,18 +233,16 @@ def test_usage_prototype_collect_attach_analyze(monkeypatch):
     assert "deepest  ever written" in text and "rebuilt by a raw scan" in text
 
 
-def _usage_json(monkeypatch, engine, argv):
+def _usage_json(engine, argv):
     import json
-    import runpy
 
-    from fakepykd import output_text
+    from fakes.pykd import output_text
 
     from stackext import report_json as RJ
+    from stackext import usage
 
     engine.output.clear()
-    monkeypatch.delitem(sys.modules, "stackext.usage", raising=False)  # a fresh !py run
-    monkeypatch.setattr(sys, "argv", ["stackext.usage"] + argv)
-    runpy.run_module("stackext.usage", run_name="__main__", alter_sys=True)
+    usage.main(argv, debugger=engine.dbg)
     out = output_text(engine)
     body = out.split(RJ.MARKER_BEGIN, 1)[1].split(RJ.MARKER_END, 1)[0]
     return json.loads(body)["stacks"][0]
@@ -252,16 +251,16 @@ def _usage_json(monkeypatch, engine, argv):
 def test_usage_command_reports_high_water_and_raw_scan_and_restores_state(monkeypatch):
     system = K.fixture_system()
     system.thread(T101).walk_stops_after = 6
-    engine = K.install(monkeypatch, system)
+    engine = system.engine()
     before = engine.snapshot()
-    s = _usage_json(monkeypatch, engine, ["--thread", "ffffbc04`06b7a040", "--format", "json",
+    s = _usage_json(engine, ["--thread", "ffffbc04`06b7a040", "--format", "json",
                                           "--no-locals"])
     assert engine.snapshot() == before
     assert s["frames_from"] == "raw-scan" and len(s["frames"]) == 18
     assert s["frames"][6]["estimated"] is True and s["frames"][5]["estimated"] is False
     assert s["high_water"]["used"] >= s["used"] > 0
     assert any("raw scan" in w for w in s["warnings"])
-    s = _usage_json(monkeypatch, engine, ["--thread", "ffffbc04`06b7a040", "--format", "json",
+    s = _usage_json(engine, ["--thread", "ffffbc04`06b7a040", "--format", "json",
                                           "--no-locals", "--no-high-water"])
     assert s["high_water"] is None
 
@@ -269,14 +268,12 @@ def test_usage_command_reports_high_water_and_raw_scan_and_restores_state(monkey
 def test_user_stack_scan_of_a_1mb_reserve_costs_log2_round_trips(monkeypatch):
     """The seed dump's stack pages as the real engine read them (254 pages from the committed
     bottom, two written): 1, 2, 4, ... pages per loadBytes."""
-    import fakepykd
+    from fakes import pykd as fakepykd
 
-    from stackext.sources import pykd_source
-
-    engine = fakepykd.install(monkeypatch, "real_seed_user_x64")
-    stack = pykd_source.collect()
+    engine = fakepykd.fake("real_seed_user_x64")
+    stack = live.collect(engine.dbg)
     engine.calls.clear()
-    hw = M.read_high_water(sys.modules["pykd"], stack)
+    hw = M.read_high_water(engine.dbg, stack)
     assert hw.pages_read == 253 and hw.used == 0x120000 - hw.address
     assert hw.address == 0x11ef70
     assert engine.count("loadBytes") <= 9

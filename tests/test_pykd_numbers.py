@@ -4,19 +4,19 @@ and engine round trips that do not grow with the number of frames."""
 
 from __future__ import annotations
 
-import fakepykd
 import pytest
+from fakes import pykd as fakepykd
 
 from stackext.analyze import AnalysisOptions, analyze
-from stackext.sources import pykd_source as P
 from stackext.sources import windbg
+from stackext.sources.pykd import live as L
 
-ROOT_FIXTURES = fakepykd.engine.SESSIONS.parent
+ROOT_FIXTURES = fakepykd.SESSIONS.parent
 
 
 def pykd_report(monkeypatch, session):
-    engine = fakepykd.install(monkeypatch, session)
-    return engine, analyze(P.collect(), AnalysisOptions())
+    engine = fakepykd.fake(session)
+    return engine, analyze(L.collect(engine.dbg), AnalysisOptions())
 
 
 def test_x64_sizes_are_child_sp_differences(monkeypatch):
@@ -75,8 +75,8 @@ def test_same_numbers_as_the_log_reader(monkeypatch, session, fixture):
 
 
 def _costs(monkeypatch, frames, modules):
-    engine = fakepykd.install(monkeypatch, fakepykd.synthetic_session(frames, modules))
-    analyze(P.collect(), AnalysisOptions())
+    engine = fakepykd.fake(fakepykd.synthetic_session(frames, modules))
+    analyze(L.collect(engine.dbg), AnalysisOptions())
     return engine
 
 

@@ -1,19 +1,21 @@
-"""stackext.sources.pykd_source against the fake pykd built from real stacks (fixtures/sessions)."""
+"""stackext.sources.pykd.live against the fake pykd built from real stacks (fixtures/sessions)."""
 
 from __future__ import annotations
 
 import copy
 
-import fakepykd
 import pytest
+from fakes import pykd as fakepykd
 
+from stackext.doublefault import double_fault_trap
 from stackext.errors import StackextError
-from stackext.sources import pykd_source as P
+from stackext.sources.pykd import bounds, live
+from stackext.symbols import parse_symbol
 
 
 def collect(monkeypatch, session, **kw):
-    engine = fakepykd.install(monkeypatch, session)
-    return engine, P.collect(**kw)
+    engine = fakepykd.fake(session)
+    return engine, live.collect(engine.dbg, **kw)
 
 
 @pytest.mark.parametrize("text, want", [
@@ -28,7 +30,7 @@ def collect(monkeypatch, session, **kw):
                                                "CLASSPNP", " ?? ::FNODOBFM::string'", 0x4bb3)),
 ])
 def test_find_symbol_forms_become_windbg_call_sites(text, want):
-    assert P.parse_symbol(text) == want
+    assert parse_symbol(text) == want
 
 
 def test_x64_sp_is_child_sp_and_call_sites_match_the_log(monkeypatch):
@@ -70,7 +72,7 @@ def test_no_nt_symbols_is_a_warning_not_an_error(monkeypatch):
     s = fakepykd.load_session("102_vidschworker_x64")
     s["symbols"] = []
     _, stack = collect(monkeypatch, s)
-    assert P.NO_NT_SYMBOLS in stack.warnings
+    assert bounds.NO_NT_SYMBOLS in stack.warnings
     assert stack.stack_base is None and len(stack.frames) == 35
 
 
@@ -100,13 +102,13 @@ def test_double_fault_without_thread_frames_says_how_to_get_there(monkeypatch):
     warning = [w for w in stack.warnings if ".trap" in w]
     assert warning and ".trap fffff880`021748b0" in warning[0]
     assert ".thread fffffab0`f950db50" in warning[0]
-    assert P.double_fault_trap(stack) == 0xFFFFF880021748B0
+    assert double_fault_trap(stack) == 0xFFFFF880021748B0
 
 
 def test_double_fault_that_reaches_the_thread_stack_has_no_such_warning(monkeypatch):
     _, stack = collect(monkeypatch, "005_doublefault_x64")
     assert not [w for w in stack.warnings if ".trap" in w]
-    assert P.double_fault_trap(stack) is None
+    assert double_fault_trap(stack) is None
 
 
 def test_no_bugcheck_on_a_user_dump_and_no_bugcheck_call(monkeypatch):
@@ -145,9 +147,9 @@ def test_thread_option_switches_and_restores(monkeypatch):
     s["threads"].append(dict(other["threads"][0], process=other["implicit_process"]))
     s["types"]["nt!_KTHREAD"].update(other["types"]["nt!_KTHREAD"])
     s["modules"] += other["modules"]
-    engine = fakepykd.install(monkeypatch, s)
+    engine = fakepykd.fake(s)
     before = engine.snapshot()
-    stack = P.collect(thread=0xFFFF800BA6B11500)
+    stack = live.collect(engine.dbg, thread=0xFFFF800BA6B11500)
     assert stack.thread == 0xFFFF800BA6B11500 and len(stack.frames) == 35
     assert stack.stack_base == 0xFFFFA083E1E40000
     assert engine.snapshot() == before
@@ -155,23 +157,23 @@ def test_thread_option_switches_and_restores(monkeypatch):
 
 
 def test_thread_option_on_user_target_is_refused(monkeypatch):
-    fakepykd.install(monkeypatch, "013_ldrp_user_x64")
+    engine = fakepykd.fake("013_ldrp_user_x64")
     with pytest.raises(StackextError, match="kernel targets"):
-        P.collect(thread=0x1234)
+        live.collect(engine.dbg, thread=0x1234)
 
 
 def test_pykd_errors_become_one_line(monkeypatch):
-    engine = fakepykd.install(monkeypatch, "102_vidschworker_x64")
+    engine = fakepykd.fake("102_vidschworker_x64")
     engine.fail["getStack"] = fakepykd.DbgException(
         "Call IDebugControl4::GetStackTrace failed\nHRESULT 0x80004005")
     with pytest.raises(StackextError) as e:
-        P.collect()
+        live.collect(engine.dbg)
     assert "\n" not in str(e.value) and "GetStackTrace failed" in str(e.value)
 
 
 def test_unknown_cpu_mode_fails_loudly(monkeypatch):
     s = copy.deepcopy(fakepykd.load_session("013_ldrp_user_x64"))
     s["cpu"] = "ARM"
-    fakepykd.install(monkeypatch, s)
+    engine = fakepykd.fake(s)
     with pytest.raises(StackextError, match="unsupported processor mode"):
-        P.collect()
+        live.collect(engine.dbg)

@@ -10,11 +10,11 @@ import runpy
 import sys
 
 import pytest
-from fakepykd import kernel as K
+from fakes import pykd_kernel as K
 
 from stackext import cli
 from stackext import threads as debugger_threads
-from stackext.sources import pykd_threads as PT
+from stackext.sources.pykd import threads as PT
 
 T116_RUN, T116_WAIT = 0xFFFF8A072084B080, 0xFFFF8A071D5A3040
 T102_RUN = 0xFFFF800BA6B11500
@@ -22,11 +22,11 @@ IOCTLAPP = 0xFFFF8A07222E60C0
 
 
 def run(monkeypatch, argv, system=None, **engine_kw):
-    engine = K.install(monkeypatch, system or K.fixture_system())
+    engine = (system or K.fixture_system()).engine()
     for k, v in engine_kw.items():
         setattr(engine, k, v)
     before = engine.snapshot()
-    code = debugger_threads.main(argv)
+    code = debugger_threads.main(argv, debugger=engine.dbg)
     return code, engine, before, "".join(t for t, _ in engine.output)
 
 
@@ -36,9 +36,8 @@ def doc_of(out: str) -> dict:
 
 
 def test_every_thread_from_the_lists_with_one_read_per_thread(monkeypatch):
-    engine = K.install(monkeypatch, K.fixture_system())
-    pykd = sys.modules["pykd"]
-    stacks = list(PT.read_threads(pykd))
+    engine = K.fixture_system().engine()
+    stacks = list(PT.read_threads(engine.dbg))
     assert len(stacks) == 10 and not any(s.frames for s in stacks)
     t = {s.thread: s for s in stacks}[T116_WAIT]
     assert (t.process, t.image, t.state) == (IOCTLAPP, "ioctlapp.exe", "WAIT:WrQueue")
@@ -196,24 +195,25 @@ def test_help_and_target_errors(monkeypatch):
     code, _, _, out = run(monkeypatch, ["--help"])
     assert code == 0 and "!py -m stackext.threads" in out
     system = K.fixture_system()
-    engine = K.install(monkeypatch, system)
+    engine = system.engine()
     engine.session["kernel"] = False
-    assert debugger_threads.main([]) == 2
+    assert debugger_threads.main([], debugger=engine.dbg) == 2
     text = "".join(t for t, _ in engine.output).strip()
     assert text.startswith("stackext: stackext.threads lists kernel threads")
     assert len(text.splitlines()) == 1
-    engine = K.install(monkeypatch, system, windbg_ext=False)  # pykd as a library
-    assert debugger_threads.main([]) == 2
+    engine = system.engine(windbg_ext=False)  # pykd as a library
+    assert debugger_threads.main([], debugger=engine.dbg) == 2
     assert "not inside a debugger" in "".join(t for t, _ in engine.output)
-    engine = K.install(monkeypatch, system)
+    engine = system.engine()
     engine.session["symbols"] = []
-    assert debugger_threads.main([]) == 2
+    assert debugger_threads.main([], debugger=engine.dbg) == 2
     text = "".join(t for t, _ in engine.output).strip()
     assert text.startswith("stackext: " + PT.NO_SYMBOLS) and len(text.splitlines()) == 1
 
 
 def test_py_m_stackext_threads_runs_the_debugger_command(monkeypatch):
-    engine = K.install(monkeypatch, K.fixture_system())
+    engine = K.fixture_system().engine()
+    monkeypatch.setitem(sys.modules, "pykd", engine.pykd)  # Debugger.load()'s import: !py start-up
     monkeypatch.setattr(sys, "argv", ["stackext.threads", "--no-dml", "--format", "csv"])
     monkeypatch.delitem(sys.modules, "stackext.threads", raising=False)
     runpy.run_module("stackext.threads", run_name="__main__", alter_sys=True)

@@ -1,6 +1,6 @@
 """What every human-readable renderer shows, as plain strings: one place for wording and numbers.
 
-Imports stackext.model only.
+Imports stackext.model and stackext.addresses only.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import List, Optional
 
 from stackext import knowledge as K
 from stackext import words
+from stackext.addresses import fmt_addr
 from stackext.model import Frame, StackReport
 
 BAR_WIDTH = 20
@@ -16,12 +17,7 @@ BAR_WIDTH = 20
 
 def addr(value: Optional[int], arch: str = "x64") -> str:
     """An address the way WinDbg prints it: fffff880`0b9c7000 on 64-bit, 8 digits on x86."""
-    if value is None:
-        return "-"
-    if arch == "x86" and value <= 0xFFFFFFFF:
-        return "%08x" % value
-    text = "%016x" % value
-    return text[:8] + "`" + text[8:]
+    return fmt_addr(value, arch != "x86")
 
 
 def nbytes(value: Optional[int]) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import List
 
+from stackext.addresses import fmt_addr
+from stackext.doublefault import double_fault_trap
 from stackext.model import Frame, StackReport
 from stackext.render import common as C
 from stackext.render import text
@@ -76,6 +78,20 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
             markup = col("warnfg", markup)
         out.append(markup)
     return "\n".join(out)
+
+
+def double_fault_links(r: StackReport, usage: str = "!py -m stackext.usage") -> str:
+    """Links for the way from the double-fault stack to the overflowed thread stack; "" when
+    the walk already reaches it."""
+    trap = double_fault_trap(r)
+    if trap is None:
+        return ""
+    ptr64 = r.arch != "x86"
+    parts = [link(".trap 0x%x" % trap, ".trap %s" % fmt_addr(trap, ptr64))]
+    if r.thread:
+        parts.append(link(".thread 0x%x" % r.thread, ".thread %s" % fmt_addr(r.thread, ptr64)))
+    return "to reach the overflowed thread stack: %s, then %s" % (" or ".join(parts),
+                                                                 link(usage, usage))
 
 
 begin = end = no_text

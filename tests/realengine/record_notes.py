@@ -1,7 +1,7 @@
 # ruff: noqa: E501
 """Record what the real engine says about every physical frame: `.frame N; dv /V /t`, `.fnent IP`,
 the struct sizes dv's types have (typeInfo), and the thread list. The fake pykd's sessions read
-it (tests/fakepykd/make_sessions.py), so the fake answers stackext's anatomy calls as the engine.
+it (tests/fakes/make_sessions.py), so the fake answers stackext's anatomy calls as the engine.
 
     python3 tests/realengine/record_notes.py          # Linux: runs itself under Wine for each dump
     python.exe record_notes.py DUMP SYMPATH           # Windows Python: prints one JSON document

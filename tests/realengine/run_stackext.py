@@ -27,16 +27,18 @@ def snapshot(pykd):
 def restore_case(pykd, setup):
     """Set the user's state with `setup`, run collect/analyze/locals, compare the state."""
     from stackext.analyze import AnalysisOptions, analyze
-    from stackext.sources import pykd_anatomy, pykd_source
+    from stackext.sources.pykd import anatomy, live
+    from stackext.sources.pykd.adapter import Debugger
 
     pykd.dbgCommand(".cxr")
     pykd.dbgCommand(".frame 0")
     if setup:
         pykd.dbgCommand(setup)
     before = snapshot(pykd)
-    stack = pykd_source.collect()
+    dbg = Debugger(pykd)
+    stack = live.collect(dbg)
     report = analyze(stack, AnalysisOptions())
-    pykd_anatomy.attach(stack, report, 5)
+    anatomy.attach(dbg, stack, report, 5)
     after = snapshot(pykd)
     big = report.frame(report.heaviest[0])
     largest = (big.locals or [None])[0]
@@ -50,17 +52,16 @@ def main():
     argv = sys.argv[sys.argv.index("--") + 1:]
     import pykd as real
 
-    log = []
-    sys.modules["pykd"] = callrec.wrap(real, log)
     from stackext import usage as debugger
+    from stackext.sources.pykd.adapter import Debugger
 
+    log = []
     buf, saved = io.StringIO(), sys.stdout
     sys.stdout = buf
     try:
-        rc = debugger.main(argv)
+        rc = debugger.main(argv, debugger=Debugger(callrec.wrap(real, log)))
     finally:
         sys.stdout = saved
-    sys.modules["pykd"] = real
     doc = {"rc": rc, "stdout": buf.getvalue(), "calls": log}
     if rc == 0:
         doc["knf"] = real.dbgCommand("knf 1000")

@@ -188,17 +188,17 @@ def test_debugger_state_is_exactly_as_found(runs, name):
 
 def _fake_calls(name, args, dump_linux_path, monkeypatch):
     sys.path.insert(0, os.path.join(ROOT, "tests"))
-    import fakepykd
+    from fakes import pykd as fakepykd
 
-    engine = fakepykd.FakeEngine(fakepykd.load_session("real_%s_user_x64" % name),
-                                 windbg_ext=False)
-    log = []
-    monkeypatch.setitem(sys.modules, "pykd", callrec.wrap(fakepykd.make_module(engine), log))
     from stackext import usage as debugger
+    from stackext.sources.pykd.adapter import Debugger
 
+    engine = fakepykd.fake("real_%s_user_x64" % name, windbg_ext=False)
+    log = []
+    recorded = Debugger(callrec.wrap(engine.pykd, log))  # the recorder passed in, as the fake is
     args = list(args)
     args[args.index("--dump") + 1] = dump_linux_path
-    assert debugger.main(args) == 0, fakepykd.output_text(engine)
+    assert debugger.main(args, debugger=recorded) == 0, fakepykd.output_text(engine)
     return log
 
 

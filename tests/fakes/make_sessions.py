@@ -1,6 +1,6 @@
 """Build fixtures/sessions/*.json (recorded sessions for the fake pykd) from real WinDbg text.
 
-Run: python3 tests/fakepykd/make_sessions.py. Child-SP/ChildEBP, return addresses and symbols are
+Run: python3 tests/fakes/make_sessions.py. Child-SP/ChildEBP, return addresses and symbols are
 copied exactly as WinDbg printed them; whatever a log cannot show (frame 0's ip, x64 frame
 offsets, x86 ESPs, module ranges, company names, synthetic thread addresses) is made up and listed
 under "synthesized" in each session. Does not use stackext's own log reader.

@@ -1,4 +1,10 @@
-"""The fake engine behind the fake `pykd` module: a recorded session plus a log of every call.
+"""A fake `pykd` for tests: pykd 0.3.4.15's names, return types and quirks over a recorded session.
+
+`fake(session)` returns a FakeEngine whose `.pykd` is a module object with pykd's functions and
+whose `.dbg` is stackext's adapter over it (`Debugger(engine.pykd)`): tests pass `engine.dbg` to
+the code (`usage.main(argv, debugger=engine.dbg)`); nothing is put on sys.modules. The engine
+records every call so tests can count round trips and prove that state changes were undone and
+nothing was written. Sessions come from `fixtures/sessions/*.json` (see `make_sessions.py`).
 
 Honours pykd 0.3.4.15 (see ../shared/reference/pykd.md): getStack list index = frame number and
 no `frameNumber` attribute; at most 1024 frames; findSymbol's three forms (`mod!fn+54`, `mod+1684`,
@@ -11,7 +17,9 @@ from __future__ import annotations
 import json
 import types
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
+
+from stackext.sources.pykd.adapter import Debugger
 
 SESSIONS = Path(__file__).resolve().parents[2] / "fixtures" / "sessions"
 
@@ -166,6 +174,11 @@ class FakeEngine:
             if self.count(name) >= self.interrupt[1]:
                 raise SystemExit("CTRL+BREAK")
 
+    @property
+    def dbg(self) -> Debugger:
+        """stackext's adapter over this engine's pykd module."""
+        return Debugger(self.pykd)
+
     def count(self, name: str) -> int:
         return sum(1 for c in self.calls if c[0] == name)
 
@@ -316,6 +329,7 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
     m = types.ModuleType("pykd")
     m.__file__ = "<fakepykd>"
     m._engine = engine
+    engine.pykd = m
     for exc in (DbgException, MemoryException, SymbolException, TypeException, CallException,
                 CPUException):
         setattr(m, exc.__name__, exc)
@@ -722,3 +736,16 @@ class Commands:
             raise DbgException(EXECUTE_FAILED)
         e.thread, e.context_override, e.context_frame, e.frame = h(pick["address"]), None, 0, 0
         return "%s:\n" % _call_site(pick["frames"][0], self.ptr64)
+
+
+def fake(session: Union[str, dict], windbg_ext: bool = True) -> FakeEngine:
+    """A fresh fake debugger over `session` (a name in fixtures/sessions or a dict)."""
+    if isinstance(session, str):
+        session = load_session(session)
+    engine = FakeEngine(session, windbg_ext=windbg_ext)
+    make_module(engine)
+    return engine
+
+
+def output_text(engine: FakeEngine) -> str:
+    return "".join(text for text, _ in engine.output)

@@ -1,7 +1,7 @@
 """Kernel-shaped targets for the fake pykd: memory pages, nt!PsActiveProcessHead and each
 process's thread list, built from the real `!process`/`!thread` logs in fixtures/.
 
-Extends engine.FakeEngine (not edited) with byte-addressed memory. Copied exactly as WinDbg
+Extends fakes.pykd.FakeEngine with byte-addressed memory. Copied exactly as WinDbg
 printed them: thread, process and image, state and wait reason, Stack Init/Current, Base/Limit,
 Child-SP, RetAddr, call sites. Made up, and said so: frame 0's ip, module ranges, the _KTHREAD/
 _EPROCESS/_ETHREAD field offsets (a Windows 10 x64 shape, reached only through typeInfo, as
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import re
 import struct
-import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .engine import (
+from .pykd import (
     LOCAL,
     ROUND_TRIP,
     DbgException,
@@ -389,6 +388,7 @@ class KernelSystem:
         self._lists(e)
         for t in self.threads():
             self._stack(e, t, frames_of[t.address])
+        make_kernel_module(e)
         return e
 
     def _lists(self, e: KernelEngine) -> None:
@@ -512,10 +512,3 @@ def synthetic_system(n_threads: int, frames_per_thread: int = 12, per_process: i
         sysm.add("proc%d.exe" % (i // per_process), t)
     sysm.current = sysm.threads()[0].address if n_threads else None
     return sysm
-
-
-def install(monkeypatch, system: KernelSystem, windbg_ext: bool = True) -> KernelEngine:
-    """Put the fake `pykd` over `system` on sys.modules for one test; returns its engine."""
-    engine = system.engine(windbg_ext)
-    monkeypatch.setitem(sys.modules, "pykd", make_kernel_module(engine))
-    return engine

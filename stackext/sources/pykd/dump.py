@@ -1,8 +1,8 @@
 """Open a dump with pykd as a library (`python -m stackext.usage --dump PATH`): check the file,
 load it, set the symbol path, .reload, and pick the user-mode thread to analyse.
 
-Uses pykd only through the module that stackext.sources.pykd_source.load_pykd returns; imports
-nothing from analyze/render. Errors become one-line StackextErrors.
+Uses the adapter it is given; imports nothing from analyze/render. Errors become one-line
+StackextErrors.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import struct
 from typing import Any, Optional
 
 from stackext.errors import StackextError
-from stackext.sources.pykd_source import boundary, first_line, load_pykd
+from stackext.sources.pykd.adapter import Debugger, DebuggerError, boundary, first_line
+from stackext.sources.pykd.scrape import current_thread as parse_current_thread
 
 # MINIDUMP_HEADER (minidumpapiset.h): Signature 'MDMP', Version, NumberOfStreams,
 # StreamDirectoryRva, CheckSum, TimeDateStamp, Flags; then MINIDUMP_DIRECTORY entries of
@@ -28,9 +29,6 @@ _KERNEL_MAGIC = {b"PAGEDUMP": 0x1000, b"PAGEDU64": 0x2000}
 # WinDbg's `~2s`) or the OS thread id in hex as `~` prints it after the dot ("Id: 20.f8" -> f8).
 _THREAD_INDEX = re.compile(r"^~(\d+)$")
 _THREAD_ID = re.compile(r"^(?:0x)?([0-9a-f]{1,8})$", re.I)
-# `~.` on the real engine:  ".  2  Id: 20.f8 Suspend: 0 Teb: 00000000`67fc0000 Unfrozen"
-_CURRENT_THREAD = re.compile(r"^[.#]?\s*(?P<n>\d+)\s+Id:\s*(?P<pid>[0-9a-f]+)\.(?P<tid>[0-9a-f]+)",
-                             re.I)
 
 
 def check_dump_file(path: str) -> str:
@@ -83,31 +81,28 @@ def symbol_path(dump: str, symbols: Optional[str] = None) -> str:
     return ";".join(p for p in parts if p)
 
 
-def open_dump(path: str, symbols: Optional[str] = None) -> None:
+def open_dump(dbg: Debugger, path: str, symbols: Optional[str] = None) -> None:
     """loadDump + setSymbolPath + .reload. One line on any failure."""
     check_dump_file(path)
-    pykd = load_pykd()
-    with boundary(pykd, "cannot open dump %s" % path):
-        pykd.loadDump(path)
-    with boundary(pykd, "cannot load symbols for %s" % path, "check --symbols"):
-        pykd.setSymbolPath(symbol_path(path, symbols))
-        pykd.dbgCommand(".reload")
+    with boundary("cannot open dump %s" % path):
+        dbg.load_dump(path)
+    with boundary("cannot load symbols for %s" % path, "check --symbols"):
+        dbg.set_symbol_path(symbol_path(path, symbols))
+        dbg.command(".reload")
 
 
-def is_kernel() -> bool:
-    pykd = load_pykd()
-    with boundary(pykd, "cannot read the target"):
-        return bool(pykd.isKernelDebugging())
+def is_kernel(dbg: Debugger) -> bool:
+    with boundary("cannot read the target"):
+        return dbg.is_kernel()
 
 
 def is_user_thread_spec(text: str) -> bool:
     return bool(_THREAD_INDEX.match(text or ""))
 
 
-def select_user_thread(spec: str) -> None:
+def select_user_thread(dbg: Debugger, spec: str) -> None:
     """Make the user-mode thread `spec` (~N or a hex thread id) current: used only on a dump
     stackext opened itself, so nothing has to be put back."""
-    pykd = load_pykd()
     m = _THREAD_INDEX.match(spec.strip())
     if m:
         cmd, what = "~%ss" % m.group(1), "thread ~%s" % m.group(1)
@@ -118,32 +113,16 @@ def select_user_thread(spec: str) -> None:
                                 "thread id in hex as `~` shows it" % spec)
         cmd, what = "~~[%s]s" % t.group(1), "thread id %s" % t.group(1)
     try:
-        pykd.dbgCommand(cmd)
-    except pykd.DbgException as exc:
+        dbg.command(cmd)
+    except DebuggerError as exc:
         # The real engine: `~7s` and `~~[999]s` raise "Call IDebugControl::ExecuteWide failed".
         raise StackextError("no %s in this dump (%s); list them with `~` in WinDbg"
                             % (what, first_line(exc))) from None
 
 
-def current_thread() -> Optional[str]:
+def current_thread(dbg: Debugger) -> Optional[str]:
     """"~2 (Id 20.f8)" for the current user-mode thread, None when the engine does not say."""
-    m = _current()
-    return None if m is None else "~%s (Id %s.%s)" % (m.group("n"), m.group("pid"), m.group("tid"))
-
-
-def current_thread_id() -> Optional[int]:
-    m = _current()
-    return None if m is None else int(m.group("tid"), 16)
-
-
-def _current() -> Any:
-    pykd = load_pykd()
     try:
-        text = pykd.dbgCommand("~.") or ""
-    except pykd.DbgException:
+        return parse_current_thread(dbg.command("~."))
+    except DebuggerError:
         return None
-    for line in text.splitlines():
-        m = _CURRENT_THREAD.match(line.strip())
-        if m:
-            return m
-    return None

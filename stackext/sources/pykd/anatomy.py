@@ -1,8 +1,8 @@
 """Why the heaviest frames are big, read live: `.frame N; dv /V /t` and `.fnent IP` for a few
 frames after the analysis, turned into Frame.locals / Frame.layout by stackext.anatomy.
 
-Uses pykd only through the module pykd_source.load_pykd returns (camelCase stays in sources/).
-The scope frame it moves is put back exactly as found (checked with `.frame`); it never uses
+Everything goes through the adapter it is given; the `.frame` rows are read by scrape. The
+scope frame it moves is put back exactly as found (checked with `.frame`); it never uses
 `.frame /c`, which changes the register context (tests/realengine/FINDINGS.md), nor
 setFrame/getFrameNumber, which count frames differently from `.frame` when inline frames are
 present. Round trips: 3 + 2 per annotated frame, at most `top` frames.
@@ -10,21 +10,13 @@ present. Round trips: 3 + 2 per annotated frame, at most `top` frames.
 
 from __future__ import annotations
 
-import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from stackext.anatomy import annotate
 from stackext.model import StackInput, StackReport
-from stackext.sources import pykd_source as P
-
-# `.frame` / `.frame N` answer with the frame's row, as knf prints it (no Memory column):
-#   04 00000000`0011f290 00000001`40001697 seed!MyStruct_toDebugStr+0x72
-#   04 (Inline Function) --------`-------- inline!inner_helper+0x1a
-# The first such call of a session may be preceded by "No .natvis files found at ..." lines.
-_FRAME_ROW = re.compile(r"^(?P<n>[0-9a-f]{2,})\s+(?P<sp>[0-9a-f]{8}`?[0-9a-f]{0,8}|\(Inline "
-                        r"Function\))\s", re.I)
-# dv prints types as C does: "struct MYSTRUCT", "union U", "class C", "enum E".
-_TAG = re.compile(r"^(?:struct|union|class|enum)\s+")
+from stackext.sources.pykd.adapter import Debugger, DebuggerError, boundary, first_line
+from stackext.sources.pykd.live import switched_thread
+from stackext.sources.pykd.scrape import frame_row, row_sp, type_name
 
 
 def pick_frames(report: StackReport, top: int) -> List[int]:
@@ -46,27 +38,13 @@ def pick_frames(report: StackReport, top: int) -> List[int]:
     return picked
 
 
-def frame_row(text: Optional[str]) -> Optional[re.Match]:
-    for line in (text or "").splitlines():
-        m = _FRAME_ROW.match(line.strip())
-        if m:
-            return m
-    return None
-
-
-def _sp_of(m: Optional[re.Match]) -> Optional[int]:
-    if m is None or m.group("sp").startswith("("):
-        return None
-    return int(m.group("sp").replace("`", ""), 16)
-
-
-def read_notes(stack: StackInput, report: StackReport, indexes: List[int]) -> List[str]:
+def read_notes(dbg: Debugger, stack: StackInput, report: StackReport,
+               indexes: List[int]) -> List[str]:
     """Fill stack.frame_notes[N] = {"dv", "fnent"} for the given frames; returns warnings."""
-    pykd = P.load_pykd()
     warnings: List[str] = []
     by_index = {f.index: f for f in report.frames}
-    with P.boundary(pykd, "cannot read the current frame"):
-        saved = pykd.dbgCommand(".frame")
+    with boundary("cannot read the current frame"):
+        saved = dbg.command(".frame")
     row = frame_row(saved)
     if row is None:
         return ["locals not read: `.frame` did not name the current frame"]
@@ -75,80 +53,79 @@ def read_notes(stack: StackInput, report: StackReport, indexes: List[int]) -> Li
     # changes what `.frame` shows afterwards (the real engine then prints the frame's return
     # address, which it did not before). So in such a context, change nothing.
     current = by_index.get(int(row.group("n"), 16))
-    if current is None or _sp_of(row) != current.sp:
+    if current is None or row_sp(row) != current.sp:
         return ["locals not read: a .cxr/.frame /c context is set (run .cxr, then this command, "
                 "to see the largest locals)"]
     try:
         for n in indexes:
             f = by_index[n]
             try:
-                dv = pykd.dbgCommand(".frame %x; dv /V /t" % n)
-            except pykd.DbgException as exc:
-                warnings.append("locals of frame %02x not read: %s" % (n, P.first_line(exc)))
+                dv = dbg.command(".frame %x; dv /V /t" % n)
+            except DebuggerError as exc:
+                warnings.append("locals of frame %02x not read: %s" % (n, first_line(exc)))
                 continue
             # The scope must land on this very frame (a `.frame /c` context set by the user
             # renumbers frames): compare the Child-SP/ChildEBP the engine printed.
-            if _sp_of(frame_row(dv)) != f.sp:
+            if row_sp(frame_row(dv)) != f.sp:
                 warnings.append("locals of frame %02x not read: `.frame %x` landed on another "
                                 "frame (a .cxr/.frame /c context is set?)" % (n, n))
                 continue
-            notes = {"dv": dv or ""}
+            notes = {"dv": dv}
             if report.arch != "x86":  # x86 has no unwind data for .fnent to show
                 try:
-                    notes["fnent"] = pykd.dbgCommand(".fnent %x" % f.ip) or ""
-                except pykd.DbgException:
+                    notes["fnent"] = dbg.command(".fnent %x" % f.ip)
+                except DebuggerError:
                     pass
             stack.frame_notes[n] = notes
     finally:
-        _restore(pykd, row.group("n"), saved, warnings)
+        _restore(dbg, row.group("n"), saved, warnings)
     return warnings
 
 
-def _restore(pykd: Any, number: str, saved: str, warnings: List[str]) -> None:
+def _restore(dbg: Debugger, number: str, saved: str, warnings: List[str]) -> None:
     try:
-        pykd.dbgCommand(".frame %s" % number)
-        now = pykd.dbgCommand(".frame")
-    except pykd.DbgException as exc:
+        dbg.command(".frame %s" % number)
+        now = dbg.command(".frame")
+    except DebuggerError as exc:
         warnings.append("could not put the current frame back (.frame %s): %s"
-                        % (number, P.first_line(exc)))
+                        % (number, first_line(exc)))
         return
     if frame_row(now) is None or frame_row(now).group(0) != frame_row(saved).group(0):
         warnings.append("the current frame changed: run `.frame %s` to get it back" % number)
 
 
-def type_sizes(pykd: Any) -> Callable[[str, Optional[str]], Optional[int]]:
+def type_sizes(dbg: Debugger) -> Callable[[str, Optional[str]], Optional[int]]:
     """sizeof for dv's struct types from the module's type info (typeInfo("seed!MYSTRUCT")),
     cached; None when the symbols do not have it."""
     cache: Dict[tuple, Optional[int]] = {}
 
     def sizeof(type_text: str, module: Optional[str]) -> Optional[int]:
-        name = _TAG.sub("", type_text.strip())
+        name = type_name(type_text)
         key = (module, name)
         if key not in cache:
             cache[key] = None
             for full in ([module + "!" + name] if module else []) + [name]:
                 try:
-                    cache[key] = int(pykd.typeInfo(full).size())
+                    cache[key] = dbg.type_size(full)
                     break
-                except (pykd.DbgException, AttributeError, TypeError, ValueError):
+                except DebuggerError:
                     continue
         return cache[key]
 
     return sizeof
 
 
-def attach(stack: StackInput, report: StackReport, top: int,
+def attach(dbg: Debugger, stack: StackInput, report: StackReport, top: int,
            thread: Optional[int] = None) -> None:
     """Read the notes of the report's heaviest frames and annotate the report's frames with
     their locals (largest first) and layout. Best effort: problems become warnings."""
     indexes = pick_frames(report, top)
     if not indexes:
         return
-    pykd = P.load_pykd()
-    with P.switched_thread(pykd, thread) as notes:
-        warnings = read_notes(stack, report, indexes)
+    with switched_thread(dbg, thread) as notes:
+        warnings = read_notes(dbg, stack, report, indexes)
     report.warnings.extend(warnings + notes)
-    sizes = type_sizes(pykd)
+    sizes = type_sizes(dbg)
     ptr = stack.ptr_size or (4 if report.arch == "x86" else 8)
     for n, text in stack.frame_notes.items():
         f = report.frame(n)

@@ -1,0 +1,206 @@
+"""Read a thread's stack from the live debugger into a StackInput: the stack walk, the thread's
+bounds (sources.pykd.bounds), the bugcheck. Everything goes through the adapter it is given.
+
+Never calls anything that writes target memory or registers; state it changes (--thread) is put
+back in try/finally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, List, Optional, Tuple
+
+from stackext.addresses import fmt_addr
+from stackext.doublefault import double_fault_trap, handler_frame, mark_trap_frame
+from stackext.errors import StackextError
+from stackext.model import Bugcheck, Frame, FramesFrom, StackInput
+from stackext.sources.pykd.adapter import Debugger, DebuggerError, RawFrame, boundary
+from stackext.sources.pykd.bounds import kernel_bounds, user_bounds
+from stackext.symbols import parse_symbol
+
+# pykd's getStack stops at 1024 frames (kdlib's fixed buffer).
+MAX_FRAMES = 1024
+
+
+# -- register context: --thread switches it; everything changed is put back ----------------------
+
+@contextlib.contextmanager
+def switched_thread(dbg: Debugger, thread: Optional[int]) -> Iterator[List[str]]:
+    """Make `thread` (an ETHREAD/KTHREAD address) current for the body; restore exactly what
+    changed: implicit thread, implicit process, current frame, and check the register context.
+    Yields a list the body may append warnings to."""
+    notes: List[str] = []
+    if thread is None:
+        yield notes
+        return
+    with boundary("cannot read the current thread"):
+        saved = (dbg.implicit_thread(), dbg.implicit_process(), dbg.frame_number(), dbg.sp())
+    if thread == saved[0]:
+        yield notes
+        return
+    try:
+        with boundary("cannot switch to thread %s" % fmt_addr(thread),
+                      "is it an ETHREAD/KTHREAD address? try !thread %x" % thread):
+            dbg.set_implicit_thread(thread)
+        yield notes
+    finally:
+        _restore(dbg, saved, notes)
+
+
+def _restore(dbg: Debugger, saved: Tuple[int, int, int, int], notes: List[str]) -> None:
+    thread, process, frame, sp = saved
+    # Each step on its own: one failing (or a Ctrl+Break) must not skip the others.
+    steps = (
+        (lambda: dbg.implicit_thread() != thread, lambda: dbg.set_implicit_thread(thread)),
+        (lambda: dbg.implicit_process() != process, lambda: dbg.set_implicit_process(process)),
+        (lambda: dbg.frame_number() != frame, lambda: dbg.set_frame(frame)),
+    )
+    pending: Optional[BaseException] = None
+    for changed, undo in steps:
+        try:
+            if changed():
+                undo()
+        except BaseException as exc:  # noqa: BLE001 - finish restoring, then re-raise
+            pending = pending or exc
+    try:
+        if dbg.sp() != sp:
+            notes.append("the register context changed (.cxr/.trap context lost): run your "
+                         ".cxr/.trap again")
+    except BaseException as exc:  # noqa: BLE001
+        pending = pending or exc
+    if pending is not None and not isinstance(pending, DebuggerError):
+        raise pending
+
+
+# -- the target -------------------------------------------------------------------------------
+
+def target_arch(dbg: Debugger) -> str:
+    with boundary("cannot read the target's processor mode"):
+        arch, mode = dbg.arch()
+    if arch is None:
+        raise StackextError("unsupported processor mode %s: stackext knows x86, x64 and ARM64"
+                            % mode)
+    return arch
+
+
+def read_frames(dbg: Debugger, arch: str, kernel: bool) -> Tuple[List[Frame], bool]:
+    """The stack walk -> Frames; list index = WinDbg frame number. Returns (frames,
+    may_continue)."""
+    with boundary("cannot walk the stack", ".reload; check the thread with !thread"):
+        raw = dbg.stack(arch == "x86")
+    modules = ModuleFacts(dbg) if kernel else None
+    frames = [_frame(index, rf, modules) for index, rf in enumerate(raw)]
+    return frames, len(raw) >= MAX_FRAMES
+
+
+def _frame(index: int, rf: RawFrame, modules: Optional["ModuleFacts"]) -> Frame:
+    site, module, function, offset = parse_symbol(rf.symbol)
+    frame = Frame(index=index, sp=rf.sp, ret=rf.ret, call_site=site, module=module,
+                  function=function, offset=offset, inline=rf.inline, ip=rf.ip)
+    if module is not None and modules is not None:
+        # What the module's version resource says wins over the analysis's name table.
+        frame.microsoft = modules.is_microsoft(rf.ip)
+    return frame
+
+
+class ModuleFacts:
+    """Module facts looked up once per module (cached by address range), never per frame."""
+
+    def __init__(self, dbg: Debugger):
+        self.dbg = dbg
+        self.ranges: List[Tuple[int, int, Optional[bool]]] = []
+        self.version_unreadable = 0
+
+    def is_microsoft(self, ip: int) -> Optional[bool]:
+        """True/False from the module's version resource; None when it cannot be read (then
+        the analysis's inbox-module table decides)."""
+        for begin, end, microsoft in self.ranges:
+            if begin <= ip < end:
+                return microsoft
+        try:
+            mod = self.dbg.module(ip)
+        except DebuggerError:
+            return None
+        microsoft = self._company_says(mod)
+        self.ranges.append((mod.begin, mod.end, microsoft))
+        return microsoft
+
+    def _company_says(self, mod) -> Optional[bool]:
+        # The version resource is absent from most minidumps, then the name table decides. After
+        # two failures in a row, stop asking (a dump without them). On the real engine
+        # getVersion() on a module with only export symbols crashed the whole process (a page
+        # fault inside pykd, nothing to catch); queryVersion worked there
+        # (tests/realengine/FINDINGS.md), but a process that dies loses the user's session, so
+        # ask only modules with a PDB.
+        try:
+            symfile = mod.symfile()
+        except DebuggerError:
+            symfile = ""
+        if not symfile or symfile.lower() == "export symbols":
+            return None
+        if self.version_unreadable < 2:
+            try:
+                company = mod.company()
+                self.version_unreadable = 0
+                return "microsoft" in company.lower()
+            except DebuggerError:
+                self.version_unreadable += 1
+        return None
+
+
+def bugcheck(dbg: Debugger) -> Optional[Bugcheck]:
+    values = dbg.bugcheck()
+    if values is None:  # a dump without a bugcheck, or a live target
+        return None
+    values = list(values) + [None] * 5
+    if not values[0]:
+        return None
+    return Bugcheck(code=values[0], args=values[1:5])
+
+
+def _double_fault_warning(stack: StackInput, ptr64: bool) -> None:
+    mark_trap_frame(stack)
+    trap = double_fault_trap(stack)
+    if trap is None:
+        return
+    thread = " or `.thread %s`" % fmt_addr(stack.thread, ptr64) if stack.thread else ""
+    stack.warnings.append(
+        "the stack walk ends on the double-fault stack at %s: to see the overflowed thread "
+        "stack run `.trap %s` (its trap frame), then this command again%s"
+        % (handler_frame(stack).symbol, fmt_addr(trap, ptr64), thread))
+
+
+def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
+    """The current (or given) thread's stack, bounds, bugcheck and architecture."""
+    with boundary("cannot read the target"):
+        kernel, dump, ptr64 = dbg.is_kernel(), dbg.is_dump(), dbg.is_64bit()
+    if thread is not None and not kernel:
+        raise StackextError("--thread takes an ETHREAD/KTHREAD address on kernel targets; in user "
+                            "mode switch threads with ~Ns first")
+    arch = target_arch(dbg)
+    with switched_thread(dbg, thread) as notes:
+        frames, may_continue = read_frames(dbg, arch, kernel)
+        stack = StackInput(frames=frames, source="debugger", arch=arch, kernel=kernel,
+                           frames_from=FramesFrom.STACK_WALK)
+        if kernel:
+            kernel_bounds(dbg, stack)
+        else:
+            user_bounds(dbg, stack)
+        if arch == "x86" and frames:
+            with boundary("cannot read esp"):
+                stack.current_sp = dbg.reg("esp")
+    stack.warnings.extend(notes)
+    if kernel and dump:
+        stack.bugcheck = bugcheck(dbg)
+    if may_continue:
+        stack.complete = False
+        stack.warnings.append("pykd returns at most %d frames: the stack continues beyond frame "
+                              "%d (kf 0x2000 shows more)" % (MAX_FRAMES, MAX_FRAMES - 1))
+    if not frames:
+        if stack.stack_base is None:
+            raise StackextError("the debugger returned no frames for this thread (.reload; "
+                                ".thread)")
+        # the unwinder failed: the caller may rebuild the frames from the raw stack
+        stack.warnings.append("the debugger returned no frames for this thread")
+    _double_fault_warning(stack, ptr64)
+    return stack

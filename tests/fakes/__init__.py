@@ -1,0 +1,1 @@
+"""Fakes passed in to the code under test (never put on sys.modules)."""
