@@ -24,7 +24,10 @@ _BASE_SIZES = {
     "char": 1, "signed char": 1, "unsigned char": 1, "bool": 1, "wchar_t": 2, "short": 2,
     "unsigned short": 2, "int": 4, "unsigned int": 4, "long": 4, "unsigned long": 4,
     "float": 4, "double": 8, "__int64": 8, "unsigned __int64": 8, "long long": 8,
-    "unsigned long long": 8, "int64": 8, "uint64": 8, "void": 0,
+    "unsigned long long": 8, "int64": 8, "uint64": 8, "unsigned int64": 8, "void": 0,
+    "__int8": 1, "unsigned __int8": 1, "__int16": 2, "unsigned __int16": 2, "__int32": 4,
+    "unsigned __int32": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4,
+    "uint32": 4, "unsigned int8": 1, "unsigned int16": 2, "unsigned int32": 4,
 }
 _ARRAY = re.compile(r"^(?P<base>.*?)\s*(?P<dims>(?:\[\d+\])+)$")
 

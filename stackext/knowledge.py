@@ -126,6 +126,10 @@ EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
                                                 "KiSwitchKernelStackCallout",
                                                 "KiSwitchKernelStackAndCallout",
                                                 "KySwitchKernelStackCallout"))
+# User-mode exception dispatch: the kernel pushes the CONTEXT and EXCEPTION_RECORD onto the user
+# stack before it enters this routine, so its frame is big without any _alloca.
+EXCEPTION_DISPATCH_ROUTINES = frozenset(("kiuserexceptiondispatcher",
+                                         "kiuserexceptiondispatch"))
 SYSCALL_ROUTINES = frozenset(s.lower() for s in ("KiSystemServiceCopyEnd", "KiSystemCall64",
                                                  "KiSystemCall64Shadow", "KiSystemServiceExit",
                                                  "KiSystemServicePostCall", "KiFastCallEntry",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from stackext import knowledge as K
 from stackext.model import Frame, StackReport, VerdictKind
 
 
@@ -64,9 +65,15 @@ def verdict(r: StackReport) -> str:
 _JUDGED = (VerdictKind.OVERFLOW, VerdictKind.CLOSE, VerdictKind.OK)
 
 
+def _dynamic_why(f: Frame) -> str:
+    if K.fn_key(f.function) in K.EXCEPTION_DISPATCH_ROUTINES:
+        return " (the CONTEXT and EXCEPTION_RECORD the kernel pushed)"
+    return " (_alloca or a frame pointer)" if f.layout and f.layout.is_dynamic else ""
+
+
 def describe(f: Frame) -> Optional[str]:
     """"2,192 bytes = 2,184 fixed (largest local `copy`, `struct MYSTRUCT`, 2,064 bytes at
-    rsp+0x70) + return address" — one line under a heavy frame."""
+    rsp+0x70) + return address": one line under a heavy frame."""
     if f.size is None or (not f.locals and not f.layout):
         return None
     parts = []
@@ -83,7 +90,6 @@ def describe(f: Frame) -> Optional[str]:
             parts.append("%d push%s" % (lay.push_count, "es" if lay.push_count > 1 else ""))
         parts.append("return address")
         if lay.dynamic:
-            parts.append("{:,} dynamic{}".format(lay.dynamic, " (_alloca or a frame pointer)"
-                                                 if lay.is_dynamic else ""))
+            parts.append("{:,} dynamic{}".format(lay.dynamic, _dynamic_why(f)))
         return "{:,} bytes = ".format(f.size) + " + ".join(parts)
     return "{:,} bytes;{}".format(f.size, local.replace(" (", " ", 1).rstrip(")"))

@@ -105,3 +105,24 @@ def test_dynamic_frame_is_flagged():
     annotate(f, None, body("inline_fnent.txt"))
     assert f.layout.dynamic == 0x11000 - 0x230 and f.layout.is_dynamic
     assert "dynamic (_alloca or a frame pointer)" in describe(f)
+
+
+def test_dv_spellings_of_64_bit_integers_have_their_size():
+    # dv /V /t prints the same type as `unsigned int64`, `unsigned __int64` and `uint64`
+    rows = ("00000000`0011f2c0 @rsp+0x0030       unsigned int64 a = 0x1\n"
+            "00000000`0011f2c8 @rsp+0x0038       unsigned __int64 b = 0x2\n"
+            "00000000`0011f2d0 @rsp+0x0040       uint64 c = 0x3\n")
+    locs = parse_dv(rows)
+    assert [(x.name, x.size, x.size_estimated) for x in locs] == [
+        ("a", 8, False), ("b", 8, False), ("c", 8, False)]
+
+
+def test_exception_dispatcher_bytes_are_the_pushed_context_not_alloca():
+    from stackext.anatomy import annotate
+    from stackext.model import Frame
+
+    f = Frame(index=2, sp=0x1000, ret=0, call_site="ntdll!KiUserExceptionDispatcher+0x2e",
+              module="ntdll", function="KiUserExceptionDispatcher", offset=0x2e, size=0x11000)
+    annotate(f, None, body("inline_fnent.txt"))
+    text = describe(f)
+    assert "the CONTEXT and EXCEPTION_RECORD the kernel pushed" in text and "_alloca" not in text

@@ -10,7 +10,7 @@ from stackext.model import Origin, StackInput
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, SymbolError, first_line
 
 NO_NT_SYMBOLS = ("no symbols for nt: cannot read the thread's StackBase/StackLimit "
-                 "(.symfix; .reload nt) — using the default budget")
+                 "(.symfix; .reload nt): using the default budget")
 _KTHREAD = ("StackBase", "StackLimit", "InitialStack", "KernelStack")
 # TEB.DeallocationStack (bottom of the stack reservation) when ntdll has no type info: the same
 # offset from XP to Windows 11 (x64 0x1478, x86 0xe0c); the real engine read the reserve there
@@ -30,7 +30,7 @@ def kernel_bounds(dbg: Debugger, stack: StackInput) -> None:
         stack.warnings.append(NO_NT_SYMBOLS)
         return
     except DebuggerError as exc:
-        stack.warnings.append("cannot read the thread's StackBase/StackLimit (%s) — using the "
+        stack.warnings.append("cannot read the thread's StackBase/StackLimit (%s): using the "
                               "default budget" % first_line(exc))
         return
     stack.stack_base, stack.stack_limit, stack.initial_stack, stack.kernel_stack = values
