@@ -26,6 +26,7 @@ from stackext.model import (
     Origin,
     StackInput,
     StackReport,
+    SymbolQuality,
 )
 from stackext.sizes import fill_sizes, start_area
 
@@ -67,6 +68,18 @@ def _bounds_from_start_frame(frames: List[Frame]) -> Optional[Tuple[int, int]]:
     return None
 
 
+def _symbol_quality(frames: List[Frame], export_modules) -> None:
+    """pdb / export (the nearest export of a module without its PDB) / none."""
+    for f in frames:
+        if not f.function:
+            f.symbol_quality = SymbolQuality.NONE
+        elif (f.module or "").lower() in export_modules or \
+                (f.offset is not None and f.offset >= K.EXPORT_DISPLACEMENT):
+            f.symbol_quality = SymbolQuality.EXPORT
+        else:
+            f.symbol_quality = SymbolQuality.PDB
+
+
 def _rollups(report: StackReport, frames: List[Frame]) -> None:
     t = report.thread_segment
     scope = [f for f in frames if t is None or f.segment == t]
@@ -76,7 +89,8 @@ def _rollups(report: StackReport, frames: List[Frame]) -> None:
         key = f.module or "?"
         mods.setdefault(key, []).append(f)
         if not f.inline:
-            fkey = f.symbol if f.function else f.call_site
+            # a nearest-export name is no function: roll such frames up by call site
+            fkey = f.symbol if f.symbol_quality == SymbolQuality.PDB else f.call_site
             funcs.setdefault(fkey, []).append(f)
     used = report.used if report.used and not report.used_is_lower_bound else None
     for name, fs in mods.items():
@@ -128,6 +142,19 @@ def _heaviest(report: StackReport, frames: List[Frame], opts: AnalysisOptions) -
     report.heaviest_drivers = [f.index for f in ranked if f.driver][: opts.top]
 
 
+def _segment_accounts(report: StackReport, frames: List[Frame], top: int) -> None:
+    """Every stack the call stack ran on: the bytes its SPs prove used and its heaviest driver
+    frames (a breakpoint on a DPC stack has its drivers there, not on the thread's stack)."""
+    for seg in report.segments:
+        if seg.index == report.thread_segment:
+            seg.used, seg.budget = report.used, report.budget
+        elif seg.low is not None and seg.high is not None and seg.high > seg.low:
+            seg.used = seg.high - seg.low
+        ranked = sorted((f for f in frames if f.segment == seg.index and f.size and f.driver),
+                        key=lambda f: (-f.size, f.index))
+        seg.heaviest_drivers = [f.index for f in ranked[:top]]
+
+
 def _high_water(report: StackReport, stack: StackInput) -> None:
     report.high_water = stack.high_water
     report.committed_limit = stack.committed_limit
@@ -172,7 +199,9 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     if m is not None:
         V.judge(report, m)
     _heaviest(report, frames, opts)
+    _symbol_quality(frames, stack.export_modules)
     _rollups(report, frames)
+    _segment_accounts(report, frames, opts.top)
     report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
     for c in report.cycles:
         c.rounds_left_at_most = report.remaining_is_upper_bound

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from stackext.model import Cycle, Frame
+from stackext.model import Cycle, Frame, SymbolQuality
 
 MAX_PERIOD = 64  # longest round looked for, in frames
 
@@ -17,13 +17,9 @@ def _site(f: Frame) -> str:
     return " ".join(f.call_site.split()).lower()
 
 
-# Past this displacement a "function" is only the nearest export (a module without its PDB, as
-# rosempio!DsmWriteEvent+0x3e3f3 in fixture 004): not a function to compare by.
-TRUSTED_OFFSET = 0x10000
-
-
 def _function(f: Frame) -> str:
-    if f.function and (f.offset is None or f.offset < TRUSTED_OFFSET):
+    """The function to compare by; a nearest-export name is no function (its call site is)."""
+    if f.function and f.symbol_quality == SymbolQuality.PDB:
         return ("%s!%s" % (f.module, f.function)).lower()
     return _site(f)
 

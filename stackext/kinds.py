@@ -128,3 +128,11 @@ _NOT_PROVEN_LABELS = {
     NotProven.CUT_OFF: "the log is cut off",
     NotProven.NO_THREAD_STACK: "no frame on the thread's own stack",
 }
+
+
+class SymbolQuality(str, Enum):
+    """How far a frame's function name can be trusted (JSON `symbol_quality`)."""
+
+    PDB = "pdb"  # a function from the module's symbols
+    EXPORT = "export"  # the nearest export: a module without its PDB (big displacement)
+    NONE = "none"  # no function name: module+offset or a bare address

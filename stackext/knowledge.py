@@ -60,6 +60,10 @@ NEAR_LIMIT = PAGE
 # bound is known: three of the largest default stacks.
 ONE_BOUND_REACH = 3 * ARCH["x64"].default_budget
 
+# Past this displacement a "function" is only the nearest export (a module without its PDB, as
+# rosempio!DsmWriteEvent+0x3e3f3 in fixture 004): no function is that long.
+EXPORT_DISPLACEMENT = 0x10000
+
 # Thread states as !thread prints them (KTHREAD_STATE), "WAIT: (Executive) KernelMode ..." or
 # "RUNNING on processor 4"; the log reader and the pykd thread reader both write the first word.
 THREAD_STATES = ("INITIALIZED", "READY", "RUNNING", "STANDBY", "TERMINATED", "WAIT",

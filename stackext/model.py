@@ -11,7 +11,7 @@ saved registers, outgoing-argument area and the return address into it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from stackext.kinds import (
     FramesFrom,
@@ -19,13 +19,15 @@ from stackext.kinds import (
     NotProven,
     Origin,
     SegmentKind,
+    SymbolQuality,
     UnknownReason,
     VerdictKind,
 )
 
 __all__ = [
     # the typed vocabulary (stackext.kinds), part of the model's face
-    "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "UnknownReason", "VerdictKind",
+    "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
+    "UnknownReason", "VerdictKind",
     # the data
     "Gap", "Local", "FrameLayout", "HighWater", "Frame", "Bugcheck", "StackInput", "Segment",
     "ModuleTotal", "FunctionTotal", "Cycle", "StackReport",
@@ -112,6 +114,7 @@ class Frame:
     gap_before: Optional[Gap] = None
     line: Optional[int] = None  # line in the log this row came from
     # Filled in by the analysis:
+    symbol_quality: Optional[SymbolQuality] = None
     size: Optional[int] = None
     size_unknown_reason: Optional[UnknownReason] = None
     # FRAMES_MISSING: the bytes between this frame's SP and the next known one on the same stack
@@ -170,6 +173,9 @@ class StackInput:
     # Frame.locals / Frame.layout.
     frame_notes: Dict[int, Dict[str, str]] = field(default_factory=dict)
     ptr_size: Optional[int] = None
+    # Modules the debugger loaded with export symbols only ("Defaulted to export symbols for
+    # X.sys"), lower case without extension: their "functions" are the nearest exports.
+    export_modules: Set[str] = field(default_factory=set)
     # User stacks: the TEB's StackLimit, the committed bottom (StackLimit above is the reserve's
     # bottom, DeallocationStack). On Windows it follows the deepest touch: a page-granular
     # high-water mark.
@@ -185,6 +191,10 @@ class Segment:
     low: Optional[int] = None  # lowest / highest physical SP in the segment
     high: Optional[int] = None
     note: Optional[str] = None
+    # bytes the SPs prove used on this stack (the thread's: StackBase - innermost SP when known)
+    used: Optional[int] = None
+    budget: Optional[int] = None  # where known (the thread's own stack)
+    heaviest_drivers: List[int] = field(default_factory=list)  # frame numbers
 
 
 @dataclass

@@ -28,6 +28,7 @@ from stackext.model import (
     Segment,
     SegmentKind,
     StackReport,
+    SymbolQuality,
     UnknownReason,
     VerdictKind,
 )
@@ -79,6 +80,7 @@ def frame_dict(f: Frame) -> Dict[str, Any]:
         "size_unknown_reason": None if reason is None else reason.value,
         "size_unknown_label": None if reason is None else reason.label,
         "gap_bytes": f.gap_bytes,
+        "symbol_quality": None if f.symbol_quality is None else f.symbol_quality.value,
         "segment": f.segment, "driver": f.driver, "heavy": f.heavy, "estimated": f.estimated,
         "ip": hex_or_none(f.ip), "source_file": f.source_file, "source_line": f.source_line,
         "memory": f.memory, "trap_frame": hex_or_none(f.trap_frame), "line": f.line,
@@ -117,7 +119,9 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
         "frames": [frame_dict(f) for f in r.frames],
         "segments": [{"index": s.index, "kind": s.kind.value, "first_frame": s.first_frame,
                       "last_frame": s.last_frame, "low": hex_or_none(s.low),
-                      "high": hex_or_none(s.high), "note": s.note} for s in r.segments],
+                      "high": hex_or_none(s.high), "note": s.note, "used": s.used,
+                      "budget": s.budget, "heaviest_drivers": list(s.heaviest_drivers)}
+                     for s in r.segments],
         "heaviest": list(r.heaviest), "heaviest_drivers": list(r.heaviest_drivers),
         "modules": [{"module": m.module, "bytes": m.bytes, "frames": m.frames,
                      "driver": m.driver, "share": None if m.share is None
@@ -142,6 +146,8 @@ def _load_frame(fd: Dict[str, Any]) -> Frame:
     for k in ("sp", "ret", "ip", "trap_frame"):
         fd[k] = unhex(fd.get(k))
     fd.setdefault("call_site", "")
+    quality = fd.get("symbol_quality")
+    fd["symbol_quality"] = None if quality is None else SymbolQuality(quality)
     reason = fd.get("size_unknown_reason")
     fd["size_unknown_reason"] = None if reason is None else UnknownReason(reason)
     if fd.get("locals") is not None:

@@ -95,3 +95,49 @@ def test_usage_and_threads_agree_on_waiting_threads():
         for s in _stacks(FIXTURES / name):
             t = threads[s["thread"]]
             assert s["used"] == t["used"], (name, s["thread"], t["used_from"])
+
+
+def test_nearest_export_names_are_not_one_recursive_function():
+    """Fixture 005: rosempio has no PDB; WinDbg names its code by the nearest export
+    (rosempio!DsmWriteEvent+0x3c4f4, +0x3e3f3, ...). Not '22x rosempio!DsmWriteEvent'."""
+    s = _stacks(FIXTURES / "005_ql2300_0x7f8_thread_base_limit_x64.txt")[0]
+    ros = [f for f in s["frames"] if f["module"] == "rosempio"]
+    assert len(ros) == 22 and {f["symbol_quality"] for f in ros} == {"export"}
+    assert {f["symbol_quality"] for f in s["frames"] if f["module"] == "storport"} == {"pdb"}
+    assert {f["symbol_quality"] for f in s["frames"] if f["module"] == "ql2300"} == {"none"}
+    names = {x["function"]: x["count"] for x in s["functions"]}
+    assert "rosempio!DsmWriteEvent" not in names
+    assert names["rosempio!DsmWriteEvent+0x220a8"] == 3  # the same call site three times
+
+
+def test_export_symbols_line_marks_the_module(tmp_path):
+    """WinDbg's '*** ERROR: Symbol file could not be found.  Defaulted to export symbols for
+    X - ' makes every name in X a nearest export, even with a small displacement."""
+    text = (FIXTURES / "022_k7sentry_kb_x86_kernel.txt").read_text()
+    text = text.replace("0: kd> kb\n", "0: kd> kb\n*** ERROR: Symbol file could not be found.  "
+                        "Defaulted to export symbols for ntkrpamp.exe - \n")
+    log = tmp_path / "export.txt"
+    log.write_text(text.replace("nt!", "ntkrpamp!"))
+    s = _stacks(log)[0]
+    assert {f["symbol_quality"] for f in s["frames"] if f["module"] == "ntkrpamp"} == {"export"}
+
+
+def test_every_stack_it_ran_on_is_accounted():
+    """Fixture 113: a DPC on the idle thread: the DPC stack's own bytes and drivers."""
+    s = _stacks(FIXTURES / "113_jellykuo_dpc_on_idle_kiexecutealldpcs_x64.txt")[0]
+    for seg in s["segments"]:
+        assert "used" in seg and "heaviest_drivers" in seg
+        if seg["index"] == s["thread_segment"]:
+            assert seg["used"] == s["used"] and seg["budget"] == s["budget"]
+        elif seg["low"] and seg["high"]:
+            assert seg["used"] == int(seg["high"], 16) - int(seg["low"], 16)
+
+
+def test_export_symbols_lines_as_windbg_prints_them():
+    from stackext.sources.windbg.lines import export_module
+
+    assert export_module("*** ERROR: Symbol file could not be found.  Defaulted to export "
+                         "symbols for XYSoapClient.dll - ") == "xysoapclient"
+    assert export_module("*** ERROR: Symbol file could not be found.  Defaulted to export "
+                         "symbols for C:\\WINDOWS\\System32\\KERNEL32.DLL -") == "kernel32"
+    assert export_module("*** WARNING: Unable to verify checksum for WindowDemo.exe") is None

@@ -33,6 +33,21 @@ NO_SP_HEADER_RE = re.compile(r"^#?\s*RetAddr\s+:\s*Args to Child\s*:\s*Call Site
 UNWIND_RE = re.compile(r"^WARNING:.*(?:Following frames may be wrong|unwind information not avail)")
 # Elisions by whoever pasted the log: "...", "[…]", "[...]", "<snip>"
 ELISION_RE = re.compile(r"^(?:\.{3,}|\u2026|\[\s*(?:\.{3}|\u2026)\s*\]|<snip>|\(\.\.\.\))$")
+# A module loaded without its PDB, its code named by the nearest export:
+# "*** ERROR: Symbol file could not be found.  Defaulted to export symbols for ntdll.dll - "
+# "... Defaulted to export symbols for C:\WINDOWS\System32\KERNEL32.DLL -"
+EXPORT_SYMBOLS_RE = re.compile(r"Defaulted to export symbols for (?P<path>.+?)\s*-?\s*$", re.I)
+
+
+def export_module(text: str) -> Optional[str]:
+    """The module (lower case, no folder, no extension) an export-symbols line names."""
+    m = EXPORT_SYMBOLS_RE.search(text) if "Defaulted to export" in text else None
+    if not m:
+        return None
+    name = re.split(r"[\\/]", m.group("path"))[-1]
+    return name.rsplit(".", 1)[0].lower() if "." in name else name.lower()
+
+
 # Debugger chatter that can sit between two rows without ending the stack:
 # "*** WARNING: Unable to verify checksum for ...WindowDemo.exe", "Unable to load image ..."
 NOISE_RE = re.compile(

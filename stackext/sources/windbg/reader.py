@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Union
+from typing import Iterable, Iterator, List, Optional, Set, Union
 
 from stackext.errors import StackextError
 from stackext.model import Gap, GapKind, StackInput
@@ -101,6 +101,7 @@ class Reader:
         self.json_size = 0
         self.no_sp_line = 0  # a " # RetAddr : Args to Child : Call Site" header (no SPs)
         self.retired: List[Item] = []
+        self.export_modules: Set[str] = set()  # "Defaulted to export symbols for X" anywhere
 
     # -- the line dispatcher -------------------------------------------------------------------
 
@@ -128,6 +129,9 @@ class Reader:
             self._gap(gap, n)
             return out
         if L.NOISE_RE.match(text):
+            module = L.export_module(text)
+            if module:
+                self.export_modules.add(module)
             return out
         row = None if self.skip_rows else parse_row(text, self.layout, n)
         if row is not None:
@@ -245,7 +249,9 @@ class Reader:
                 self.ctx.tinfo = stack.tinfo  # a header without rows yet: keep the !thread context
             return
         self.found = True
-        out.append(build(stack, self.ctx, self.session, at_eof))
+        result = build(stack, self.ctx, self.session, at_eof)
+        result.export_modules = set(self.export_modules)
+        out.append(result)
         self.layout, self.stacktext = Layout(), False
 
     def _retire(self, t: ThreadInfo) -> None:
