@@ -170,6 +170,22 @@ INBOX_MODULES = frozenset(
         "wmiacpi", "tpm", "pcw", "filecrypt", "crashdmp", "dumpfve", "dump_diskdump",
         "dump_storahci", "dump_stornvme", "hwpolicy", "vmsproxy", "ufx01000",
         "urscx01000", "acx01000", "mmcss", "nsiproxy", "netadaptercx", "ndiscx",
+        # seen in `lm` of a real Windows 10 2004 kernel dump (shared/kernel-dumps)
+        "cea", "cimfs", "compositebus", "fs_rec", "lxcore",
+        "ndisvirtualbus", "sgrmagent", "sleepstudyhelper", "uefi", "ucmcx", "vmsproxyhnic",
+        "windowstrustedrt", "windowstrustedrtproxy", "afunix", "cdrom", "clipsp", "csc", "dam",
+        "dfsc", "dump_dumpfve", "dump_dumpstorport", "gpuenergydrv", "kdnic", "lxss",
+        "mcupdate", "mssmbios", "ndiscap", "netbios", "npsvctrig", "ntosext", "rdpbus",
+        "storvsp", "swenum", "tbs", "umbus", "vfpext", "vmbkmclr", "vmbusr", "vpcivsp",
+        "volume", "ws2ifsl",
+        # user-mode services and session managers (csrss, lsass, the session manager)
+        "lsm", "winsrvext", "csrsrv", "basesrv", "winsrv", "sxssrv", "lsasrv", "samsrv",
+        "msv1_0", "kerberos", "schannel", "rpcss", "termsrv", "csrss", "lsass", "smss",
+        "wininit", "winlogon", "services", "svchost", "conhost", "dwm", "explorer", "sihost",
+        "taskhostw", "userenv", "profapi", "wldp", "wintrust", "ntmarta", "msasn1", "authz",
+        "samlib", "netapi32", "wkscli", "srvcli", "logoncli", "dpapi", "kernel_appcore",
+        "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
+        "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt",
         # user-mode core
         "ntdll", "kernel32", "kernelbase", "user32", "win32u", "gdi32", "gdi32full", "msvcrt",
         "ucrtbase", "ucrtbased", "combase", "rpcrt4", "ole32", "oleaut32", "advapi32", "sechost",

@@ -141,3 +141,32 @@ def test_export_symbols_lines_as_windbg_prints_them():
     assert export_module("*** ERROR: Symbol file could not be found.  Defaulted to export "
                          "symbols for C:\\WINDOWS\\System32\\KERNEL32.DLL -") == "kernel32"
     assert export_module("*** WARNING: Unable to verify checksum for WindowDemo.exe") is None
+
+
+def test_microsoft_modules_are_not_yours_to_fix():
+    from stackext.knowledge import is_driver_module
+
+    for name in ("lsm", "winsrvext", "csrsrv", "CimFS", "WindowsTrustedRT", "clipsp", "Wof"):
+        assert not is_driver_module(name), name
+    # third-party drivers in the same real `lm` list stay drivers
+    for name in ("VBoxDrv", "nvlddmkm", "npcap", "rt640x64", "AsIO2"):
+        assert is_driver_module(name), name
+
+
+def test_lmv_company_name_decides_whose_module_it_is(tmp_path):
+    """lmv's CompanyName in the same log wins over the name table: a module named like an inbox
+    driver but from another company is a driver; a Microsoft one is not."""
+    text = (FIXTURES / "022_k7sentry_kb_x86_kernel.txt").read_text()
+    lmv = ("0: kd> lmv m K7Sentry\n"
+           "start    end        module name\n"
+           "88c84000 88c95000   K7Sentry   (no symbols)\n"
+           "    Image path: \\SystemRoot\\system32\\DRIVERS\\K7Sentry.sys\n"
+           "    CompanyName:      Microsoft Corporation\n")
+    log = tmp_path / "lmv.txt"
+    log.write_text(lmv + text)
+    s = _stacks(log)[0]
+    k7 = next(f for f in s["frames"] if f["module"] == "K7Sentry")
+    assert not k7["driver"]
+    log.write_text(lmv.replace("Microsoft Corporation", "K7 Computing Pvt Ltd") + text)
+    k7 = next(f for f in _stacks(log)[0]["frames"] if f["module"] == "K7Sentry")
+    assert k7["driver"]

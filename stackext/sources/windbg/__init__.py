@@ -6,6 +6,7 @@ stack being read) and context (!thread, bugcheck) -> reader (the state machine);
 stackext.symbols, shared with the pykd source.
 """
 
-from stackext.sources.windbg.reader import EmbeddedJson, Item, Reader, read_file, read_stacks
+from stackext.sources.windbg.lines import EmbeddedJson, Item
+from stackext.sources.windbg.reader import Reader, read_file, read_stacks
 
 __all__ = ["EmbeddedJson", "Item", "Reader", "read_file", "read_stacks"]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Iterator, List, NamedTuple, Optional
+from dataclasses import dataclass
+from typing import Iterator, List, NamedTuple, Optional, Union
 
-from stackext.model import Gap, GapKind
+from stackext.model import Gap, GapKind, StackInput
 
 READ_CHUNK = 1 << 20  # never more than this of a line without a newline is held
 MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source paths stay < 1 KB
@@ -138,3 +139,14 @@ def gap_of(text: str, where: str) -> Optional[Gap]:
     if ELISION_RE.match(text):
         return Gap(GapKind.ELIDED, where, text)
     return None
+
+
+@dataclass
+class EmbeddedJson:
+    """A JSON document stackext printed into a debugger log between MARKER_BEGIN and MARKER_END."""
+
+    source: str
+    text: str
+
+
+Item = Union[StackInput, EmbeddedJson]

@@ -7,8 +7,7 @@ library only; imports stackext.model/errors/report_json and this package, never 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Set, Union
+from typing import Iterable, Iterator, List, Optional
 
 from stackext.errors import StackextError
 from stackext.model import Gap, GapKind, StackInput
@@ -16,22 +15,14 @@ from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.windbg import lines as L
 from stackext.sources.windbg.context import Context, ThreadInfo, thread_header
 from stackext.sources.windbg.dps import DpsCapture
+from stackext.sources.windbg.lines import EmbeddedJson, Item
+from stackext.sources.windbg.lmv import ModuleFacts
 from stackext.sources.windbg.notes import FrameNotes
 from stackext.sources.windbg.rows import Layout, Row, looks_like_row, parse_header, parse_row
 from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
 
 MAX_JSON = 64 << 20
 BINARY_PROBE = 8192
-
-@dataclass
-class EmbeddedJson:
-    """A JSON document stackext printed into a debugger log between MARKER_BEGIN and MARKER_END."""
-
-    source: str
-    text: str
-
-
-Item = Union[StackInput, EmbeddedJson]
 
 
 def read_file(path: str, threads_without_stack: bool = False) -> Iterator[Item]:
@@ -101,7 +92,7 @@ class Reader:
         self.json_size = 0
         self.no_sp_line = 0  # a " # RetAddr : Args to Child : Call Site" header (no SPs)
         self.retired: List[Item] = []
-        self.export_modules: Set[str] = set()  # "Defaulted to export symbols for X" anywhere
+        self.modules = ModuleFacts()  # lmv's CompanyName, export-only modules: anywhere
 
     # -- the line dispatcher -------------------------------------------------------------------
 
@@ -129,9 +120,7 @@ class Reader:
             self._gap(gap, n)
             return out
         if L.NOISE_RE.match(text):
-            module = L.export_module(text)
-            if module:
-                self.export_modules.add(module)
+            self.modules.note(text)
             return out
         row = None if self.skip_rows else parse_row(text, self.layout, n)
         if row is not None:
@@ -165,6 +154,7 @@ class Reader:
     def _context_line(self, n: int, text: str, out: List[Item]) -> bool:
         """Prompts, thread/bugcheck context and section labels; True when the line was one."""
         prompt = L.parse_prompt(text)
+        self.modules.feed(text, prompt is not None)
         if prompt:
             self._end(out)
             self._reset_command()
@@ -250,7 +240,7 @@ class Reader:
             return
         self.found = True
         result = build(stack, self.ctx, self.session, at_eof)
-        result.export_modules = set(self.export_modules)
+        self.modules.apply(result)
         out.append(result)
         self.layout, self.stacktext = Layout(), False
 
