@@ -73,7 +73,7 @@ def _open_target(dbg: Debugger,
         if args.thread is not None and dump.is_user_thread_spec(args.thread):
             raise StackextError("--thread ~N selects a thread of a user-mode dump opened with "
                                 "--dump; here switch threads with ~Ns first")
-        return (None if args.thread is None else parse_address(args.thread)), None
+        return (None if args.thread is None else parse_address(args.thread)), _opened_source(dbg)
     dump.open_dump(dbg, args.dump, args.symbols)
     if dump.is_kernel(dbg):
         if args.thread is not None and dump.is_user_thread_spec(args.thread):
@@ -85,6 +85,16 @@ def _open_target(dbg: Debugger,
         dump.select_user_thread(dbg, args.thread)
     current = dump.current_thread(dbg)
     return None, args.dump + (", thread %s" % current if current else "")
+
+
+def _opened_source(dbg: Debugger) -> Optional[str]:
+    """Inside the debugger on a dump: the report's source names the dump (so that the stacks
+    read back from many kd logs can be told apart), as with --dump."""
+    path = dump.opened_dump(dbg)
+    if path is None or dump.is_kernel(dbg):
+        return path
+    current = dump.current_thread(dbg)
+    return path + (", thread %s" % current if current else "")
 
 
 def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:

@@ -685,6 +685,10 @@ class Commands:
             return None if f is None else f.get("fnent")
         if word.startswith("~"):
             return self.thread(cmd)
+        if cmd == "||" and s.get("dump"):  # as the real engine prints it (test_kd.py checks)
+            kind = "64-bit Kernel triage dump" if s.get("kernel") else "Full memory user mini dump"
+            path = s.get("dump_file") or "Z:\\dumps\\%s.dmp" % s.get("name", "fake")
+            return ".  0 %s: %s\n" % (kind, path)
         if word == ".reload":
             return "." * len(e.modules) + "\n"
         if word.startswith("!") or word.startswith("$$") or word == "r" and "=" in cmd:
