@@ -125,7 +125,7 @@ def test_engine_cuts_one_output_call_at_16383_characters(kd, realengine, tmp_pat
                              ".load %s; !py %s" % (realengine.winpath(realengine.pykd_pyd()),
                                                    realengine.winpath(str(script)))]).stdout
     sys.path.insert(0, os.path.dirname(HERE))
-    from fakepykd.engine import OUTPUT_LIMIT
+    from fakes.pykd import OUTPUT_LIMIT
 
     assert "A" * 16383 + "END\n" in out.replace("\r", "")
     assert "A" * 16384 not in out and OUTPUT_LIMIT == 16383
