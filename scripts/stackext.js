@@ -1,10 +1,11 @@
 "use strict";
 
 // stackext for WinDbg's JavaScript provider: `.scriptload C:\path\stackext.js`, then
-//   !stackusage                      the current thread's stack (runs !py -m stackext.usage)
-//   !stackusage "--driver mydrv --top 10"   one string: passed on as the command line
-//   dx @$scriptContents.stackusage("--thread", "ffffe001`12345080")   one word per argument
-// Needs pykd's bootstrapper loaded (.load pykd) and stackext installed in its Python.
+//   !stackext                      the current thread's stack (runs !py -m stackext.usage)
+//   !stackext "--driver mydrv --top 10"   one string: passed on as the command line
+//   dx @$scriptContents.stackext("--thread", "ffffe001`12345080")   one word per argument
+// Needs pykd's bootstrapper loaded (.load pykd) and stackext installed in its Python. Named
+// !stackext, not !stackusage: WinDbg has its own !stackusage, which this must not shadow.
 
 const PY_COMMAND = "!py -m stackext.usage";
 
@@ -14,7 +15,7 @@ const PY_COMMAND = "!py -m stackext.usage";
 function quoteArg(word) {
     const text = String(word);
     if (/["\r\n;]/.test(text)) {
-        throw new Error("stackusage: cannot pass an argument containing a quote, ';' or a line break: " + text);
+        throw new Error("stackext: cannot pass an argument containing a quote, ';' or a line break: " + text);
     }
     if (text === "" || /[ \t]/.test(text)) {
         return "\"" + text + "\"";
@@ -27,7 +28,7 @@ function commandLine(args) {
         // One string: the user wrote the command line; check it, pass it on as it is.
         const line = args[0].trim();
         if (/[\r\n;]/.test(line)) {
-            throw new Error("stackusage: the command line cannot contain ';' or a line break");
+            throw new Error("stackext: the command line cannot contain ';' or a line break");
         }
         return line ? PY_COMMAND + " " + line : PY_COMMAND;
     }
@@ -35,7 +36,7 @@ function commandLine(args) {
     return words.length ? PY_COMMAND + " " + words.join(" ") : PY_COMMAND;
 }
 
-function stackusage(...args) {
+function stackext(...args) {
     const control = host.namespace.Debugger.Utility.Control;
     const lines = control.ExecuteCommand(commandLine(args));
     for (const line of lines) {
@@ -46,6 +47,6 @@ function stackusage(...args) {
 function initializeScript() {
     return [
         new host.apiVersionSupport(1, 7),
-        new host.functionAlias(stackusage, "stackusage"),
+        new host.functionAlias(stackext, "stackext"),
     ];
 }

@@ -78,6 +78,8 @@ def _file_reports(path: str, args: argparse.Namespace, opts) -> Iterator[StackRe
     for item in windbg.read_file(path):
         if isinstance(item, windbg.EmbeddedJson):
             reports = RJ.load(item.text, item.source)
+            for r in reports:  # a live target (or older stackext) names no dump: the log does
+                r.source = item.source if r.source == "debugger" else r.source
         else:
             reports = [analyze(item, opts)]
         for r in reports:

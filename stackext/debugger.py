@@ -43,13 +43,41 @@ class DebuggerParser(argparse.ArgumentParser):
         raise ParserExit(status)
 
 
+# dbgeng passes at most 16,383 characters of one output call (the rest, newline included, is
+# dropped; DML is converted after the cut): a report goes out in pieces well under that.
+OUTPUT_CHUNK = 8000
+
+
+def chunks(text: str, limit: int = OUTPUT_CHUNK) -> List[str]:
+    """`text` as pieces of whole lines, each at most `limit` characters (a single longer line,
+    which no report has, is split at the limit)."""
+    out: List[str] = []
+    piece: List[str] = []
+    size = 0
+    for line in text.split("\n"):
+        while len(line) > limit:
+            out.extend(["\n".join(piece)] if piece else [])
+            piece, size = [], 0
+            out.append(line[:limit])
+            line = line[limit:]
+        if piece and size + 1 + len(line) > limit:
+            out.append("\n".join(piece))
+            piece, size = [], 0
+        size += len(line) + (1 if piece else 0)
+        piece.append(line)
+    out.append("\n".join(piece))
+    return out
+
+
 def writer(dbg: Optional[Debugger]) -> Write:
-    """Print through the debugger (pykd.dprintln); plain stdout when there is no pykd."""
+    """Print through the debugger (pykd.dprintln, in pieces under the engine's limit); plain
+    stdout when there is no pykd."""
     def write(text: str, dml: bool = False) -> None:
         if dbg is None:
             sys.stdout.write(text + "\n")
-        else:
-            dbg.output(text, dml)
+            return
+        for piece in chunks(text, OUTPUT_CHUNK):
+            dbg.output(piece, dml)
     return write
 
 

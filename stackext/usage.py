@@ -18,6 +18,7 @@ from stackext.debugger import DebuggerParser, Write, inside_debugger, run_comman
 from stackext.errors import StackextError
 from stackext.options import add_analysis_options, analysis_options, parse_address, render_options
 from stackext.render import render, renderer
+from stackext.report_json import MARKER_BEGIN
 from stackext.sources.pykd import anatomy, dump, live, memory
 from stackext.sources.pykd.adapter import Debugger
 
@@ -73,7 +74,7 @@ def _open_target(dbg: Debugger,
         if args.thread is not None and dump.is_user_thread_spec(args.thread):
             raise StackextError("--thread ~N selects a thread of a user-mode dump opened with "
                                 "--dump; here switch threads with ~Ns first")
-        return (None if args.thread is None else parse_address(args.thread)), None
+        return (None if args.thread is None else parse_address(args.thread)), _opened_source(dbg)
     dump.open_dump(dbg, args.dump, args.symbols)
     if dump.is_kernel(dbg):
         if args.thread is not None and dump.is_user_thread_spec(args.thread):
@@ -85,6 +86,16 @@ def _open_target(dbg: Debugger,
         dump.select_user_thread(dbg, args.thread)
     current = dump.current_thread(dbg)
     return None, args.dump + (", thread %s" % current if current else "")
+
+
+def _opened_source(dbg: Debugger) -> Optional[str]:
+    """Inside the debugger on a dump: the report's source names the dump (so that the stacks
+    read back from many kd logs can be told apart), as with --dump."""
+    path = dump.opened_dump(dbg)
+    if path is None or dump.is_kernel(dbg):
+        return path
+    current = dump.current_thread(dbg)
+    return path + (", thread %s" % current if current else "")
 
 
 def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
@@ -99,6 +110,11 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
                             "or give --dump PATH")
     elif args.symbols is not None:
         raise StackextError("--symbols goes with --dump; in the debugger use .sympath and .reload")
+    # JSON for a kd log: the begin marker goes out first, so that what the engine logs of
+    # stackext's own commands lies inside the block (the log reader skips it), not before it.
+    early_marker = inside and args.format == "json"
+    if early_marker:
+        write(MARKER_BEGIN, False)
     dml = inside if args.dml is None else args.dml
     thread, where = _open_target(dbg, args)
     stack = live.collect(dbg, thread=thread)
@@ -120,6 +136,8 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     if dml and fmt == "table":
         fmt = "dml"
     text = render([report], fmt, ropts).rstrip("\n")
+    if early_marker:
+        text = text.split("\n", 1)[1]  # the begin marker already went out
     write(text, fmt == "dml")
     if fmt == "dml":
         links = renderer("dml").double_fault_links(report)

@@ -532,11 +532,11 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
 
     @api
     def dprint(text, dml=False):
-        engine.output.append((str(text), bool(dml)))
+        engine.output.append((str(text)[:OUTPUT_LIMIT], bool(dml)))
 
     @api
     def dprintln(text, dml=False):
-        engine.output.append((str(text) + "\n", bool(dml)))
+        engine.output.append(((str(text) + "\n")[:OUTPUT_LIMIT], bool(dml)))
 
     @api
     def loadDump(path):
@@ -593,6 +593,9 @@ def synthetic_session(n_frames: int, n_modules: int = 4, kernel: bool = True) ->
 
 # -- dbgCommand: the commands stackext sends, with the real engine's state and text ------------
 
+# The real engine passes at most 16,383 characters of one dprint/dprintln, newline included
+# (tests/realengine/test_kd.py measures it through kd); the rest is dropped.
+OUTPUT_LIMIT = 16383
 EXECUTE_FAILED = "Call IDebugControl::ExecuteWide failed\nHRESULT 0x80040205"
 NATVIS_NOISE = ("No .natvis files found at Z:\\pykd\\Visualizers.\n"
                 "No .natvis files found at C:\\users\\root\\AppData\\Local\\Dbg\\Visualizers.\n")
@@ -682,6 +685,10 @@ class Commands:
             return None if f is None else f.get("fnent")
         if word.startswith("~"):
             return self.thread(cmd)
+        if cmd == "||" and s.get("dump"):  # as the real engine prints it (test_kd.py checks)
+            kind = "64-bit Kernel triage dump" if s.get("kernel") else "Full memory user mini dump"
+            path = s.get("dump_file") or "Z:\\dumps\\%s.dmp" % s.get("name", "fake")
+            return ".  0 %s: %s\n" % (kind, path)
         if word == ".reload":
             return "." * len(e.modules) + "\n"
         if word.startswith("!") or word.startswith("$$") or word == "r" and "=" in cmd:

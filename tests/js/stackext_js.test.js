@@ -24,40 +24,41 @@ function load(outputLines) {
     return { context, calls };
 }
 
-test("initializeScript registers API 1.7 and the !stackusage alias", () => {
+test("initializeScript registers API 1.7 and the !stackext alias (not WinDbg's own !stackusage)", () => {
     const { context } = load();
     const items = context.initializeScript();
     assert.strictEqual(items.length, 2);
     assert.strictEqual(items[0].major, 1);
     assert.strictEqual(items[0].minor, 7);
-    assert.strictEqual(items[1].name, "stackusage");
-    assert.strictEqual(items[1].fn, context.stackusage);
+    assert.strictEqual(items[1].name, "stackext");
+    assert.strictEqual(items[1].fn, context.stackext);
+    assert.ok(items.every((i) => i.name !== "stackusage"), "WinDbg's own !stackusage is not shadowed");
 });
 
 test("no arguments runs the module and prints each line", () => {
     const { context, calls } = load(["stack debugger: x64 kernel", "verdict  ok"]);
-    context.stackusage();
+    context.stackext();
     assert.deepStrictEqual(calls.commands, ["!py -m stackext.usage"]);
     assert.deepStrictEqual(calls.log, ["stack debugger: x64 kernel\n", "verdict  ok\n"]);
 });
 
 test("one string is the command line", () => {
     const { context, calls } = load();
-    context.stackusage("--driver mydrv --top 10");
+    context.stackext("--driver mydrv --top 10");
     assert.deepStrictEqual(calls.commands, ["!py -m stackext.usage --driver mydrv --top 10"]);
 });
 
 test("several arguments are one word each, quoted for the bootstrapper", () => {
     const { context, calls } = load();
-    context.stackusage("--thread", "ffffe001`12345080", "--dump", "C:\\My Dumps\\a.dmp");
+    context.stackext("--thread", "ffffe001`12345080", "--dump", "C:\\My Dumps\\a.dmp");
     assert.deepStrictEqual(calls.commands, [
         "!py -m stackext.usage --thread ffffe001`12345080 --dump \"C:\\My Dumps\\a.dmp\""]);
 });
 
 test("quotes, semicolons and line breaks are refused, nothing runs", () => {
     const { context, calls } = load();
-    assert.throws(() => context.stackusage("--driver", "a\"b"), /cannot pass/);
-    assert.throws(() => context.stackusage("--top 1; .shell calc"), /cannot contain/);
-    assert.throws(() => context.stackusage("x", "a\nb"), /cannot pass/);
+    assert.throws(() => context.stackext("--driver", "a\"b"), /cannot pass/);
+    assert.throws(() => context.stackext("--top 1; .shell calc"), /cannot contain/);
+    assert.throws(() => context.stackext("x", "a\nb"), /cannot pass/);
     assert.deepStrictEqual(calls.commands, []);
 });

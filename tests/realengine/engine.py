@@ -111,6 +111,8 @@ def _is_ready():
             python_exe(),
             os.path.join(python_dir(), "mscoree.dll"),
             os.path.join(site_dir(), "pykd", "pykd.pyd"),
+            kd_exe(),
+            os.path.join(site_dir(), "pykd", "mscoree.dll"),
         ]
         + [dump_path(n) for n in DUMP_NAMES]
         if not os.path.exists(p)
@@ -210,6 +212,37 @@ def run_windows_python(args, env_extra=None, timeout=300, cwd=None, check=False)
 def run_script(script, args=(), **kw):
     """Run a Linux-path Python script under the Windows Python."""
     return run_windows_python([winpath(script)] + list(args), **kw)
+
+
+def kd_exe():
+    """The lane's minimal kd (kd.c), built by setup.sh into the Windows Python's folder."""
+    return os.path.join(python_dir(), "kd.exe")
+
+
+def pykd_pyd():
+    """pykd.pyd, which is itself a dbgeng extension (`.load` it, then `!py script`)."""
+    return os.path.join(site_dir(), "pykd", "pykd.pyd")
+
+
+def run_kd(args, env_extra=None, timeout=300, cwd=None):
+    """Run ``kd.exe ARGS`` under Wine (same environment as the Windows Python); stdout is a pipe.
+    pykd.pyd's `!py` ends the process with a C++ exception (0xe06d7363) after the script's
+    output: the exit status is then not 0, so callers judge by the output."""
+    wine = wine_binary()
+    if not wine:
+        raise RuntimeError("wine not found; run bash tests/realengine/setup.sh")
+    return subprocess.run(
+        [wine, kd_exe()] + list(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=wine_env(env_extra),
+        cwd=cwd or python_dir(),
+        timeout=timeout,
+        universal_newlines=True,
+        encoding="utf-8",
+        errors="replace",
+    )
 
 
 def parse_probe_output(stdout):

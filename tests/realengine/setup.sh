@@ -148,7 +148,19 @@ if ! stamp_ok pythonrun "$PY_KEY $MS_KEY"; then
     stamp_set pythonrun "$PY_KEY $MS_KEY"
 fi
 
-# ---------------------------------------------------------------- 5. test programs + dumps
+# ---------------------------------------------------------------- 5. a minimal kd
+# kd.exe (kd.c) sits in the Windows Python's folder, so the engine's DLLs beside python.exe are
+# the ones it loads; pykd.pyd, loaded as an extension with the DLL-folder search order, needs the
+# stand-in mscoree.dll next to itself as well.
+KD_KEY="$(hash_of "$HERE/kd.c") $MS_KEY $PY_KEY"
+if ! stamp_ok kd "$KD_KEY" || [ ! -f "$PYDIR/kd.exe" ] || [ ! -f "$SITE/pykd/mscoree.dll" ]; then
+    log "building the lane's kd.exe"
+    x86_64-w64-mingw32-gcc -O2 -Wall -o "$PYDIR/kd.exe" "$HERE/kd.c" -ldbgeng -luuid -lole32
+    cp "$PYDIR/mscoree.dll" "$SITE/pykd/mscoree.dll"
+    stamp_set kd "$KD_KEY"
+fi
+
+# ---------------------------------------------------------------- 6. test programs + dumps
 PROGS="$HERE/programs"
 PR_KEY="$(hash_of "$PROGS"/*.c "$PROGS"/*.h "$HERE/setup.sh")"
 if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ] || [ ! -f "$DUMPS/chkstk.dmp" ]; then

@@ -15,6 +15,7 @@ from typing import Any, Optional
 from stackext.errors import StackextError
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, boundary, first_line
 from stackext.sources.pykd.scrape import current_thread as parse_current_thread
+from stackext.sources.pykd.scrape import opened_dump as parse_opened_dump
 
 # MINIDUMP_HEADER (minidumpapiset.h): Signature 'MDMP', Version, NumberOfStreams,
 # StreamDirectoryRva, CheckSum, TimeDateStamp, Flags; then MINIDUMP_DIRECTORY entries of
@@ -124,5 +125,16 @@ def current_thread(dbg: Debugger) -> Optional[str]:
     """"~2 (Id 20.f8)" for the current user-mode thread, None when the engine does not say."""
     try:
         return parse_current_thread(dbg.command("~."))
+    except DebuggerError:
+        return None
+
+
+def opened_dump(dbg: Debugger) -> Optional[str]:
+    """The file of the dump the debugger has open, from `||` (pykd has no API for it); None on a
+    live target or when the engine does not say."""
+    try:
+        if not dbg.is_dump():
+            return None
+        return parse_opened_dump(dbg.command("||"))
     except DebuggerError:
         return None

@@ -1,5 +1,5 @@
 """The debugger text stackext still reads, because pykd has no API for it: `.frame` rows, `dv`
-type names, `lm` rows, `~.`. One place, a sample line above each regex. (`dv` and `.fnent`
+type names, `lm` rows, `~.`, `||`. One place, a sample line above each regex. (`dv` and `.fnent`
 bodies are parsed by the pure stackext.anatomy.)"""
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ _LM_ROW = re.compile(r"^\s*([0-9a-fA-F`]{8,17})\s+([0-9a-fA-F`]{8,17})\s+(\S+)")
 # `~.` on the real engine:  ".  2  Id: 20.f8 Suspend: 0 Teb: 00000000`67fc0000 Unfrozen"
 _CURRENT_THREAD = re.compile(r"^[.#]?\s*(?P<n>\d+)\s+Id:\s*(?P<pid>[0-9a-f]+)\.(?P<tid>[0-9a-f]+)",
                              re.I)
+
+# `||` (the open target) on the real engine:
+#   ".  0 Full memory user mini dump: Z:\dumps\seed.dmp"
+#   ".  0 64-bit Kernel triage dump: Z:\kernel-dumps\triage_x64.dmp"
+_DUMP_SYSTEM = re.compile(r"^[.#]?\s*\d+\s+[^:]*\bdump:\s*(?P<path>\S.*?)\s*$", re.I)
 
 
 def frame_row(text: Optional[str]) -> Optional[re.Match]:
@@ -60,4 +65,13 @@ def current_thread(text: str) -> Optional[str]:
         m = _CURRENT_THREAD.match(line.strip())
         if m:
             return "~%s (Id %s.%s)" % (m.group("n"), m.group("pid"), m.group("tid"))
+    return None
+
+
+def opened_dump(text: str) -> Optional[str]:
+    """`||` -> the dump file's path; None when the engine names none."""
+    for line in text.splitlines():
+        m = _DUMP_SYSTEM.match(line.strip())
+        if m:
+            return m.group("path")
     return None

@@ -267,8 +267,15 @@ class Reader:
     # -- embedded JSON and the end -------------------------------------------------------------
 
     def _json(self, n: int, raw: str) -> List[Item]:
+        if raw.strip() == MARKER_BEGIN:  # a run that printed no end (it failed): start again
+            self.json_lines, self.json_line, self.json_size = [], n, 0
+            return []
         if raw.strip() == MARKER_END:
-            text, self.json_lines = "\n".join(self.json_lines or []), None
+            lines = self.json_lines or []
+            # A kd log also records what stackext's own engine commands printed (pykd's
+            # dbgCommand) after the begin marker: the document starts at its "{" line.
+            start = next((i for i, line in enumerate(lines) if line.strip() == "{"), 0)
+            text, self.json_lines = "\n".join(lines[start:]), None
             self.found = True
             return [EmbeddedJson("%s:%d" % (self.name, self.json_line), text)]
         self.json_size += len(raw)
