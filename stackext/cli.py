@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Callable, Iterator, List, Optional, TextIO
 
 from stackext import __version__, frames, lab
 from stackext import report_json as RJ
 from stackext.analyze import analyze
-from stackext.errors import StackextError
+from stackext.errors import StackextError, open_output, run_guarded
 from stackext.knowledge import ARCHES
 from stackext.model import StackInput, StackReport
 from stackext.options import (
@@ -132,7 +131,7 @@ def cmd_usage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 overflow.append(r.source)
             yield r
 
-    target = _output(args.output) if args.output else out
+    target = open_output(args.output) if args.output else out
     try:
         stream(note(_stacks(args, failed)), args.format, ropts, target.write)
     finally:
@@ -141,13 +140,6 @@ def cmd_usage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if ropts.errors:
         return 2
     return 1 if overflow and args.fail_on_overflow else 0
-
-
-def _output(path: str) -> TextIO:
-    try:
-        return open(path, "w", encoding="utf-8", newline="\n")
-    except OSError as e:
-        raise StackextError("cannot write the report: %s" % (e.strerror or e), path) from None
 
 
 def _thread_stacks(args: argparse.Namespace) -> Iterator[StackInput]:
@@ -192,22 +184,7 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,
     if not args.command:
         parser.print_help(out)
         return 2
-    try:
-        return COMMANDS[args.command](args, out, err)
-    except StackextError as e:
-        err.write("stackext: %s\n" % e)
-        return 2
-    except KeyboardInterrupt:
-        err.write("stackext: interrupted\n")
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as e:  # never a traceback for a user; STACKEXT_DEBUG=1 shows it
-        if os.environ.get("STACKEXT_DEBUG"):
-            raise
-        err.write("stackext: internal error, please report it: %s: %s\n"
-                  % (type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
-        return 2
+    return run_guarded(lambda: COMMANDS[args.command](args, out, err), err)
 
 
 def main_exit() -> None:

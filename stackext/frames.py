@@ -13,7 +13,7 @@ import os
 import sys
 from typing import List, Optional, TextIO
 
-from stackext.errors import StackextError
+from stackext.errors import StackextError, run_guarded
 from stackext.options import parse_size
 
 X64_KERNEL_STACK = 24 * 1024
@@ -97,19 +97,7 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # -h (0) and usage errors (2)
         return int(e.code or 0)
-    try:
-        return run(args, out, err)
-    except StackextError as e:
-        err.write("stackext: %s\n" % e)
-        return 2
-    except BrokenPipeError:
-        return 0
-    except Exception as e:  # never a traceback for a user; STACKEXT_DEBUG=1 shows it
-        if os.environ.get("STACKEXT_DEBUG"):
-            raise
-        err.write("stackext: internal error, please report it: %s: %s\n"
-                  % (type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
-        return 2
+    return run_guarded(lambda: run(args, out, err), err)
 
 
 if __name__ == "__main__":
