@@ -80,7 +80,7 @@ def test_entries_import_without_pykd():
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-2:] == [
         "stackext: pykd is not available: run this inside WinDbg after `.load pykd` "
-        "(pip install pykd; Windows only)", "2"]
+        "(pip install \"stackext[pykd]\": Windows, Python 3.8 or 3.9)", "2"]
 
 
 def test_dml_is_default_inside_windbg_and_links_frames(monkeypatch):

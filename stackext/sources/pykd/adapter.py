@@ -63,8 +63,9 @@ class Debugger:
         try:
             import pykd  # noqa: PLC0415 - the one function-level import: only this backend needs it
         except ImportError:
-            raise StackextError("pykd is not available: run this inside WinDbg after `.load pykd` "
-                                "(pip install pykd; Windows only)") from None
+            raise StackextError(
+                "pykd is not available: run this inside WinDbg after `.load pykd` "
+                "(pip install \"stackext[pykd]\": Windows, Python 3.8 or 3.9)") from None
         return cls(pykd)
 
     def _call(self, fn: Callable[..., Any], *args: Any, also: tuple = ()) -> Any:

@@ -67,11 +67,25 @@ NONSTACK_COMMANDS = {
 
 
 def text_of(raw) -> io.TextIOBase:
-    """A binary stream as text: `.logopen /u` writes UTF-16 with a BOM; everything else is read
-    as UTF-8, bad bytes replaced."""
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-    encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    """A binary stream as text: `.logopen /u` writes UTF-16 with a BOM, some tools save it without
+    one (told by its NULs); everything else is read as UTF-8, bad bytes replaced."""
+    head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
+    encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else utf16_without_bom(head)
     return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=None)
+
+
+def utf16_without_bom(head: bytes) -> str:
+    """UTF-16 saved without a BOM, told by its NULs: ASCII text has a NUL in every high byte
+    ("0\x00:\x00 \x00k\x00d\x00>\x00" is "0: kd>" in UTF-16-LE); else UTF-8."""
+    pairs = len(head) // 2
+    if pairs < 4:
+        return "utf-8"
+    even, odd = head[0:pairs * 2:2].count(0), head[1:pairs * 2:2].count(0)
+    if odd * 10 >= pairs * 9 and even == 0:
+        return "utf-16-le"
+    if even * 10 >= pairs * 9 and odd == 0:
+        return "utf-16-be"
+    return "utf-8"
 
 
 def bounded_lines(stream) -> Iterator[str]:

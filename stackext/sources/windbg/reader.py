@@ -18,6 +18,7 @@ from stackext.sources.windbg.dps import DpsCapture
 from stackext.sources.windbg.lines import EmbeddedJson, Item
 from stackext.sources.windbg.lmv import ModuleFacts
 from stackext.sources.windbg.notes import FrameNotes
+from stackext.sources.windbg.pasted import Paste, tilde_thread
 from stackext.sources.windbg.rows import Layout, Row, looks_like_row, parse_header, parse_row
 from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
 
@@ -48,11 +49,13 @@ def read_stacks(lines: Iterable[str], name: str,
     notes = FrameNotes(name)
     dps = DpsCapture(name)
     lineno = seen = 0
+    paste = Paste(name)
     for lineno, raw in enumerate(lines, 1):
         if seen < BINARY_PROBE:
             if "\x00" in raw[: BINARY_PROBE - seen]:
                 raise StackextError("binary file, not a WinDbg text log", where="%s:1" % name)
             seen += len(raw)
+        raw = paste.line(lineno, raw)
         consumed, scanned = dps.feed(lineno, raw)
         if scanned:
             yield from notes.hold(reader.raw_scan(scanned))
@@ -62,6 +65,7 @@ def read_stacks(lines: Iterable[str], name: str,
     last = reader.raw_scan(dps.finish()) + reader.finish(lineno)
     reader.retire_last()
     yield from notes.hold(last + reader.drain(), final=True)
+    paste.finish(reader.found)
     if not reader.found and reader.no_sp_line:
         raise StackextError(
             "this stack has no Child-SP column (recent WinDbg prints only RetAddr for x64 kb): "
@@ -165,7 +169,7 @@ class Reader:
             self._end(out)
             self._reset_command(keep_prompt_state=True)
             self.stack = self._new_stack(n)
-            self.stack.tilde = True
+            self.stack.tilde = tilde_thread(text)
             return True
         tinfo = thread_header(n, text)
         if tinfo is not None:

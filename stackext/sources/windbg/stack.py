@@ -6,7 +6,7 @@ Imports stackext.model/knowledge and the reader's helpers; never pykd, analyze o
 
 from __future__ import annotations
 
-from typing import List, Optional, Set
+from typing import List, Optional, Set, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Frame, Gap, GapKind, Origin, StackInput
@@ -38,7 +38,7 @@ class OpenStack:
         self.closed = False  # STACK_TEXT saw its closing blank line
         self.last_unreadable_row = False
         self.tinfo: Optional[ThreadInfo] = None
-        self.tilde = False
+        self.tilde: Optional[Tuple[int, int]] = None  # a ~*k header's (thread number, id)
         self.complete: Optional[bool] = None
 
     def warn(self, text: str, n: int) -> None:
@@ -115,7 +115,9 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
     if t is not None:
         t.used = True
         _thread_facts(result, t, "" if t is stack.tinfo else stack.name)
-    elif ctx.implicit_thread is not None and not stack.tilde:
+    elif stack.tilde is not None:  # user mode: the thread id names the thread
+        result.thread = stack.tilde[1]
+    elif ctx.implicit_thread is not None:
         result.thread = ctx.implicit_thread
     result.kernel = _kernel(stack, arch, session)
     result.limit_hint = ctx.limit_hint

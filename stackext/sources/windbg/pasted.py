@@ -1,0 +1,139 @@
+"""WinDbg text as people paste it into issues, wikis and chats, turned back into WinDbg's own
+lines: backticks escaped by GitHub issue bodies, `k` rows as markdown table rows with HTML-wrapped
+cells, the mex extension's `!t` table (its Source column), `~*k` thread headers, and lines far
+longer than any WinDbg row.
+
+Pure; one small state (inside a mex table or not). Imports the line helpers only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Tuple
+
+from stackext.errors import StackextError
+from stackext.sources.windbg.lines import ADDR, READ_CHUNK, clean_line
+
+# No WinDbg row comes near this (rows with kp parameters and source paths stay under a few KB);
+# a longer line is not read as a frame (a 95 MB line of addresses is not a one-frame stack).
+LONG_LINE = 1 << 16
+
+# GitHub issue bodies escape the backtick: "ffffd001\`528e3fb0"
+ESCAPED_TICK = "\\`"
+# A markdown table row: "| 01 | 40 | <code>00000000`0015ef10</code> | ... | ntdll!Ldrp... |"
+TABLE_ROW_RE = re.compile(r"^\|.*\|$")
+# Its separator row: "|---|---:|:---|"
+TABLE_RULE_RE = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+$")
+# HTML a table cell is wrapped in: "<sub>fffff880021748b0</sub>", "<code>nt!KeBugCheckEx</code>"
+TAG_RE = re.compile(r"</?(?:sub|sup|code|tt|kbd|samp|pre|b|i|em|strong|span|br)\b[^<>]*>", re.I)
+
+# mex's !t table header (also with an Info column instead of Source):
+# "# Child-SP         Return           Call Site                             Source"
+MEX_HEADER_RE = re.compile(r"^#\s*(Child-SP|ChildEBP)\s+Return\s+Call Site(?:\s+\w+)?$")
+# A mex !t row: number, SP (or "(Inline)"), return address (or dashes), call site, and after the
+# column padding the Source (or Info) cell:
+# "2 000000d1f73fea30 00007ff8744a26ad Test!CreateAndWriteFiles+0x4f7        C:\...\Test.cpp @ 62"
+# "4 (Inline)         ---------------- Test!invoke_main+0x22                    D:\a\...inl @ 78"
+MEX_ROW_RE = re.compile(
+    r"^(?P<n>[0-9a-fA-F]{1,4})\s+(?P<sp>" + ADDR + r"|\(Inline\))\s+(?P<ret>" + ADDR
+    + r"|-{8,17})\s+(?P<site>\S+(?: \S+)*?)(?:\s{2,}(?P<tail>\S.*))?$"
+)
+# A Source cell: "C:\Users\User\source\repos\Test\Test\Test.cpp @ 62"
+MEX_SOURCE_RE = re.compile(r"^(?P<file>[^\[\]!]+?) @ (?P<line>\d+)$")
+# A source cell one space after a call site longer than mex's column:
+# "nt!KiProcessExpiredTimerList+0x26a minkernel\ntos\ke\dpcsup.c @ 4109"
+MEX_JOINED_RE = re.compile(r"^(?P<site>\S+(?: \S+)*?) (?P<file>[^\s!\\]*\\[^!]*?) @ (?P<line>\d+)$")
+
+# ~*k thread header: "   0  Id: 20.108 Suspend: 1 Teb: 7ffdf000 Unfrozen" (". 0" current, "# 0"
+# the event's thread): the debugger's thread number and the thread id (hex, after the dot)
+TILDE_ID_RE = re.compile(r"^[.#]?\s*(?P<num>\d+)\s+Id:\s*[0-9a-fA-F]+\.(?P<tid>[0-9a-fA-F]+)\s")
+
+
+def table_row(text: str) -> str:
+    """A markdown table row as a WinDbg line: cells without HTML, joined by two spaces; the
+    separator row is an empty line. An empty cell (kf's blank Memory) is left out, as WinDbg's
+    own blank column reads."""
+    if TABLE_RULE_RE.match(text):
+        return ""
+    cells = []
+    for cell in text[1:-1].split("|"):
+        cell = TAG_RE.sub("", cell).strip()
+        if len(cell) > 1 and cell.startswith("`") and cell.endswith("`"):
+            cell = cell[1:-1].strip()  # an inline code span
+        if cell:
+            cells.append(cell)
+    return "  ".join(cells)
+
+
+def mex_header(text: str) -> Optional[str]:
+    """mex's !t column header as WinDbg's, or None."""
+    m = MEX_HEADER_RE.match(text)
+    return None if m is None else "# %s RetAddr Call Site" % m.group(1)
+
+
+def mex_row(text: str) -> Optional[str]:
+    """A mex !t row as a WinDbg k row: the Source cell as WinDbg's "[file @ line]" tail, an Info
+    cell left out, the inline row's dashes as WinDbg's. None when the line is no mex row."""
+    m = MEX_ROW_RE.match(text)
+    if m is None:
+        return None
+    site, tail = m.group("site"), m.group("tail")
+    source = MEX_SOURCE_RE.match(tail) if tail else None
+    if tail is None:
+        source = MEX_JOINED_RE.match(site)
+        if source is not None:
+            site = source.group("site")
+    ret = m.group("ret")
+    if ret.startswith("-"):
+        ret = "--------`--------" if len(ret) > 8 else "--------"
+    row = "%s %s %s %s" % (m.group("n"), m.group("sp"), ret, site)
+    if source is not None:
+        row += " [%s @ %s]" % (source.group("file").strip(), source.group("line"))
+    return row
+
+
+def tilde_thread(text: str) -> Optional[Tuple[int, int]]:
+    """(debugger thread number, thread id) of a ~*k thread header, or None."""
+    m = TILDE_ID_RE.match(text)
+    return None if m is None else (int(m.group("num")), int(m.group("tid"), 16))
+
+
+class Paste:
+    """The reader's view of pasted text: one call of line() per raw line, before the reader's."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.mex = False  # under a mex !t header
+        self.long_at = 0  # the first line far longer than any WinDbg row
+
+    def line(self, n: int, raw: str) -> str:
+        if len(raw) > LONG_LINE:
+            self.long_at = self.long_at or n
+            size = len(raw.rstrip("\r\n"))
+            return "[line %s%d characters long: not read]" % (
+                "over " if size >= READ_CHUNK else "", size)
+        if ESCAPED_TICK in raw:
+            raw = raw.replace(ESCAPED_TICK, "`")
+        if not self.mex and "|" not in raw and "Return" not in raw:
+            return raw  # the common line, untouched
+        text = clean_line(raw)
+        if text.startswith("|") and TABLE_ROW_RE.match(text):
+            return table_row(text)
+        if self.mex:
+            row = mex_row(text)
+            if row is not None:
+                return row
+            self.mex = False
+        header = mex_header(text) if text.startswith("#") else None
+        if header is not None:
+            self.mex = True
+            return header
+        return raw
+
+    def finish(self, found: bool) -> None:
+        """The log had no stack and a line far longer than any WinDbg row: say so."""
+        if not found and self.long_at:
+            raise StackextError(
+                "a line of more than {:,} characters, far longer than any WinDbg row: not read "
+                "(no call stack found)".format(LONG_LINE),
+                where="%s:%d" % (self.name, self.long_at))
