@@ -175,7 +175,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 for d in stack_dicts(path, opts):
                     d["_position"] = stats.count
                     kind = T.kind_of(d)
-                    row, section = T.ascii_html(L.stack_row(d, kind)), T.ascii_html(L.stack_lazy(d))
+                    row, section = T.ascii_html(L.stack_row(d, kind)), L.stack_data(d)
                     rows.write(row)
                     sections.write(section)
                     stats.add(d, kind, d["_position"])
@@ -192,6 +192,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             shutil.copyfileobj(rows, target)
             target.write(T.ascii_html(L.ROWS_TAIL + L.SECTIONS_HEAD))
             shutil.copyfileobj(sections, target)
+            target.write(L.SECTIONS_TAIL)
             target.write(H.page_tail())
         finally:
             if target is not out:

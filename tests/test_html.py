@@ -139,20 +139,36 @@ def test_jsonl_is_the_json_documents_stacks_one_per_line():
     assert [json.loads(x) for x in lines] == doc["stacks"]
 
 
-def test_report_over_every_fixture(tmp_path):
+def stack_data(out):
+    """The lab page's per-stack data: one line of gzip'd JSON in base64 per stack."""
+    import base64
+    import gzip
+
+    text = out.split('<script type="application/x-stackext-gzip" id="stack-data">\n', 1)[1]
+    lines = text.split("</script>", 1)[0].splitlines()
+    return [json.loads(gzip.decompress(base64.b64decode(x))) for x in lines]
+
+
+def test_report_over_every_fixture():
     code, out, err = run_lab(LOGS)
     assert code == 0 and err == ""
     page = Page(out)
-    rows = page.all("tr")
+    rows = [a for t, a in page.elements if t == "div" and "data-kind" in a]
     stacks = sum(len(json.loads(run(["usage", "--format", "json", p])[1])["stacks"])
                  for p in LOGS)
-    sections = page.all("section", "lazy")
-    assert len(sections) == stacks == 45
-    assert len([a for t, a in page.elements if t == "tr" and "data-kind" in a]) == stacks
-    assert [a["data-kind"] for a in rows if "data-kind" in a].count("overflow") == 2
-    # each row links to its own section
-    links = {a["href"] for a in page.all("a") if a.get("href", "").startswith("#s")}
-    assert {"#" + s["id"] for s in sections} <= links
+    data = stack_data(out)
+    assert len(rows) == len(data) == stacks == 45
+    assert [a["data-kind"] for a in rows].count("overflow") == 2
+    # each row links to its own stack's data line
+    links = [a["href"] for a in page.all("a") if a.get("href", "").startswith("#s")]
+    assert links[-45:] == ["#s%d" % k for k in range(45)]
+    assert data[2]["source"].endswith("005_ql2300_0x7f8_thread_base_limit_x64.txt:6")
+    assert data[2]["headline"].startswith("OVERFLOW: kernel stack overflow")
+    # the same display list as the stack's own page, less what the script rebuilds from rows
+    single = run(["usage", "--format", "html", DF])[1]
+    heights = sorted(float(r["height"]) for g, r in Page(single).blocks if "data-frame" in g)
+    assert sorted(p[5] for p in data[2]["pic"]["p"]
+                  if p[0] == "b" and p[6] is not None and p[7] is not None) == heights
     text = "".join(page.text)
     assert "45 stacks from 39 files: 2 overflowed" in text
 
@@ -183,7 +199,11 @@ def test_report_mixed_inputs_bad_file_and_gate(tmp_path, capsys):
     assert err.strip() == "stackext: %s: stack 0: not a stackext stack (see the README's JSON " \
         "contract)" % (tmp_path / "broken.json")
     page = Page(out)
-    assert len(page.all("section", "lazy")) == 4
+    assert len(stack_data(out)) == 4
+    # in file-name order: doc.json, kd.log, lines.jsonl, log.txt (broken.json has none)
+    assert [d["source"] for d in stack_data(out)] == [
+        DF + ":6", DF + ":6", str(FIX / "024_insightengineering_ntfs_stacktext_full_x64.txt")
+        + ":5", str(tmp_path / "log.txt") + ":6"]
     assert "not a stackext stack" in "".join(page.text)
     # the gate: 005 overflowed, so any share fails it; without 005 nothing reaches 90 %
     assert run_lab(["--fail-over", "90%", str(tmp_path)])[0] == 1
@@ -197,4 +217,4 @@ def test_report_through_the_console_command(tmp_path):
     target = tmp_path / "lab.html"
     code, out, _ = run(["report", "-o", str(target), DF])
     assert code == 0 and out == ""
-    assert target.read_text().count('<section class="stack lazy"') == 1
+    assert len(stack_data(target.read_text())) == 1
