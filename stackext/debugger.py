@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from typing import Callable, List, Optional, Tuple
 
 from stackext.command import DebuggerParser, run_command
@@ -19,6 +20,7 @@ EPILOG = """examples:
   !py -m stackext.usage                       the current thread's stack against its budget
   !py -m stackext.usage --thread ffffe001`12345080 --driver mydrv
   !py -m stackext.usage --format json         JSON between marker lines (for kd -logo logs)
+  !py -m stackext.usage --html C:\\tmp\\stack.html   the stack drawn to scale, one HTML file
 outside a debugger (pykd as a library, Windows):
   python -m stackext.usage --dump C:\\dumps\\MEMORY.DMP
   python -m stackext.usage --dump C:\\dumps\\app.dmp --thread ~2 --symbols C:\\symbols
@@ -50,6 +52,9 @@ def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
                         "folder is always added, so PDBs next to it are found")
     p.add_argument("--no-locals", dest="locals", action="store_false",
                    help="do not read the largest locals of the heaviest frames (dv, .fnent)")
+    p.add_argument("--html", metavar="FILE",
+                   help="write the stack's page (one self-contained HTML file) to FILE and "
+                        "print its path")
     return p
 
 
@@ -145,6 +150,8 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
         pykd_anatomy.attach(stack, report, args.top, thread=thread)
     if args.strict and report.warnings:
         raise StackextError("warning treated as error (--strict): %s" % report.warnings[0])
+    if args.html:
+        return _write_html(args.html, report, render_options(args), write)
     fmt = args.format
     ropts = dataclasses.replace(render_options(args), dml=dml and fmt == "table",
                                 markers=fmt == "json" and inside)
@@ -156,6 +163,19 @@ def run(args: argparse.Namespace, write: Callable[[str, bool], None]) -> int:
         links = _double_fault_links(stack, report)
         if links:
             write(links, True)
+    return 0
+
+
+def _write_html(path: str, report, ropts, write: Callable[[str, bool], None]) -> int:
+    from stackext.render import render
+
+    path = os.path.abspath(path)
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(render([report], "html", ropts))
+    except OSError as e:
+        raise StackextError("cannot write the page: %s" % (e.strerror or e), path) from None
+    write("stack page written to %s" % path, False)
     return 0
 
 

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             target.write(H.page_head("stackext lab report: %d stacks" % stats.count))
             target.write(T.ascii_html(L.summary(stats, files, bad) + L.ROWS_HEAD))
             shutil.copyfileobj(rows, target)
-            target.write(T.ascii_html(L.ROWS_TAIL + L.SECTIONS_HEAD))
+            target.write(T.ascii_html(L.ROWS_TAIL + L.functions(stats) + L.SECTIONS_HEAD))
             shutil.copyfileobj(sections, target)
             target.write(L.SECTIONS_TAIL)
             target.write(H.page_tail())

@@ -160,8 +160,8 @@ def test_report_over_every_fixture():
     assert len(rows) == len(data) == stacks == 45
     assert [a["data-kind"] for a in rows].count("overflow") == 2
     # each row links to its own stack's data line
-    links = [a["href"] for a in page.all("a") if a.get("href", "").startswith("#s")]
-    assert links[-45:] == ["#s%d" % k for k in range(45)]
+    grid = out.split('<div id="stacks"', 1)[1].split("<h2>Third-party functions", 1)[0]
+    assert re.findall(r'href="(#s\d+)"', grid) == ["#s%d" % k for k in range(45)]
     assert data[2]["source"].endswith("005_ql2300_0x7f8_thread_base_limit_x64.txt:6")
     assert data[2]["headline"].startswith("OVERFLOW: kernel stack overflow")
     # the same display list as the stack's own page, less what the script rebuilds from rows
@@ -218,3 +218,20 @@ def test_report_through_the_console_command(tmp_path):
     code, out, _ = run(["report", "-o", str(target), DF])
     assert code == 0 and out == ""
     assert len(stack_data(target.read_text())) == 1
+
+
+def test_html_inside_the_debugger_has_the_locals(monkeypatch, tmp_path):
+    """`!py -m stackext.usage --html FILE` on the real-engine recording of the seed program:
+    the 2,192-byte frame's block carries its largest local and its layout."""
+    import fakepykd
+
+    from stackext import debugger
+
+    engine = fakepykd.install(monkeypatch, "real_seed_user_x64")
+    target = tmp_path / "seed.html"
+    assert debugger.main(["--html", str(target)]) == 0
+    assert fakepykd.output_text(engine).strip() == "stack page written to %s" % target
+    page = Page(target.read_text())
+    titles = [t for t in page.text if t.startswith("#") and "seed!MyStruct_toDebugStr+0x72" in t]
+    assert titles and "local copy (struct MYSTRUCT): 2,064 bytes at rsp+0x70" in titles[0]
+    assert "layout: 2,184 fixed + 0 pushed (0 registers) + return address" in titles[0]

@@ -5,7 +5,6 @@ it), which turns the skip into a failure."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import struct
 from pathlib import Path

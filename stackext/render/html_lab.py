@@ -36,11 +36,11 @@ def stack_row(d: Dict[str, Any], kind: str) -> str:
     bar = "" if pct is None else '<span class="usedbar %s"><span style="width:%.1f%%"></span>' \
         '</span>' % (kind, min(pct, 100.0))
     return ('<div class="r" role="row" data-kind="%s"><span role="cell" data-v="%d">%d</span>'
-            '<span role="cell"><a href="#%s">%s</a></span><span role="cell" class="k-%s">%s: %s'
+            '<span role="cell"><a href="#%s">%s</a></span><span role="cell" class="k-%s">%s%s'
             '</span><span role="cell" data-v="%s">%s</span><span role="cell">%s %s</span>'
             '<span role="cell" data-v="%s">%s</span></div>\n'
             % (kind, d["_position"], d["_position"], T.stack_id(d), T.esc(d.get("source") or ""),
-               kind, KIND_WORD[kind], T.esc(T.clip(d.get("verdict") or "", 90)),
+               kind, KIND_WORD[kind], T.esc(T.clip(T.verdict_tail(d), 90)),
                -1 if pct is None else pct, "?" if pct is None else "%.0f%%" % pct, bar,
                T.esc(used), -1 if top is None else top.get("size") or 0, T.esc(heavy)))
 
@@ -134,18 +134,24 @@ def _tally_table(title: str, what: str, rows: List[Tally]) -> str:
 
 
 def summary(stats: LabStats, files: int, bad: List[str]) -> str:
+    """The top of the page: the counts, the files that could not be read, the histogram and the
+    third-party modules."""
     k = stats.kinds
     bad_html = "" if not bad else ('<h2 class="bad">Files that could not be read (%d)</h2>'
                                    '<ul class="bad">%s</ul>' % (len(bad), "".join(
                                        "<li>%s</li>" % T.esc(b) for b in bad)))
-    funcs = LabStats.ranked(stats.functions, FUNCTIONS_SHOWN)
-    more = len(stats.functions) - len(funcs)
     return ('<h1>stackext lab report</h1><p class="verdict %s">%d stacks from %d files: '
             '%d overflowed, %d at or above %d%% of their budget, %d below, %d without a budget'
-            '</p>%s<h2>Used share of the budget</h2>%s%s%s%s'
+            '</p>%s<h2>Used share of the budget</h2>%s%s'
             % ("overflow" if k["overflow"] else "near" if k["near"] else "ok", stats.count,
                files, k["overflow"], k["near"], NEAR, k["ok"], k["unknown"], bad_html,
                _histogram(stats),
-               _tally_table("Third-party modules", "module", LabStats.ranked(stats.modules)),
-               _tally_table("Third-party functions", "function", funcs),
-               "<p>%d more functions not shown.</p>" % more if more > 0 else ""))
+               _tally_table("Third-party modules", "module", LabStats.ranked(stats.modules))))
+
+
+def functions(stats: LabStats) -> str:
+    """Third-party functions, the most often on hot stacks first (below the stack rows)."""
+    funcs = LabStats.ranked(stats.functions, FUNCTIONS_SHOWN)
+    more = len(stats.functions) - len(funcs)
+    return _tally_table("Third-party functions", "function", funcs) + (
+        "<p>%d more functions not shown.</p>" % more if more > 0 else "")
