@@ -161,6 +161,16 @@ def over_gate(d: Dict[str, Any], share: Optional[float]) -> bool:
     return share is not None and (bool(d.get("overflow")) or (pct is not None and pct >= share))
 
 
+def _drawn(d: Dict[str, Any], kind: str):
+    """The stack's row and data line; a stack JSON whose values are not what the contract says
+    (a size that is not a number, ...) is a bad input, not a crash."""
+    try:
+        return T.ascii_html(L.stack_row(d, kind)), L.stack_data(d)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+        raise StackextError("cannot draw this stack (%s: %s); see the README's JSON contract"
+                            % (type(e).__name__, e), str(d.get("source"))) from None
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     opts = AnalysisOptions(budget=args.budget, heavy=args.heavy, drivers=tuple(args.driver),
                            arch=args.arch)
@@ -175,7 +185,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 for d in stack_dicts(path, opts):
                     d["_position"] = stats.count
                     kind = T.kind_of(d)
-                    row, section = T.ascii_html(L.stack_row(d, kind)), L.stack_data(d)
+                    row, section = _drawn(d, kind)
                     rows.write(row)
                     sections.write(section)
                     stats.add(d, kind, d["_position"])

@@ -235,3 +235,32 @@ def test_html_inside_the_debugger_has_the_locals(monkeypatch, tmp_path):
     titles = [t for t in page.text if t.startswith("#") and "seed!MyStruct_toDebugStr+0x72" in t]
     assert titles and "local copy (struct MYSTRUCT): 2,064 bytes at rsp+0x70" in titles[0]
     assert "layout: 2,184 fixed + 0 pushed (0 registers) + return address" in titles[0]
+
+
+def test_report_a_stack_json_with_wrong_values_is_a_bad_file(tmp_path):
+    doc = json.loads(run(["usage", "--format", "json", DF])[1])
+    doc["stacks"][0]["frames"][3]["size"] = "big"
+    (tmp_path / "odd.json").write_text(json.dumps(doc))
+    code, out, err = run_lab([str(tmp_path / "odd.json"), DF])
+    assert code == 2
+    assert err.startswith("stackext: %s:6: cannot draw this stack (TypeError: " % DF)
+    assert len(stack_data(out)) == 1  # the log itself is still on the page
+
+
+def test_report_memory_stays_flat(tmp_path):
+    """Peak Python memory while reading 60 and 300 stacks: the same (rows and data go to
+    temporary files; only counts stay)."""
+    import tracemalloc
+
+    body = "\n".join(x for x in Path(DF).read_text().splitlines() if not x.startswith("# "))
+    peaks = []
+    for n in (60, 300):
+        log = tmp_path / ("%d.log" % n)
+        log.write_text((body + "\n\n") * n)
+        tracemalloc.start()
+        code, out, _ = run_lab([str(log), "-o", str(tmp_path / "lab.html")])
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert code == 0
+        assert (tmp_path / "lab.html").read_text().count('data-kind="overflow"') == n
+    assert peaks[1] < peaks[0] * 1.2, peaks

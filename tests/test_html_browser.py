@@ -124,6 +124,21 @@ def test_dark_theme(browser, tmp_path):
         browser.call("Emulation.setEmulatedMedia", {"features": []})
 
 
+def test_prints(browser, tmp_path):
+    import base64
+
+    visit(browser, page_for(tmp_path, ["usage", "--format", "html", DF]))
+    browser.call("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert browser.eval("getComputedStyle(document.querySelector('.detail')).display") \
+            == "none"
+        assert len(browser.eval(BLOCKS)) == 38  # the picture prints, at scale
+    finally:
+        browser.call("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = base64.b64decode(browser.call("Page.printToPDF", {"printBackground": True})["data"])
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 10000
+
+
 def test_crafted_names_are_text(browser, tmp_path):
     log = tmp_path / "crafted.txt"
     log.write_text(Path(DF).read_text().replace("rosempio!DsmWriteEvent+0x3c4f4",

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
-from stackext.render import RenderOptions
-from stackext.render import html_picture as P
+from stackext.render import RenderOptions, html_svg
 from stackext.render import html_text as T
 from stackext.render.json_ import stack_dict
 
@@ -148,7 +147,7 @@ def stack_body(d: Dict[str, Any]) -> str:
     warnings = "".join("<li>%s</li>" % T.esc(w) for w in d.get("warnings") or [])
     return ('<ul class="facts">%s</ul><div class="picwrap">%s</div>%s'
             '<pre class="detail" hidden></pre><h3>Frames (innermost first)</h3>%s%s%s%s'
-            % (items, P.svg(d), LEGEND,
+            % (items, html_svg.svg(d), LEGEND,
                _table(["#", "size", "depth", "share of budget", "notes", "call site"], "nnnntt",
                       frame_rows(d), "sortable frames"),
                _modules(d), _cycles(d),

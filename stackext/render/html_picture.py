@@ -210,8 +210,8 @@ def _scale(d: Dict[str, Any]) -> float:
 
 
 def primitives(d: Dict[str, Any]) -> Dict[str, Any]:
-    """The picture as a display list: Python lays it out once; `svg` here and the lab page's
-    script (drawPicture in html_page.js) only play it back."""
+    """The picture as a display list: Python lays it out once; html_svg.svg and the lab page's
+    script (picture() in html_page.js) only play it back."""
     scale = _scale(d)
     segs = sorted(d["segments"], key=lambda s: -s["index"])
     cols = []
@@ -233,61 +233,13 @@ def primitives(d: Dict[str, Any]) -> Dict[str, Any]:
             "p": prims}
 
 
-def svg(d: Dict[str, Any]) -> str:
-    """The picture of one stack: a column per segment, outermost stack on the left, joined where
-    the stack switched."""
-    pic = primitives(d)
-    return ('<svg class="pic" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-            'data-scale="%s" role="img" aria-label="%s">%s</svg>'
-            % (pic["w"], pic["h"], pic["scale"], T.esc(pic["label"]),
-               "".join(_markup(p) for p in pic["p"])))
-
-
 def r3(v: float) -> float:
     return round(v, 3)
 
 
-def _num(v: float) -> str:
+def fmt3(v: float) -> str:
+    """A coordinate as markup writes it: at most 3 decimals, no trailing zeros."""
     return ("%.3f" % v).rstrip("0").rstrip(".")
-
-
-def _title(text: Optional[str]) -> str:
-    return "" if not text else "<title>%s</title>" % T.esc(text)
-
-
-def _markup(p: list) -> str:
-    """One primitive as SVG markup (the script's drawPicture makes the same elements)."""
-    kind, cls = p[0], T.esc(p[1]) if isinstance(p[1], str) else p[1]
-    if kind == "b":
-        _, _, x, y, w, h, frame, nbytes, elem_id, title, label = p
-        attrs = "" if nbytes is None else ' data-bytes="%d"' % nbytes
-        if frame is not None:
-            attrs += ' data-frame="%d" id="%s"' % (frame, elem_id)
-        text = "" if label is None else '<text x="%s" y="%s">%s</text>' % (
-            _num(x + 4), _num(y + min(h, 24) / 2 + 4), T.esc(label))
-        return '<g class="%s"%s>%s<rect x="%s" y="%s" width="%s" height="%s"/>%s</g>' % (
-            cls, attrs, _title(title), _num(x), _num(y), _num(w), _num(h), text)
-    if kind == "r":
-        return '<rect class="%s" x="%s" y="%s" width="%s" height="%s">%s</rect>' % (
-            cls, _num(p[2]), _num(p[3]), _num(p[4]), _num(p[5]), _title(p[6]))
-    if kind == "t":
-        return '<text class="%s" x="%s" y="%s">%s</text>' % (cls, _num(p[2]), _num(p[3]),
-                                                            T.esc(p[4]))
-    if kind == "l":
-        return '<line class="%s" x1="%s" y1="%s" x2="%s" y2="%s">%s</line>' % (
-            cls, _num(p[2]), _num(p[3]), _num(p[4]), _num(p[5]), _title(p[6]))
-    if kind == "p":
-        return '<path class="%s" d="%s">%s</path>' % (cls, p[2], _title(p[3]))
-    if kind == "n":
-        _, _, x0, at, y, text = p
-        return ('<g class="lbl %s"><line x1="%s" y1="%s" x2="%s" y2="%s"/>'
-                '<text x="%s" y="%s">%s</text></g>' % (cls, _num(x0), _num(at), _num(x0 + 14),
-                                                      _num(y - 4), _num(x0 + 16), _num(y),
-                                                      T.esc(text)))
-    _, x, y, h, repeats, title = p  # "c": a repeated call cycle
-    return ('<g class="cycle">%s<rect x="%s" y="%s" width="10" height="%s"/>'
-            '<text x="%s" y="%s">\u00d7%d</text></g>' % (_title(title), _num(x), _num(y), _num(h),
-                                                        _num(x - 14), _num(y - 3), repeats))
 
 
 def _header(col: Column) -> List[list]:
@@ -321,5 +273,5 @@ def _joins(cols: List[Column]) -> List[list]:
         x1, y1, x2, y2 = outer.x + COL_W, a[0][1], inner.x, b[0][0]
         mid = (x1 + x2) / 2
         out.append(["p", "join", "M%s %s C%s %s %s %s %s %s" % tuple(
-            _num(v) for v in (x1, y1, mid, y1, mid, y2, x2, y2)), "the stack switched here"])
+            fmt3(v) for v in (x1, y1, mid, y1, mid, y2, x2, y2)), "the stack switched here"])
     return out
