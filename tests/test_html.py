@@ -264,3 +264,10 @@ def test_report_memory_stays_flat(tmp_path):
         assert code == 0
         assert (tmp_path / "lab.html").read_text().count('data-kind="overflow"') == n
     assert peaks[1] < peaks[0] * 1.2, peaks
+
+
+def test_report_unwritable_output_fails_first(tmp_path):
+    code, out, err = run_lab([DF, "-o", str(tmp_path / "no" / "lab.html")])
+    assert (code, out) == (2, "")
+    assert err == "stackext: %s: cannot write the page: No such file or directory\n" % (
+        tmp_path / "no" / "lab.html")

@@ -148,6 +148,17 @@ def test_crafted_names_are_text(browser, tmp_path):
     assert browser.eval("document.images.length") == 0
     cell = browser.eval("document.querySelector('#s0f0b td:last-child').textContent")
     assert cell == CRAFTED + "+0x3c4f4"
+    # the lab page: in its row, its module table and the picture its script draws
+    target = tmp_path / "lab.html"
+    assert lab.main([str(log), "-o", str(target)], io.StringIO(), io.StringIO()) == 0
+    visit(browser, target)
+    browser.eval("window.stackextReveal('s0')")
+    assert browser.eval("document.scripts.length") == 2  # the page's script and its data
+    assert browser.eval("document.images.length") == 0
+    assert browser.eval("document.querySelector('#s0f0b td:last-child').textContent") \
+        == CRAFTED + "+0x3c4f4"
+    assert CRAFTED.split("!")[0] in browser.eval("document.querySelector('.tally').textContent")
+    assert browser.errors() == []
 
 
 SHAPES = """(function (root) {
