@@ -34,9 +34,10 @@ def stack_row(d: Dict[str, Any], kind: str) -> str:
     used = "%s%s / %s" % ("\u2265" if d.get("used_is_lower_bound") else "", T.n(d.get("used")),
                           T.n(budget))
     bar = "" if pct is None else ' class="u %s" style="--p:%.1f%%"' % (kind, min(pct, 100.0))
-    # one element a cell (the bar is the cell's background): 10,000 rows stay cheap to lay out
+    # one element a cell (the link is one, the bar is a cell's background): 10,000 rows stay
+    # cheap to build and lay out
     return ('<div class="r" data-kind="%s"><span data-v="%d">%d</span>'
-            '<span><a href="#%s">%s</a></span><span class="k-%s">%s%s</span>'
+            '<a href="#%s">%s</a><span class="k-%s">%s%s</span>'
             '<span data-v="%s">%s</span><span%s>%s</span><span data-v="%s">%s</span></div>\n'
             % (kind, d["_position"], d["_position"], T.stack_id(d), T.esc(d.get("source") or ""),
                kind, KIND_WORD[kind], T.esc(T.clip(T.verdict_tail(d), 90)),
