@@ -160,41 +160,53 @@ def over_gate(d: Dict[str, Any], share: Optional[float]) -> bool:
     return share is not None and (bool(d.get("overflow")) or (pct is not None and pct >= share))
 
 
+def _add(d: Dict[str, Any], stats: LabStats, rows: TextIO, data: TextIO) -> str:
+    """Count the stack, write its row and its data line; returns its kind. A stack JSON whose
+    values are not what the contract says (a size that is not a number, ...) is a bad input,
+    not a crash."""
+    d["_position"] = stats.count
+    kind = T.kind_of(d)
+    try:
+        row, line = T.ascii_html(L.stack_row(d, kind)), L.stack_data(d)
+        stats.add(d, kind, d["_position"])
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+        raise StackextError("cannot draw this stack (%s: %s); see the README's JSON contract"
+                            % (type(e).__name__, e), str(d.get("source"))) from None
+    rows.write(row)
+    data.write(line)
+    return kind
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     opts = AnalysisOptions(budget=args.budget, heavy=args.heavy, drivers=tuple(args.driver),
                            arch=args.arch)
     stats = LabStats()
     bad: List[str] = []
     over = files = 0
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as rows, \
-            tempfile.TemporaryFile("w+", encoding="utf-8") as sections:
-        for path in paths(args.files):
-            files += 1
-            try:
-                for d in stack_dicts(path, opts):
-                    d["_position"] = stats.count
-                    kind = T.kind_of(d)
-                    row, section = T.ascii_html(L.stack_row(d, kind)), T.ascii_html(L.stack_lazy(d))
-                    rows.write(row)
-                    sections.write(section)
-                    stats.add(d, kind, d["_position"])
-                    over += over_gate(d, args.fail_over)
-            except StackextError as e:
-                bad.append(str(e))
-                err.write("stackext: %s\n" % e)
-        rows.seek(0)
-        sections.seek(0)
-        target = _open(args.output) if args.output else out
-        try:
+    target = _open(args.output) if args.output else out  # a bad -o fails before the work
+    try:
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as rows, \
+                tempfile.TemporaryFile("w+", encoding="utf-8") as data:
+            for path in paths(args.files):
+                files += 1
+                try:
+                    for d in stack_dicts(path, opts):
+                        _add(d, stats, rows, data)
+                        over += over_gate(d, args.fail_over)
+                except StackextError as e:
+                    bad.append(str(e))
+                    err.write("stackext: %s\n" % e)
+            rows.seek(0)
+            data.seek(0)
             target.write(H.page_head("stackext lab report: %d stacks" % stats.count))
             target.write(T.ascii_html(L.summary(stats, files, bad) + L.ROWS_HEAD))
             shutil.copyfileobj(rows, target)
-            target.write(T.ascii_html(L.ROWS_TAIL + L.SECTIONS_HEAD))
-            shutil.copyfileobj(sections, target)
-            target.write(H.page_tail())
-        finally:
-            if target is not out:
-                target.close()
+            target.write(T.ascii_html(L.ROWS_TAIL + L.functions(stats) + L.SECTIONS_HEAD))
+            shutil.copyfileobj(data, target)
+            target.write(L.SECTIONS_TAIL + H.page_tail())
+    finally:
+        if target is not out:
+            target.close()
     return 1 if over else (2 if bad else 0)
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from typing import Callable, List, Optional, Tuple
 
 from stackext.analyze import analyze
 from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
-from stackext.errors import StackextError
+from stackext.errors import StackextError, open_output
 from stackext.options import add_analysis_options, analysis_options, parse_address, render_options
 from stackext.render import render, renderer
 from stackext.report_json import MARKER_BEGIN
@@ -27,6 +28,7 @@ EPILOG = """examples:
   !py -m stackext.usage                       the current thread's stack against its budget
   !py -m stackext.usage --thread ffffe001`12345080 --driver mydrv
   !py -m stackext.usage --format json         JSON between marker lines (for kd -logo logs)
+  !py -m stackext.usage --html C:\\tmp\\stack.html   the stack drawn to scale, one HTML file
 outside a debugger (pykd as a library, Windows):
   python -m stackext.usage --dump C:\\dumps\\MEMORY.DMP
   python -m stackext.usage --dump C:\\dumps\\app.dmp --thread ~2 --symbols C:\\symbols
@@ -54,6 +56,9 @@ def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
     p.add_argument("--symbols", metavar="PATH",
                    help="symbol path for --dump (default: _NT_SYMBOL_PATH); the dump's own "
                         "folder is always added, so PDBs next to it are found")
+    p.add_argument("--html", metavar="FILE",
+                   help="write the stack's page (one self-contained HTML file) to FILE and "
+                        "print its path")
     p.add_argument("--no-locals", dest="locals", action="store_false",
                    help="do not read the largest locals of the heaviest frames (dv, .fnent)")
     return p
@@ -131,6 +136,8 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
         anatomy.attach(dbg, stack, report, args.top, thread=thread)
     if args.strict and report.warnings:
         raise StackextError("warning treated as error (--strict): %s" % report.warnings[0])
+    if args.html:
+        return _write_html(args.html, report, render_options(args), write)
     fmt = args.format
     ropts = dataclasses.replace(render_options(args), markers=fmt == "json" and inside)
     if dml and fmt == "table":
@@ -143,6 +150,14 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
         links = renderer("dml").double_fault_links(report)
         if links:
             write(links, True)
+    return 0
+
+
+def _write_html(path: str, report, ropts, write: Write) -> int:
+    path = os.path.abspath(path)
+    with open_output(path) as fh:
+        fh.write(render([report], "html", ropts))
+    write("stack page written to %s" % path, False)
     return 0
 
 

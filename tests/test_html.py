@@ -139,20 +139,36 @@ def test_jsonl_is_the_json_documents_stacks_one_per_line():
     assert [json.loads(x) for x in lines] == doc["stacks"]
 
 
-def test_report_over_every_fixture(tmp_path):
+def stack_data(out):
+    """The lab page's per-stack data: one line of gzip'd JSON in base64 per stack."""
+    import base64
+    import gzip
+
+    text = out.split('<script type="application/x-stackext-gzip" id="stack-data">\n', 1)[1]
+    lines = text.split("</script>", 1)[0].splitlines()
+    return [json.loads(gzip.decompress(base64.b64decode(x))) for x in lines]
+
+
+def test_report_over_every_fixture():
     code, out, err = run_lab(LOGS)
     assert code == 0 and err == ""
     page = Page(out)
-    rows = page.all("tr")
+    rows = [a for t, a in page.elements if t == "div" and "data-kind" in a]
     stacks = sum(len(json.loads(run(["usage", "--format", "json", p])[1])["stacks"])
                  for p in LOGS)
-    sections = page.all("section", "lazy")
-    assert len(sections) == stacks == 45
-    assert len([a for t, a in page.elements if t == "tr" and "data-kind" in a]) == stacks
-    assert [a["data-kind"] for a in rows if "data-kind" in a].count("overflow") == 2
-    # each row links to its own section
-    links = {a["href"] for a in page.all("a") if a.get("href", "").startswith("#s")}
-    assert {"#" + s["id"] for s in sections} <= links
+    data = stack_data(out)
+    assert len(rows) == len(data) == stacks == 45
+    assert [a["data-kind"] for a in rows].count("overflow") == 2
+    # each row links to its own stack's data line
+    grid = out.split('<div id="stacks"', 1)[1].split("<h2>Third-party functions", 1)[0]
+    assert re.findall(r'href="(#s\d+)"', grid) == ["#s%d" % k for k in range(45)]
+    assert data[2]["source"].endswith("005_ql2300_0x7f8_thread_base_limit_x64.txt:6")
+    assert data[2]["headline"].startswith("OVERFLOW: kernel stack overflow")
+    # the same display list as the stack's own page, less what the script rebuilds from rows
+    single = run(["usage", "--format", "html", DF])[1]
+    heights = sorted(float(r["height"]) for g, r in Page(single).blocks if "data-frame" in g)
+    assert sorted(p[5] for p in data[2]["pic"]["p"]
+                  if p[0] == "b" and p[6] is not None and p[7] is not None) == heights
     text = "".join(page.text)
     assert "45 stacks from 39 files: 2 overflowed" in text
 
@@ -183,7 +199,11 @@ def test_report_mixed_inputs_bad_file_and_gate(tmp_path, capsys):
     assert err.strip() == "stackext: %s: stack 0: not a stackext stack (see the README's JSON " \
         "contract)" % (tmp_path / "broken.json")
     page = Page(out)
-    assert len(page.all("section", "lazy")) == 4
+    assert len(stack_data(out)) == 4
+    # in file-name order: doc.json, kd.log, lines.jsonl, log.txt (broken.json has none)
+    assert [d["source"] for d in stack_data(out)] == [
+        DF + ":6", DF + ":6", str(FIX / "024_insightengineering_ntfs_stacktext_full_x64.txt")
+        + ":5", str(tmp_path / "log.txt") + ":6"]
     assert "not a stackext stack" in "".join(page.text)
     # the gate: 005 overflowed, so any share fails it; without 005 nothing reaches 90 %
     assert run_lab(["--fail-over", "90%", str(tmp_path)])[0] == 1
@@ -197,4 +217,57 @@ def test_report_through_the_console_command(tmp_path):
     target = tmp_path / "lab.html"
     code, out, _ = run(["report", "-o", str(target), DF])
     assert code == 0 and out == ""
-    assert target.read_text().count('<section class="stack lazy"') == 1
+    assert len(stack_data(target.read_text())) == 1
+
+
+def test_html_inside_the_debugger_has_the_locals(tmp_path):
+    """`!py -m stackext.usage --html FILE` on the real-engine recording of the seed program:
+    the 2,192-byte frame's block carries its largest local and its layout."""
+    from fakes import pykd as fakepykd
+
+    from stackext import usage
+
+    engine = fakepykd.fake("real_seed_user_x64")
+    target = tmp_path / "seed.html"
+    assert usage.main(["--html", str(target)], debugger=engine.dbg) == 0
+    assert fakepykd.output_text(engine).strip() == "stack page written to %s" % target
+    page = Page(target.read_text())
+    titles = [t for t in page.text if t.startswith("#") and "seed!MyStruct_toDebugStr+0x72" in t]
+    assert titles and "local copy (struct MYSTRUCT): 2,064 bytes at rsp+0x70" in titles[0]
+    assert "layout: 2,184 fixed + 0 pushed (0 registers) + return address" in titles[0]
+
+
+def test_report_a_stack_json_with_wrong_values_is_a_bad_file(tmp_path):
+    doc = json.loads(run(["usage", "--format", "json", DF])[1])
+    doc["stacks"][0]["frames"][3]["size"] = "big"
+    (tmp_path / "odd.json").write_text(json.dumps(doc))
+    code, out, err = run_lab([str(tmp_path / "odd.json"), DF])
+    assert code == 2
+    assert err.startswith("stackext: %s:6: cannot draw this stack (TypeError: " % DF)
+    assert len(stack_data(out)) == 1  # the log itself is still on the page
+
+
+def test_report_memory_stays_flat(tmp_path):
+    """Peak Python memory while reading 60 and 300 stacks: the same (rows and data go to
+    temporary files; only counts stay)."""
+    import tracemalloc
+
+    body = "\n".join(x for x in Path(DF).read_text().splitlines() if not x.startswith("# "))
+    peaks = []
+    for n in (60, 300):
+        log = tmp_path / ("%d.log" % n)
+        log.write_text((body + "\n\n") * n)
+        tracemalloc.start()
+        code, out, _ = run_lab([str(log), "-o", str(tmp_path / "lab.html")])
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert code == 0
+        assert (tmp_path / "lab.html").read_text().count('data-kind="overflow"') == n
+    assert peaks[1] < peaks[0] * 1.2, peaks
+
+
+def test_report_unwritable_output_fails_first(tmp_path):
+    code, out, err = run_lab([DF, "-o", str(tmp_path / "no" / "lab.html")])
+    assert (code, out) == (2, "")
+    assert err == "stackext: %s: cannot write the page: No such file or directory\n" % (
+        tmp_path / "no" / "lab.html")

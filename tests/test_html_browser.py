@@ -5,7 +5,6 @@ it), which turns the skip into a failure."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import struct
 from pathlib import Path
@@ -125,6 +124,21 @@ def test_dark_theme(browser, tmp_path):
         browser.call("Emulation.setEmulatedMedia", {"features": []})
 
 
+def test_prints(browser, tmp_path):
+    import base64
+
+    visit(browser, page_for(tmp_path, ["usage", "--format", "html", DF]))
+    browser.call("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert browser.eval("getComputedStyle(document.querySelector('.detail')).display") \
+            == "none"
+        assert len(browser.eval(BLOCKS)) == 38  # the picture prints, at scale
+    finally:
+        browser.call("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = base64.b64decode(browser.call("Page.printToPDF", {"printBackground": True})["data"])
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 10000
+
+
 def test_crafted_names_are_text(browser, tmp_path):
     log = tmp_path / "crafted.txt"
     log.write_text(Path(DF).read_text().replace("rosempio!DsmWriteEvent+0x3c4f4",
@@ -134,37 +148,96 @@ def test_crafted_names_are_text(browser, tmp_path):
     assert browser.eval("document.images.length") == 0
     cell = browser.eval("document.querySelector('#s0f0b td:last-child').textContent")
     assert cell == CRAFTED + "+0x3c4f4"
+    # the lab page: in its row, its module table and the picture its script draws
+    target = tmp_path / "lab.html"
+    assert lab.main([str(log), "-o", str(target)], io.StringIO(), io.StringIO()) == 0
+    visit(browser, target)
+    browser.eval("window.stackextReveal('s0')")
+    assert browser.eval("document.scripts.length") == 2  # the page's script and its data
+    assert browser.eval("document.images.length") == 0
+    assert browser.eval("document.querySelector('#s0f0b td:last-child').textContent") \
+        == CRAFTED + "+0x3c4f4"
+    assert CRAFTED.split("!")[0] in browser.eval("document.querySelector('.tally').textContent")
+    assert browser.errors() == []
 
 
-def test_every_fixture_renders_without_console_errors(browser, tmp_path):
+SHAPES = """(function (root) {
+  function num(v) { return v === null ? null : (isNaN(parseFloat(v)) ? v : parseFloat(v)); }
+  return Array.prototype.map.call(root.querySelectorAll("svg.pic"), function (svg) {
+    return Array.prototype.map.call(svg.children, function (e) {
+      var shape = e.tagName === "g" ? e.querySelector("rect, line") : e;
+      var text = e.tagName === "text" ? e : e.querySelector("text");
+      return [e.tagName, e.getAttribute("class"), e.getAttribute("data-frame"),
+              e.getAttribute("data-bytes"), shape && shape.tagName,
+              ["x", "y", "width", "height", "x1", "y1", "x2", "y2", "d"].map(function (a) {
+                return num(shape && shape.getAttribute(a));
+              }),
+              text && text.textContent, text && num(text.getAttribute("y"))];
+    });
+  });
+})(%s)"""
+
+
+def same_shapes(a, b):
+    """Two pictures' elements: the same, coordinates within 0.002 px (rounding in two languages)."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x[:5] == y[:5] and x[6] == y[6], (x, y)
+        for u, v in zip(x[5] + [x[7]], y[5] + [y[7]]):
+            if isinstance(u, float) and isinstance(v, float):
+                assert u == pytest.approx(v, abs=0.002), (x, y)
+            else:
+                assert u == v, (x, y)
+
+
+def test_every_fixture_and_the_lab_page_draws_the_same(browser, tmp_path):
+    single = []  # every stack's picture as the Python side drew it, in the lab's order
     for k, path in enumerate(LOGS):
         visit(browser, page_for(tmp_path, ["usage", "--format", "html", path], "%d.html" % k))
         for scale, size, height in browser.eval(BLOCKS):
             assert height == pytest.approx(size * scale, abs=0.01), path
+        single.extend(browser.eval(SHAPES % "document"))
+    target = tmp_path / "lab.html"
+    assert lab.main(LOGS + ["-o", str(target)], io.StringIO(), io.StringIO()) == 0
+    visit(browser, target)
+    assert len(single) == browser.eval("document.querySelectorAll('#stacks .r[data-kind]')"
+                                       ".length") == 45
+    for k, shapes in enumerate(single):
+        browser.eval("window.stackextReveal('s%d')" % k)
+        drawn = browser.eval(SHAPES % ("document.getElementById('s%d')" % k))
+        assert len(drawn) == 1
+        same_shapes(drawn[0], shapes)
+    assert browser.errors() == []
 
 
 def test_lab_page_over_the_fixtures(browser, tmp_path):
     target = tmp_path / "lab.html"
     assert lab.main(LOGS + ["-o", str(target)], io.StringIO(), io.StringIO()) == 0
     visit(browser, target)
-    assert browser.eval("document.querySelectorAll('#stacks tbody tr').length") == 45
+    assert browser.eval("document.querySelectorAll('#stacks .r[data-kind]').length") == 45
     # filter: the two overflows
     browser.eval("var k = document.getElementById('kind'); k.value = 'overflow';"
                  "k.dispatchEvent(new Event('change'))")
     assert browser.eval("document.getElementById('shown').textContent") == "2"
     # sort by used share, largest first
-    browser.eval("document.querySelector('#stacks th:nth-child(4)').click()")
-    top = browser.eval("document.querySelector('#stacks tbody tr a').textContent")
+    browser.eval("document.querySelector('#stacks .head span:nth-child(4)').click()")
+    top = browser.eval("document.querySelector('#stacks .r[data-kind] a').textContent")
     assert top.endswith("005_ql2300_0x7f8_thread_base_limit_x64.txt:6")
-    # a row's link draws that stack's picture, to scale
-    browser.eval("document.querySelector('#stacks tbody tr a').click()")
-    sid = browser.eval("location.hash.slice(1)")
-    assert browser.eval("document.getElementById(%s).getAttribute('data-drawn')"
-                        % json.dumps(sid)) == "1"
+    # a row's link draws that stack's picture, to scale, and goes there
+    browser.eval("document.querySelector('#stacks .r[data-kind] a').click()")
+    browser.eval("new Promise(function (ok) { setTimeout(ok, 300); })")
+    assert browser.eval("location.hash") == "#s2"
+    assert browser.eval("document.querySelectorAll('#s2 svg.pic').length") == 1
     blocks = browser.eval(BLOCKS)
     assert len(blocks) == 38
     for scale, size, height in blocks:
         assert height == pytest.approx(size * scale, abs=0.01)
+    # the details of a block drawn by the script
+    browser.eval("document.getElementById('s2b0b').dispatchEvent("
+                 "new MouseEvent('click', {bubbles: true}))")
+    detail = browser.eval("document.querySelector('#s2 .detail').textContent")
+    assert detail.splitlines() == ["#0b rosempio!DsmWriteEvent+0x3c4f4", "size 640 bytes",
+                                   "depth 23,568 bytes below StackBase", "driver"]
     assert browser.errors() == []
     shot = tmp_path / "lab.png"
     browser.screenshot(str(shot))

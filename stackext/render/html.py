@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
-from stackext.render import html_picture as P
+from stackext.render import html_svg
 from stackext.render import html_text as T
 from stackext.render.base import RenderOptions
 from stackext.report_json import stack_dict
@@ -58,7 +58,7 @@ def page_tail() -> str:
     return "<script>%s</script></body></html>\n" % asset("html_page.js")
 
 
-def _facts(d: Dict[str, Any]) -> List[str]:
+def facts(d: Dict[str, Any]) -> List[str]:
     who = "%s %s" % (d.get("arch"), "kernel" if d.get("kernel") else "user")
     if d.get("thread"):
         who += ", thread %s" % T.addr(T.num(d["thread"]), d)
@@ -85,25 +85,34 @@ def _table(head: List[str], sorts: str, rows: List[str], cls: str) -> str:
             % (cls, ths, "".join(rows)))
 
 
-def frame_rows(d: Dict[str, Any]) -> List[str]:
-    rows = []
+def frame_cells(d: Dict[str, Any]) -> List[list]:
+    """Per frame: [row id, classes, index, size, depth, share of budget %, notes, call site]."""
+    out = []
     budget = d.get("budget")
     for f in d["frames"]:
         size, dep = f.get("size"), T.depth(d, f)
-        share = 100.0 * size / budget if size and budget and \
+        share = round(100.0 * size / budget, 2) if size and budget and \
             f.get("segment") == d.get("thread_segment") else None
         cls = " ".join(c for c, on in (("drv", f.get("driver")), ("unk", size is None),
                                        ("inl", f.get("inline")), ("heavy", f.get("heavy")))
                        if on)
+        out.append([T.frame_id(d, f), cls, f["index"], size, dep, share,
+                    ", ".join(T.marks(f)), f.get("call_site") or ""])
+    return out
+
+
+def frame_rows(d: Dict[str, Any]) -> List[str]:
+    """The frame table's rows (the script's frameTable makes the same from frame_cells)."""
+    rows = []
+    for row_id, cls, index, size, dep, share, notes, site in frame_cells(d):
         bar = "" if share is None else '<span class="bar" style="width:%.1f%%"></span>' % min(
             share, 100)
         rows.append(
             '<tr id="%s" class="%s"><td data-v="%d">%02x</td><td data-v="%s">%s</td>'
             '<td data-v="%s">%s</td><td data-v="%s">%s</td><td>%s</td><td>%s</td></tr>'
-            % (T.frame_id(d, f), cls, f["index"], f["index"], -1 if size is None else size,
-               T.n(size), -1 if dep is None else dep, "" if dep is None else T.n(dep),
-               -1 if share is None else "%.2f" % share, bar, T.esc(", ".join(T.marks(f))),
-               T.esc(f.get("call_site") or "")))
+            % (row_id, cls, index, index, -1 if size is None else size, T.n(size),
+               -1 if dep is None else dep, "" if dep is None else T.n(dep),
+               -1 if share is None else share, bar, T.esc(notes), T.esc(site)))
     return rows
 
 
@@ -135,11 +144,11 @@ def _cycles(d: Dict[str, Any]) -> str:
 
 def stack_body(d: Dict[str, Any]) -> str:
     """What follows a stack's heading and verdict: facts, picture, details panel, tables."""
-    facts = "".join("<li>%s</li>" % T.esc(x) for x in _facts(d))
+    items = "".join("<li>%s</li>" % T.esc(x) for x in facts(d))
     warnings = "".join("<li>%s</li>" % T.esc(w) for w in d.get("warnings") or [])
     return ('<ul class="facts">%s</ul><div class="picwrap">%s</div>%s'
             '<pre class="detail" hidden></pre><h3>Frames (innermost first)</h3>%s%s%s%s'
-            % (facts, P.svg(d), LEGEND,
+            % (items, html_svg.svg(d), LEGEND,
                _table(["#", "size", "depth", "share of budget", "notes", "call site"], "nnnntt",
                       frame_rows(d), "sortable frames"),
                _modules(d), _cycles(d),

@@ -2,18 +2,23 @@
 how often it sits on a hot stack, and each stack's own picture in the same file.
 
 Written in pieces so the caller can stream: rows and sections as stacks come, the summary (which
-needs every stack) at the end. Each stack's picture and frame table travel as inert text (a
-<script type="text/x-stackext-section"> the browser does not parse as HTML) and are drawn when
-asked for: that keeps a 10,000-stack page fast to open. Without script the summary and the
+needs every stack) at the end. Each stack's picture (Python's display list, html_picture.primitives)
+and frame table travel as a line of gzip'd JSON in base64 inside one inert <script>, and the
+page's script draws a stack's section when its link is followed: that keeps a 10,000-stack page
+fast to open. Without script the summary and the
 stack table are complete; the per-stack pictures need the script (the page says so).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 from typing import Any, Dict, List, Optional
 
 from stackext.lab_stats import NEAR, LabStats, Tally
 from stackext.render import html as H
+from stackext.render import html_picture as P
 from stackext.render import html_text as T
 
 KIND_WORD = {"overflow": "OVERFLOW", "near": "\u2265%d%%" % NEAR, "ok": "ok",
@@ -28,24 +33,33 @@ def stack_row(d: Dict[str, Any], kind: str) -> str:
     heavy = "" if top is None else "%s %s" % (T.n(top.get("size")), top.get("call_site"))
     used = "%s%s / %s" % ("\u2265" if d.get("used_is_lower_bound") else "", T.n(d.get("used")),
                           T.n(budget))
-    bar = "" if pct is None else '<span class="usedbar %s"><span style="width:%.1f%%"></span>' \
-        '</span>' % (kind, min(pct, 100.0))
-    return ('<tr data-kind="%s"><td data-v="%d">%d</td><td><a href="#%s">%s</a></td>'
-            '<td class="k-%s">%s: %s</td><td data-v="%s">%s</td><td>%s %s</td>'
-            '<td data-v="%s">%s</td></tr>\n'
+    bar = "" if pct is None else ' class="u %s" style="--p:%.1f%%"' % (kind, min(pct, 100.0))
+    # one element a cell (the link is one, the bar is a cell's background): 10,000 rows stay
+    # cheap to build and lay out
+    return ('<div class="r" data-kind="%s"><span data-v="%d">%d</span>'
+            '<a href="#%s">%s</a><span class="k-%s">%s%s</span>'
+            '<span data-v="%s">%s</span><span%s>%s</span><span data-v="%s">%s</span></div>\n'
             % (kind, d["_position"], d["_position"], T.stack_id(d), T.esc(d.get("source") or ""),
-               kind, KIND_WORD[kind], T.esc(T.clip(d.get("verdict") or "", 90)),
+               kind, KIND_WORD[kind], T.esc(T.clip(T.verdict_tail(d), 90)),
                -1 if pct is None else pct, "?" if pct is None else "%.0f%%" % pct, bar,
                T.esc(used), -1 if top is None else top.get("size") or 0, T.esc(heavy)))
 
 
-def stack_lazy(d: Dict[str, Any]) -> str:
-    """The stack's section: its heading and verdict now, the rest as inert text."""
-    body = H.stack_body(d)
-    return ('<section class="stack lazy" id="%s"><h2>%s</h2><p class="verdict %s">%s</p>'
-            '<script type="text/x-stackext-section"><div>%s</div></script></section>\n'
-            % (T.stack_id(d), T.esc(d.get("source") or ""), T.kind_of(d), T.esc(T.headline(d)),
-               body))
+def stack_data(d: Dict[str, Any]) -> str:
+    """One line of the page's stack data: the stack's heading, verdict, facts, picture (as a
+    display list) and frame table, as gzip'd JSON in base64 -- no `<` for the HTML tokenizer to
+    look at, and no element until the script draws it (the row's link asks for it)."""
+    pic = P.primitives(d)
+    rich = {f["index"] for f in d["frames"] if f.get("locals") or f.get("layout")}
+    for p in pic["p"]:
+        if p[0] == "b" and p[6] is not None:  # the script makes both from the frame's row
+            p[8] = None
+            if p[6] not in rich:
+                p[9] = None
+    data = {"source": d.get("source") or "", "kind": T.kind_of(d), "headline": T.headline(d),
+            "facts": H.facts(d), "pic": pic, "frames": H.frame_cells(d)}
+    return base64.b64encode(gzip.compress(json.dumps(data, separators=(",", ":")).encode(),
+                                          9, mtime=0)).decode("ascii") + "\n"
 
 
 ROWS_HEAD = ('<h2 id="stacks-head">Stacks</h2>'
@@ -55,14 +69,23 @@ ROWS_HEAD = ('<h2 id="stacks-head">Stacks</h2>'
              '<option value="overflow">overflow</option><option value="near">\u2265%d%%</option>'
              '<option value="ok">ok</option><option value="unknown">no budget</option></select> '
              '<span id="shown"></span> shown</div>'
-             '<table id="stacks" class="sortable"><thead><tr><th data-sort="num">#</th>'
-             '<th data-sort="text">source</th><th data-sort="text">verdict</th>'
-             '<th data-sort="num">used</th><th>used / budget (bytes)</th>'
-             '<th data-sort="num">heaviest driver frame</th></tr></thead><tbody>\n' % NEAR)
-ROWS_TAIL = "</tbody></table>\n"
-SECTIONS_HEAD = ('<h2>Each stack</h2><noscript><p>Each stack\'s picture and frame table are '
-                 'drawn by this page\'s script. Without it, draw one with <code>stackext usage '
-                 '--format html FILE</code>.</p></noscript>\n')
+             # a grid of divs, not a table: rows off screen skip layout (content-visibility),
+             # which a 10,000-row <table> cannot do
+             '<div id="stacks" role="table"><div class="r head" role="row">'
+             '<span role="columnheader" data-sort="num">#</span>'
+             '<span role="columnheader" data-sort="text">source</span>'
+             '<span role="columnheader" data-sort="text">verdict</span>'
+             '<span role="columnheader" data-sort="num">used</span>'
+             '<span role="columnheader">used / budget (bytes)</span>'
+             '<span role="columnheader" data-sort="num">heaviest driver frame</span></div>\n'
+             % NEAR)
+ROWS_TAIL = "</div>\n"
+SECTIONS_HEAD = ('<h2>Each stack</h2><div id="legend">' + H.LEGEND + '</div><noscript><p>Each '
+                 'stack\'s picture and frame table are drawn by this page\'s script. Without '
+                 'it, draw one with <code>stackext usage --format html FILE</code>.</p>'
+                 '</noscript><div id="stack-views"></div>'
+                 '<script type="application/x-stackext-gzip" id="stack-data">\n')
+SECTIONS_TAIL = "</script>\n"
 
 
 def _histogram(stats: LabStats) -> str:
@@ -111,18 +134,24 @@ def _tally_table(title: str, what: str, rows: List[Tally]) -> str:
 
 
 def summary(stats: LabStats, files: int, bad: List[str]) -> str:
+    """The top of the page: the counts, the files that could not be read, the histogram and the
+    third-party modules."""
     k = stats.kinds
     bad_html = "" if not bad else ('<h2 class="bad">Files that could not be read (%d)</h2>'
                                    '<ul class="bad">%s</ul>' % (len(bad), "".join(
                                        "<li>%s</li>" % T.esc(b) for b in bad)))
-    funcs = LabStats.ranked(stats.functions, FUNCTIONS_SHOWN)
-    more = len(stats.functions) - len(funcs)
     return ('<h1>stackext lab report</h1><p class="verdict %s">%d stacks from %d files: '
             '%d overflowed, %d at or above %d%% of their budget, %d below, %d without a budget'
-            '</p>%s<h2>Used share of the budget</h2>%s%s%s%s'
+            '</p>%s<h2>Used share of the budget</h2>%s%s'
             % ("overflow" if k["overflow"] else "near" if k["near"] else "ok", stats.count,
                files, k["overflow"], k["near"], NEAR, k["ok"], k["unknown"], bad_html,
                _histogram(stats),
-               _tally_table("Third-party modules", "module", LabStats.ranked(stats.modules)),
-               _tally_table("Third-party functions", "function", funcs),
-               "<p>%d more functions not shown.</p>" % more if more > 0 else ""))
+               _tally_table("Third-party modules", "module", LabStats.ranked(stats.modules))))
+
+
+def functions(stats: LabStats) -> str:
+    """Third-party functions, the most often on hot stacks first (below the stack rows)."""
+    funcs = LabStats.ranked(stats.functions, FUNCTIONS_SHOWN)
+    more = len(stats.functions) - len(funcs)
+    return _tally_table("Third-party functions", "function", funcs) + (
+        "<p>%d more functions not shown.</p>" % more if more > 0 else "")

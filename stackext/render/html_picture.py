@@ -33,7 +33,7 @@ class Column:
         self.is_thread = seg["index"] == d.get("thread_segment")
         self.base = T.num(d.get("stack_base")) if self.is_thread else None
         self.top_addr = self.base if self.base is not None else _top_addr(self.frames, self.x86)
-        self.out: List[str] = []  # regions and blocks (SVG)
+        self.out: List[list] = []  # regions and blocks, as display-list primitives
         self.lane: List[Tuple[float, float, str, str]] = []  # (y wanted, y of the thing, cls, text)
         self.bottom = float(TOP)
         self.ys: Dict[int, Tuple[float, float]] = {}  # frame index -> (top y, bottom y)
@@ -47,18 +47,15 @@ class Column:
     def block(self, y0: float, y1: float, cls: str, f: Optional[Dict[str, Any]],
               label: str, title: str, nbytes: Optional[int] = None) -> None:
         h = max(y1 - y0, 0.0)
-        attrs = ' data-bytes="%d"' % nbytes if nbytes is not None else ""
-        if f is not None:
-            attrs += ' data-frame="%d" id="%s"' % (f["index"], T.frame_id(self.d, f, "b"))
-            self.ys[f["index"]] = (y0, y1)
-        parts = ['<g class="%s"%s><title>%s</title>' % (cls, attrs, T.esc(title)),
-                 '<rect x="%.1f" y="%.3f" width="%d" height="%.3f"/>' % (self.x, y0, COL_W, h)]
-        if label and h >= LABEL_MIN_H:
-            parts.append('<text x="%.1f" y="%.1f">%s</text>'
-                         % (self.x + 4, y0 + min(h, 24) / 2 + 4, T.esc(T.clip(label, 27))))
-        elif label and f is not None and f["index"] in self.callouts:
+        inside = label if label and h >= LABEL_MIN_H else None
+        if label and not inside and f is not None and f["index"] in self.callouts:
             self.lane.append((y0 + h / 2, y0 + h / 2, "call", "%s %s" % (T.n(nbytes), label)))
-        self.out.append("".join(parts) + "</g>")
+        if f is not None:
+            self.ys[f["index"]] = (y0, y1)
+        self.out.append(["b", cls, self.x, r3(y0), COL_W, r3(h),
+                         None if f is None else f["index"], nbytes,
+                         None if f is None else T.frame_id(self.d, f, "b"), title,
+                         None if inside is None else T.clip(inside, 27)])
         self.bottom = max(self.bottom, y1)
 
     def draw(self) -> None:
@@ -122,14 +119,12 @@ class Column:
         limit = T.num(d.get("stack_limit"))
         if limit is not None:
             y0, y1 = self.y(base), self.y(limit)
-            self.out.append('<rect class="budget" x="%.1f" y="%.3f" width="%d" height="%.3f">'
-                            '<title>budget: %s bytes</title></rect>'
-                            % (self.x, y0, COL_W, y1 - y0, T.n(base - limit)))
+            self.out.append(["r", "budget", self.x, r3(y0), COL_W, r3(y1 - y0),
+                             "budget: %s bytes" % T.n(base - limit)])
             self.lane.append((y1, y1, "lim", "StackLimit %s" % T.addr(limit, d)))
             if d.get("kernel"):
-                self.out.append('<rect class="guard" x="%.1f" y="%.3f" width="%d" height="%.3f">'
-                                '<title>guard page below StackLimit (4 KB)</title></rect>'
-                                % (self.x, y1, COL_W, PAGE * self.scale))
+                self.out.append(["r", "guard", self.x, r3(y1), COL_W, r3(PAGE * self.scale),
+                                 "guard page below StackLimit (4 KB)"])
                 self.lane.append((y1 + 6, y1 + PAGE * self.scale / 2, "lim", "guard page"))
             self.bottom = max(self.bottom, y1 + (PAGE * self.scale if d.get("kernel") else 0))
         for key, cls, what in (("start_area", "start", "start area: the thread's start frames "
@@ -138,15 +133,11 @@ class Column:
                                 "before the thread's start")):
             size = d.get(key)
             if size:
-                y1 = self.y(base - size)
-                self.out.append('<g class="%s" data-bytes="%d"><title>%s, %s bytes</title>'
-                                '<rect x="%.1f" y="%.3f" width="%d" height="%.3f"/>'
-                                '<text x="%.1f" y="%.1f">%s</text></g>'
-                                % (cls, size, T.esc(what), T.n(size), self.x, self.y(base),
-                                   COL_W, y1 - self.y(base), self.x + 4,
-                                   self.y(base) + min(y1 - self.y(base), 24) / 2 + 4,
-                                   T.esc(T.clip(what.split(":")[0] + " " + T.n(size), 27))
-                                   if y1 - self.y(base) >= LABEL_MIN_H else ""))
+                y0, y1 = self.y(base), self.y(base - size)
+                self.out.append(["b", cls, self.x, r3(y0), COL_W, r3(y1 - y0), None, size, None,
+                                 "%s, %s bytes" % (what, T.n(size)),
+                                 T.clip(what.split(":")[0] + " " + T.n(size), 27)
+                                 if y1 - y0 >= LABEL_MIN_H else None])
 
     def _marks(self) -> None:
         d = self.d
@@ -154,34 +145,30 @@ class Column:
         below = d.get("below_limit")
         if self.is_thread and below and limit is not None:
             y0, y1 = self.y(limit), self.y(limit - below)
-            self.out.append('<rect class="past" x="%.1f" y="%.3f" width="%d" height="%.3f">'
-                            '<title>%s bytes past StackLimit</title></rect>'
-                            % (self.x - 8, y0, 6, y1 - y0, T.n(below)))
+            self.out.append(["r", "past", self.x - 8, r3(y0), 6, r3(y1 - y0),
+                             "%s bytes past StackLimit" % T.n(below)])
             self.lane.append((y1 + 14, y1, "past", "%s bytes past StackLimit" % T.n(below)))
         hw = d.get("high_water") or {}
         if self.is_thread and hw.get("address"):
-            y = self.y(T.num(hw["address"]))
-            self.out.append('<line class="hw" x1="%.1f" x2="%.1f" y1="%.3f" y2="%.3f">'
-                            '<title>high-water mark: the deepest point ever written</title>'
-                            '</line>' % (self.x - 10, self.x + COL_W + 10, y, y))
+            y = r3(self.y(T.num(hw["address"])))
+            self.out.append(["l", "hw", self.x - 10, y, self.x + COL_W + 10, y,
+                             "high-water mark: the deepest point ever written"])
             self.lane.append((y, y, "hw", "high-water mark: %s bytes" % T.n(hw.get("used"))))
         committed = T.num(d.get("committed_limit"))
-        if self.is_thread and committed is not None and self.top_addr is not None:
-            y = self.y(committed)
-            self.out.append('<line class="committed" x1="%.1f" x2="%.1f" y1="%.3f" y2="%.3f"/>'
-                            % (self.x, self.x + COL_W, y, y))
+        if self.is_thread and committed is not None:
+            y = r3(self.y(committed))
+            self.out.append(["l", "committed", self.x, y, self.x + COL_W, y,
+                             "committed bottom of the user stack"])
             self.lane.append((y, y, "lim", "committed bottom %s" % T.addr(committed, d)))
         for c in d.get("cycles") or []:
             ys = [self.ys[i] for i in range(c["first_frame"], c["last_frame"] + 1) if i in self.ys]
             if ys:
                 y0, y1 = min(a for a, _ in ys), max(b for _, b in ys)
                 per = c.get("bytes_per_round")
-                self.out.append(
-                    '<g class="cycle"><title>a round of %d calls repeats %d times, %s bytes per '
-                    'round</title><rect x="%.1f" y="%.3f" width="10" height="%.3f"/>'
-                    '<text x="%.1f" y="%.1f">\u00d7%d</text></g>'
-                    % (len(c["call_sites"]), c["repeats"], "?" if per is None else T.n(per),
-                       self.x - 26, y0, y1 - y0, self.x - 40, y0 - 3, c["repeats"]))
+                self.out.append(["c", self.x - 26, r3(y0), r3(y1 - y0), c["repeats"],
+                                 "a round of %d calls repeats %d times, %s bytes per round"
+                                 % (len(c["call_sites"]), c["repeats"],
+                                    "?" if per is None else T.n(per))])
 
 
 def _top_addr(frames: List[Dict[str, Any]], x86: bool) -> Optional[int]:
@@ -222,9 +209,9 @@ def _scale(d: Dict[str, Any]) -> float:
     return scale if tallest <= 3 * PX_BUDGET else 3 * PX_BUDGET / max(extents)
 
 
-def svg(d: Dict[str, Any]) -> str:
-    """The picture of one stack: a column per segment, outermost stack on the left, joined where
-    the stack switched."""
+def primitives(d: Dict[str, Any]) -> Dict[str, Any]:
+    """The picture as a display list: Python lays it out once; html_svg.svg and the lab page's
+    script (picture() in html_page.js) only play it back."""
     scale = _scale(d)
     segs = sorted(d["segments"], key=lambda s: -s["index"])
     cols = []
@@ -232,47 +219,50 @@ def svg(d: Dict[str, Any]) -> str:
         col = Column(d, seg, LEFT + k * (COL_W + LANE_W + GAP), scale)
         col.draw()
         cols.append(col)
-    body: List[str] = []
+    prims: List[list] = []
     height = 0.0
     for col in cols:
-        body.extend(_header(col))
-        body.extend(col.out)
+        prims.extend(_header(col))
+        prims.extend(col.out)
         lane, low = _lane(col)
-        body.extend(lane)
+        prims.extend(lane)
         height = max(height, col.bottom, low)
-    body.extend(_joins(cols))
-    width = LEFT + len(cols) * (COL_W + LANE_W + GAP)
-    return ('<svg class="pic" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-            'data-scale="%.9g" role="img" aria-label="%s">%s</svg>'
-            % (width, height + 24, scale, T.esc("stack of " + (d.get("source") or "")),
-               "".join(body)))
+    prims.extend(_joins(cols))
+    return {"w": LEFT + len(cols) * (COL_W + LANE_W + GAP), "h": round(height + 24),
+            "scale": float("%.9g" % scale), "label": "stack of " + (d.get("source") or ""),
+            "p": prims}
 
 
-def _header(col: Column) -> List[str]:
+def r3(v: float) -> float:
+    return round(v, 3)
+
+
+def fmt3(v: float) -> str:
+    """A coordinate as markup writes it: at most 3 decimals, no trailing zeros."""
+    return ("%.3f" % v).rstrip("0").rstrip(".")
+
+
+def _header(col: Column) -> List[list]:
     seg, d = col.seg, col.d
     name = "#%d %s%s" % (seg["index"], seg["kind"], " (budget)" if col.is_thread else "")
     top = ("StackBase %s" % T.addr(col.base, d)) if col.base is not None else (
         "top: outermost frame shown" if col.top_addr is not None else "no SPs")
-    return ['<text class="colhead" x="%.1f" y="16">%s</text>' % (col.x, T.esc(name)),
-            '<text class="colsub" x="%.1f" y="30">%s</text>' % (col.x, T.esc(top))]
+    return [["t", "colhead", col.x, 16, name], ["t", "colsub", col.x, 30, top]]
 
 
-def _lane(col: Column) -> Tuple[List[str], float]:
+def _lane(col: Column) -> Tuple[List[list], float]:
     """Labels to the right of the column, pushed apart so they never overlap, each with a
     leader line to what it names."""
-    out: List[str] = []
+    out: List[list] = []
     last = -1e9
     for want, at, cls, text in sorted(col.lane, key=lambda t: t[0]):
-        y = max(want, last + 13)
+        y = r3(max(want, last + 13))
         last = y
-        x0 = col.x + COL_W
-        out.append('<g class="lbl %s"><line x1="%.1f" y1="%.3f" x2="%.1f" y2="%.1f"/>'
-                   '<text x="%.1f" y="%.1f">%s</text></g>'
-                   % (cls, x0, at, x0 + 14, y - 4, x0 + 16, y, T.esc(T.clip(text, 40))))
+        out.append(["n", cls, col.x + COL_W, r3(at), y, T.clip(text, 40)])
     return out, last + 6
 
 
-def _joins(cols: List[Column]) -> List[str]:
+def _joins(cols: List[Column]) -> List[list]:
     """A curve from the innermost frame on the outer stack to the outermost on the inner one."""
     out = []
     for outer, inner in zip(cols, cols[1:]):
@@ -282,7 +272,6 @@ def _joins(cols: List[Column]) -> List[str]:
             continue
         x1, y1, x2, y2 = outer.x + COL_W, a[0][1], inner.x, b[0][0]
         mid = (x1 + x2) / 2
-        out.append('<path class="join" d="M%.1f %.3f C%.1f %.3f %.1f %.3f %.1f %.3f">'
-                   '<title>the stack switched here</title></path>'
-                   % (x1, y1, mid, y1, mid, y2, x2, y2))
+        out.append(["p", "join", "M%s %s C%s %s %s %s %s %s" % tuple(
+            fmt3(v) for v in (x1, y1, mid, y1, mid, y2, x2, y2)), "the stack switched here"])
     return out

@@ -68,6 +68,9 @@ def depth(d: Dict[str, Any], f: Dict[str, Any]) -> Optional[int]:
     return base - sp
 
 
+PLAIN_VERDICTS = ("", "ok", "budget unknown")
+
+
 def kind_of(d: Dict[str, Any]) -> str:
     """overflow | near (at least 90 % of the budget) | ok | unknown (no budget to judge by)."""
     if d.get("overflow"):
@@ -81,7 +84,13 @@ def kind_of(d: Dict[str, Any]) -> str:
 def headline(d: Dict[str, Any]) -> str:
     word = {"overflow": "OVERFLOW", "near": "CLOSE TO THE LIMIT", "ok": "OK",
             "unknown": "NO BUDGET"}[kind_of(d)]
-    return "%s: %s" % (word, d.get("verdict") or "")
+    return word + verdict_tail(d)
+
+
+def verdict_tail(d: Dict[str, Any]) -> str:
+    """": the verdict", unless it only repeats the word before it ("ok", "budget unknown")."""
+    verdict = d.get("verdict") or ""
+    return "" if verdict in PLAIN_VERDICTS else ": " + verdict
 
 
 def used_text(d: Dict[str, Any]) -> str:

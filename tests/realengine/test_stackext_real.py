@@ -310,3 +310,26 @@ def test_user_high_water_scan_reads_a_1mb_reserve_in_few_round_trips(realengine)
     hw = json.loads(cp.stdout)["stacks"][0]["high_water"]
     # 253 pages between the committed bottom and the first write, read 1, 2, 4, ... at a time
     assert hw["pages_read"] > 200 and hw["used"] < 8192
+
+
+def test_lab_page_over_the_real_engines_documents(runs, tmp_path):
+    """`stackext report` over what stackext printed under the real engine (JSON documents with
+    largest locals and layouts) and the engine's own knf/kv text, in one page."""
+    import io
+
+    from stackext import lab
+
+    for name in RUNS:
+        (tmp_path / (name + ".json")).write_text(runs(name)["stdout"], encoding="utf-8")
+    for listing in ("seed_knf.txt", "seed_kv.txt"):
+        src = os.path.join(ROOT, "fixtures", "realengine", listing)
+        with open(src, encoding="utf-8") as f:
+            (tmp_path / listing).write_text(f.read(), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert lab.main([str(tmp_path)], out, err) == 0, err.getvalue()
+    page = out.getvalue()
+    assert "%d stacks from %d files" % (len(RUNS) + 2, len(RUNS) + 2) in page
+    seed = lab.LabStats()
+    for d in lab.stack_dicts(str(tmp_path / "seed.json"), lab.AnalysisOptions()):
+        seed.add(d, lab.T.kind_of(d), 0)
+    assert seed.modules["seed"].largest == 0x890
