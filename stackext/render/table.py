@@ -46,8 +46,10 @@ def _reason(r: StackReport, f: Frame) -> str:
     if reason == UnknownReason.START_AREA:
         return "system call: trap frame up to StackBase" if key in K.SYSCALL_ROUTINES \
             else "start area up to StackBase"
-    if reason == UnknownReason.BASE_UNKNOWN and key not in K.START_ROUTINES and f.ret != 0:
-        return "stack continues"  # the log or walk stops here; the base is not known either
+    if reason == UnknownReason.BASE_UNKNOWN:
+        # the log or walk stops here and the base is not known: the thread's start, or a cut
+        return "start area, base unknown" if key in K.START_ROUTINES or f.ret == 0 \
+            else "stack continues"
     return reason.short
 
 
@@ -112,7 +114,7 @@ def shorten(text: str, width: int) -> str:
     return text[:head] + "..." + text[len(text) - (width - 3 - head):]
 
 
-NOTES_ROOM = 13  # the notes are the last column: a longer note runs past the width on its row
+NOTES_ROOM = 14  # the notes are the last column: a longer note runs past the width on its row
 
 
 def fit(table: List[Row], opts: RenderOptions) -> List[Row]:
