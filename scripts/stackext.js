@@ -7,7 +7,8 @@
 // Needs pykd's bootstrapper loaded (.load pykd) and stackext installed in its Python. Named
 // !stackext, not !stackusage: WinDbg has its own !stackusage, which this must not shadow.
 
-const PY_COMMAND = "!py -m stackext.usage";
+// --no-dml: debugLog re-emits the captured lines as plain text (DML tags would print raw)
+const PY_COMMAND = "!py -m stackext.usage --no-dml";
 
 // The !py bootstrapper splits its arguments on spaces and tabs and groups with double quotes;
 // it has no escape character. So a word with a blank is wrapped in quotes, and a word with a

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import shutil
 import sys
 from typing import Callable, Iterator, List, Optional, TextIO
 
@@ -15,6 +18,7 @@ from stackext.model import StackInput, StackReport
 from stackext.options import (
     OneLineParser,
     add_analysis_options,
+    add_help_alias,
     add_survey_options,
     analysis_options,
     expand,
@@ -39,6 +43,14 @@ exit status: 0 report printed, 1 an overflow was found and --fail-on-overflow wa
              2 bad input or usage (one line on stderr names the file and line)
 """
 
+THREADS_EPILOG = """examples:
+  stackext threads process_0_7.txt             every thread, closest to the edge first
+  stackext threads --top 5 process_0_7.txt     and the heaviest driver frames of the 5 closest
+  stackext threads --driver mydrv logs\\*.txt     only threads with mydrv on their stack
+numbers: sizes are hex as WinDbg reads them (6000 = 0x6000), 0n24576 decimal, 24K = 24 KiB
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="stackext", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -61,13 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
                                      description=lab.DESCRIPTION, epilog=lab.EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter))
     t = sub.add_parser("threads", help="every thread's headroom from !process 0 7 style logs",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Every thread's used stack (StackBase - its saved or walked "
+                                   "SP) against its budget, closest to the edge first.",
+                       epilog=THREADS_EPILOG)
     t.add_argument("files", nargs="*", metavar="FILE",
                    help="!process 0 7 / !thread output; - or none: stdin")
     add_survey_options(t)
     t.add_argument("--arch", choices=ARCHES, help="override architecture detection")
     t.add_argument("--strict", action="store_true",
                    help="treat warnings (unreadable lines inside a stack) as errors")
+    for parser in (p, u, t):
+        add_help_alias(parser)
     sub.add_parser("frames", add_help=False,  # parsed by stackext.frames (see main)
                    help="stack frames and deepest call paths of an x64 driver binary")
     return p
@@ -117,9 +134,23 @@ def _error_entry(e: StackextError) -> dict:
     return {"file": where or None, "line": line, "message": e.message.splitlines()[0]}
 
 
+def console_width(stream: TextIO) -> int:
+    """The table's width: COLUMNS when set, the terminal's width, 80 when not a terminal."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        if stream.isatty():
+            return shutil.get_terminal_size().columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return 80
+
+
 def cmd_usage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     overflow = []
     ropts = render_options(args)
+    ropts.width = console_width(out if not args.output else io.StringIO())
 
     def failed(e: StackextError) -> None:
         err.write("stackext: %s\n" % e)
@@ -156,10 +187,22 @@ def _thread_stacks(args: argparse.Namespace) -> Iterator[StackInput]:
 
 def cmd_threads(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """`stackext threads LOG`: every thread of the logs, closest to the edge first."""
-    rows, view = collect(_thread_stacks(args), survey_analysis_options(args),
+    read = []
+    rows, view = collect(_counted(_thread_stacks(args), read), survey_analysis_options(args),
                          list(args.driver), args.top)
+    if args.driver and not rows:
+        err.write("stackext: no thread has %s on its stack (%d thread(s) read)\n"
+                  % (" or ".join(args.driver), len(read)))
+        if args.format == "table":
+            return 0
     out.write(render_survey.render(rows, view, args.format, args.top))
     return 0
+
+
+def _counted(items, seen: list):
+    for item in items:
+        seen.append(None)
+        yield item
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

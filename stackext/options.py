@@ -18,21 +18,26 @@ from stackext.render.base import RenderOptions
 
 FORMAT_CHOICES = ("table", "json", "csv", "markdown", "html", "jsonl")
 
-# "12K", "24KB", "28 KiB", "0x6000", "24576", "1M"
-_SIZE = re.compile(r"^\s*(0x[0-9a-f]+|\d+)\s*(k|kb|kib|m|mb|mib)?\s*$", re.I)
+# Numbers as WinDbg reads them: bare digits are hex ("6000" = 0x6000), "0n24576" is decimal,
+# "0x6000" hex; a K/KB/KiB (M/MB/MiB) suffix makes the digits a decimal count of KiB (MiB):
+# "24K" = 24 KiB. "6000", "0x6000", "0n24576", "24K", "24 KB", "1M"
+_SIZE = re.compile(r"^\s*(?:(0x[0-9a-f]+)|(0n\d+)|(\d+)\s*(k|kb|kib|m|mb|mib)|([0-9a-f]+))\s*$",
+                   re.I)
+SIZE_HELP = "hex as WinDbg reads it (6000 = 0x6000), 0n for decimal (0n24576), or 24K (KiB)"
 
 
 def parse_size(text: str) -> int:
-    m = _SIZE.match(text or "")
+    m = _SIZE.match((text or "").replace("`", ""))
     if not m:
         raise argparse.ArgumentTypeError(
-            "not a size: %r (use e.g. 12K, 24KB, 0x6000 or 24576)" % text)
-    value = int(m.group(1), 0)
-    unit = (m.group(2) or "").lower()
-    if unit.startswith("k"):
-        value *= 1024
-    elif unit.startswith("m"):
-        value *= 1024 * 1024
+            "not a size: %r (use e.g. 6000 or 0x6000 (hex), 0n24576 (decimal), 24K)" % text)
+    hex_, dec, kib, unit, bare = m.groups()
+    if kib is not None:
+        value = int(kib) * (1024 if unit.lower().startswith("k") else 1024 * 1024)
+    elif dec is not None:
+        value = int(dec[2:])
+    else:
+        value = int(hex_ or bare, 16)
     if value <= 0 or value > 1 << 40:
         raise argparse.ArgumentTypeError("size out of range: %r" % text)
     return value
@@ -51,9 +56,9 @@ def parse_address(text: str) -> int:
 
 
 def count(text: str) -> int:
-    """A number of rows: 0 or more."""
+    """A number of rows: 0 or more (decimal: a count, not an address; 0x for hex)."""
     try:
-        value = int(text, 0)
+        value = int(text[2:], 10) if text[:2].lower() == "0n" else int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError("not a number: %r" % text) from None
     if value < 0:
@@ -77,11 +82,14 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--driver", action="append", default=[], metavar="NAME",
                    help="a module that is yours (repeatable); wins over the inbox-module table")
     p.add_argument("--budget", type=parse_size, metavar="SIZE",
-                   help="stack budget to judge against: 12K, 24KB, 0x6000, 24576 "
-                        "(default: the thread's StackBase-StackLimit, else 12K x86 / 24K x64)")
+                   help="stack budget to judge against, %s; a bare 24576 is hex 0x24576 "
+                        "(default: the thread's StackBase-StackLimit, else 12K x86 / 24K x64)"
+                        % SIZE_HELP)
     p.add_argument("--heavy", type=parse_size, default=DEFAULT_HEAVY, metavar="SIZE",
-                   help="a frame this big or bigger is heavy (default: 1K, MSVC C6262's "
-                        "kernel-mode threshold)")
+                   help="a frame this big or bigger is heavy, same numbers (default: 1K = 400, "
+                        "MSVC C6262's kernel-mode threshold)")
+    p.add_argument("--wide", action="store_true",
+                   help="the whole table: no call site shortened, decimal sizes beside the hex")
     p.add_argument("--arch", choices=ARCHES, help="override architecture detection")
     p.add_argument("--strict", action="store_true",
                    help="treat warnings (unreadable lines inside a stack) as errors")
@@ -93,7 +101,12 @@ def analysis_options(args: argparse.Namespace) -> AnalysisOptions:
 
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
-    return RenderOptions(top=max(args.top, 0))
+    return RenderOptions(top=max(args.top, 0), wide=getattr(args, "wide", False))
+
+
+def add_help_alias(p: argparse.ArgumentParser) -> None:
+    """`-?` for help, as WinDbg's commands take it."""
+    p.add_argument("-?", action="help", help=argparse.SUPPRESS)
 
 
 def expand(files: Sequence[str]) -> List[str]:
@@ -103,7 +116,7 @@ def expand(files: Sequence[str]) -> List[str]:
     if not files and sys.stdin is not None and sys.stdin.isatty():
         # nothing piped in: waiting on a terminal would look like a hang
         raise StackextError("no input: give WinDbg log files, or pipe WinDbg output in "
-                            "(`-` reads what you paste, end with Ctrl+D / Ctrl+Z)", "stackext")
+                            "(`-` reads what you paste, end with Ctrl+D / Ctrl+Z)")
     for f in files or ["-"]:
         if f != "-" and any(c in f for c in "*?[") and not os.path.exists(f):
             out.extend(sorted(glob.glob(f)) or [f])
@@ -125,7 +138,7 @@ def add_survey_options(p: argparse.ArgumentParser) -> None:
                         "per-function view of that driver across them")
     p.add_argument("--budget", type=parse_size, metavar="SIZE",
                    help="judge every thread against this budget instead of its own "
-                        "StackBase - StackLimit")
+                        "StackBase - StackLimit: %s" % SIZE_HELP)
     p.add_argument("--heavy", type=parse_size, default=DEFAULT_HEAVY, metavar="SIZE",
                    help="a frame this big or bigger is heavy (default: 1K)")
 

@@ -12,9 +12,10 @@ import argparse
 from typing import Callable, List, Optional
 
 from stackext import knowledge as K
+from stackext import launch
 from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError
-from stackext.options import add_survey_options, survey_analysis_options
+from stackext.options import add_help_alias, add_survey_options, survey_analysis_options
 from stackext.render import survey as render_survey
 from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.pykd.adapter import Debugger
@@ -38,8 +39,10 @@ def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
                        epilog=EPILOG)
     add_survey_options(p)
     p.add_argument("--dml", dest="dml", action="store_true", default=None,
-                   help="links to .thread and stackext.usage (default: on inside WinDbg)")
+                   help="links to .thread /p /r and stackext.usage (default: the debugger's "
+                        ".prefer_dml setting)")
     p.add_argument("--no-dml", dest="dml", action="store_false", help="plain text")
+    add_help_alias(p)
     return p
 
 
@@ -66,11 +69,15 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     inside = dbg.in_windbg()
     if not inside:
         raise StackextError("not inside a debugger: run it in WinDbg/kd as `%s`" % PROG)
-    dml = inside if args.dml is None else args.dml
+    dml = args.dml if args.dml is not None else (args.format == "table"
+                                                  and bool(dbg.prefers_dml()))
     g = gather(dbg, lambda stacks, current: to_walk(stacks, current, args.driver, args.top),
                progress=lambda t: write(t, False))
     rows, view = collect(g.stacks, survey_analysis_options(args), list(args.driver), args.top)
     notes = _explain(rows, g)
+    if args.driver and not rows:
+        notes.append("no thread has %s on its stack (%d thread(s) read)"
+                     % (" or ".join(args.driver), len(g.stacks)))
     if args.format == "json":
         # machine output: nothing after the end marker but the document
         text = "\n".join((MARKER_BEGIN, render_survey.to_json(rows, view, g.interrupted)
@@ -82,7 +89,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
             write("stackext: " + note, False)
         notes = []
     if args.format == "table" and dml:
-        write(render_survey.to_dml(rows, view, args.top, "!py -m stackext.usage").rstrip("\n"),
+        write(render_survey.to_dml(rows, view, args.top, launch.command("usage")).rstrip("\n"),
               True)
     else:
         write(render_survey.render(rows, view, args.format, args.top).rstrip("\n"), False)

@@ -14,14 +14,21 @@ import dataclasses
 import os
 from typing import Callable, List, Optional, Tuple
 
+from stackext import launch
 from stackext.analyze import analyze
 from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError, open_output
-from stackext.options import add_analysis_options, analysis_options, parse_address, render_options
+from stackext.options import (
+    add_analysis_options,
+    add_help_alias,
+    analysis_options,
+    parse_address,
+    render_options,
+)
 from stackext.render import render, renderer
 from stackext.report_json import MARKER_BEGIN
 from stackext.sources.pykd import anatomy, dump, live, memory
-from stackext.sources.pykd.adapter import Debugger
+from stackext.sources.pykd.adapter import Debugger, boundary
 
 PROG = "!py -m stackext.usage"
 EPILOG = """examples:
@@ -29,6 +36,8 @@ EPILOG = """examples:
   !py -m stackext.usage --thread ffffe001`12345080 --driver mydrv
   !py -m stackext.usage --format json         JSON between marker lines (for kd -logo logs)
   !py -m stackext.usage --html C:\\tmp\\stack.html   the stack drawn to scale, one HTML file
+  !py stackext.usage --thread @$thread         the launcher (scripts/), under pykd.pyd's own !py
+numbers as WinDbg reads them: --budget 6000 is 0x6000, 0n24576 decimal, 24K = 24 KiB
 outside a debugger (pykd as a library, Windows):
   python -m stackext.usage --dump C:\\dumps\\MEMORY.DMP
   python -m stackext.usage --dump C:\\dumps\\app.dmp --thread ~2 --symbols C:\\symbols
@@ -42,12 +51,13 @@ def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
                 epilog=EPILOG)
     add_analysis_options(p)
     p.add_argument("--thread", type=_thread_arg, metavar="ADDR",
-                   help="kernel: ETHREAD/KTHREAD address (fffff803`12345678, 0x..., bare hex); "
+                   help="kernel: ETHREAD/KTHREAD address (fffff803`12345678, 0x..., bare hex, "
+                        "or a pseudo-register such as @$thread, read by the debugger); "
                         "the debugger's thread, process and frame are put back afterwards. "
                         "User-mode dump (--dump): ~N or the thread id in hex as `~` shows it "
                         "(default: the dump's current thread)")
     p.add_argument("--dml", dest="dml", action="store_true", default=None,
-                   help="links and colours (default: on inside WinDbg)")
+                   help="links and colours (default: the debugger's .prefer_dml setting)")
     p.add_argument("--no-dml", dest="dml", action="store_false", help="plain text")
     p.add_argument("--no-high-water", dest="high_water", action="store_false",
                    help="skip the high-water scan of the stack pages (a few page reads)")
@@ -61,12 +71,14 @@ def build_parser(write: Callable[[str], None]) -> argparse.ArgumentParser:
                         "print its path")
     p.add_argument("--no-locals", dest="locals", action="store_false",
                    help="do not read the largest locals of the heaviest frames (dv, .fnent)")
+    add_help_alias(p)
     return p
 
 
 def _thread_arg(text: str) -> str:
-    """~N (user-mode dump) or an address; checked here, read once the target is known."""
-    if not dump.is_user_thread_spec(text):
+    """~N (user-mode dump), @$pseudo-register or an address; checked here, read once the
+    target is known."""
+    if not dump.is_user_thread_spec(text) and not text.strip().startswith("@"):
         parse_address(text)  # raises argparse.ArgumentTypeError
     return text.strip()
 
@@ -79,14 +91,13 @@ def _open_target(dbg: Debugger,
         if args.thread is not None and dump.is_user_thread_spec(args.thread):
             raise StackextError("--thread ~N selects a thread of a user-mode dump opened with "
                                 "--dump; here switch threads with ~Ns first")
-        return (None if args.thread is None else parse_address(args.thread)), _opened_source(dbg)
+        return _address(dbg, args.thread), _opened_source(dbg)
     dump.open_dump(dbg, args.dump, args.symbols)
     if dump.is_kernel(dbg):
         if args.thread is not None and dump.is_user_thread_spec(args.thread):
             raise StackextError("--thread ~N is for user-mode dumps; on a kernel dump give an "
                                 "ETHREAD/KTHREAD address")
-        thread = None if args.thread is None else parse_address(args.thread)
-        return thread, args.dump
+        return _address(dbg, args.thread), args.dump
     if args.thread is not None:
         dump.select_user_thread(dbg, args.thread)
     current = dump.current_thread(dbg)
@@ -103,6 +114,23 @@ def _opened_source(dbg: Debugger) -> Optional[str]:
     return path + (", thread %s" % current if current else "")
 
 
+def _address(dbg: Debugger, text: Optional[str]) -> Optional[int]:
+    """An address as typed; `@$thread` and other pseudo-registers through the engine."""
+    if text is None:
+        return None
+    if text.startswith("@"):
+        with boundary("cannot evaluate --thread %s" % text):
+            return dbg.evaluate(text)
+    return parse_address(text)
+
+
+def _wants_dml(dbg: Debugger, args: argparse.Namespace, inside: bool) -> bool:
+    """--dml/--no-dml; else the debugger's own `.prefer_dml` (plain when it does not say)."""
+    if args.dml is not None:
+        return args.dml
+    return inside and args.format == "table" and bool(dbg.prefers_dml())
+
+
 def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     inside = dbg.in_windbg()
     if args.dump:
@@ -111,8 +139,8 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
                                 "stackext.usage --dump PATH); here the open target is used "
                                 "(.opendump to open another)")
     elif not inside:
-        raise StackextError("not inside a debugger: run it in WinDbg as `!py -m stackext.usage`, "
-                            "or give --dump PATH")
+        raise StackextError("not inside a debugger: run it in WinDbg as `%s`, or give --dump "
+                            "PATH" % launch.command("usage"))
     elif args.symbols is not None:
         raise StackextError("--symbols goes with --dump; in the debugger use .sympath and .reload")
     # JSON for a kd log: the begin marker goes out first, so that what the engine logs of
@@ -120,7 +148,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     early_marker = inside and args.format == "json"
     if early_marker:
         write(MARKER_BEGIN, False)
-    dml = inside if args.dml is None else args.dml
+    dml = _wants_dml(dbg, args, inside)
     thread, where = _open_target(dbg, args)
     stack = live.collect(dbg, thread=thread)
     # the high-water mark (a few page reads) and, when the walk failed or stopped short, the
@@ -142,12 +170,13 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     ropts = dataclasses.replace(render_options(args), markers=fmt == "json" and inside)
     if dml and fmt == "table":
         fmt = "dml"
+        ropts.frame_links = anatomy.frames_match(dbg, report)
     text = render([report], fmt, ropts).rstrip("\n")
     if early_marker:
         text = text.split("\n", 1)[1]  # the begin marker already went out
     write(text, fmt == "dml")
     if fmt == "dml":
-        links = renderer("dml").double_fault_links(report)
+        links = renderer("dml").double_fault_links(report, launch.command("usage"))
         if links:
             write(links, True)
     return 0

@@ -34,12 +34,14 @@ def run(argv, stdin=None):
 
 
 @pytest.mark.parametrize("text,value", [("12K", 12288), ("24KB", 24576), ("0x6000", 24576),
-                                        ("24576", 24576), ("28 KiB", 28672), ("1M", 1 << 20)])
+                                        ("6000", 0x6000), ("0n24576", 24576),
+                                        ("24576", 0x24576), ("28 KiB", 28672), ("1M", 1 << 20),
+                                        ("1f40", 0x1F40), ("0`6000", 0x6000)])
 def test_parse_size(text, value):
     assert parse_size(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "12Q", "-5", "0", "0x"])
+@pytest.mark.parametrize("text", ["", "12Q", "-5", "0", "0x", "0n", "0n12ab", "1fK"])
 def test_parse_size_rejects(text):
     import argparse
 
@@ -55,9 +57,15 @@ def test_parse_address_windbg_forms():
 def test_usage_on_the_bundled_double_fault_prints_the_verdict_and_driver_frames():
     code, out, err = run(["usage", DF])
     assert code == 0 and err == ""
-    assert "OVERFLOW: kernel stack overflow (double fault 0x7F/8)" in out
-    assert "240 bytes below StackLimit" in out
-    assert "#0b      640 bytes  rosempio!DsmWriteEvent+0x3c4f4" in out
+    lines = out.splitlines()
+    assert lines[0] == ("OVERFLOW by 240 bytes - heaviest third-party frame "
+                        "rosempio!DsmWriteEvent+0x3c4f4 (640 B); an 11-call cycle repeats 2x "
+                        "at 1,232 B per round")
+    assert "verdict  kernel stack overflow (double fault 0x7F/8): the innermost thread-stack " \
+        "frame is 240 bytes below StackLimit" in lines
+    row = next(x for x in lines if x.startswith("0b "))
+    assert row.split()[:4] == ["0b", "280", "fffff880`0b9c13f0", "5c10"]
+    assert row.endswith("driver, top 1")
 
 
 def test_json_format_is_the_contract():

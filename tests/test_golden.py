@@ -22,6 +22,7 @@ CASES = [("table", "101_jellykuo_session_space_thread_base_limit_x64.txt", "101.
 @pytest.mark.parametrize("fmt,fixture,golden", CASES)
 def test_golden(fmt, fixture, golden, monkeypatch):
     monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: the table fits 80 columns
     out = io.StringIO()
     assert main(["usage", "--format", fmt, os.path.join("fixtures", fixture)], out=out) == 0
     assert out.getvalue() == (ROOT / "tests" / "golden" / golden).read_text(encoding="utf-8")

@@ -43,7 +43,7 @@ def test_a_1024_frame_report_is_not_cut(args):
     assert usage.main(args, debugger=engine.dbg) == 0
     assert all(len(text) < OUTPUT_LIMIT for text, _ in engine.output)
     text = output_text(engine)
-    assert len(text) > 4 * OUTPUT_LIMIT
+    assert len(text) > 3 * OUTPUT_LIMIT  # several pieces under the cut
     if args:
         assert engine.output[-1][0].rstrip("\n").endswith(
             MARKER_END if "json" in args else text.rstrip("\n").splitlines()[-1])

@@ -83,13 +83,26 @@ def test_entries_import_without_pykd():
         "(pip install \"stackext[pykd]\": Windows, Python 3.8 or 3.9)", "2"]
 
 
-def test_dml_is_default_inside_windbg_and_links_frames(monkeypatch):
+def test_dml_follows_prefer_dml_and_links_frames_as_km_does(monkeypatch):
     engine = fakepykd.fake("102_vidschworker_x64")
+    engine.session["prefer_dml"] = True  # `.prefer_dml 1`
     run_usage(engine)
     text, dml = engine.output[0]
-    assert dml is True
-    assert '<link cmd=".frame /c 0x10">' in text and "dv /V" in text
-    assert '<link cmd="lmvm dxgmms2">' in text and "!thread" in text
+    assert dml is True and ("dbgCommand", (".prefer_dml",)) in engine.calls
+    # one link per frame: the scope only (never .frame /c, which switches the context)
+    assert '<link cmd=".frame 0x10;dv /t /v">10</link>' in text and ".frame /c" not in text
+    assert '<link cmd="lmDvm dxgmms2">dxgmms2</link>' in text and "!thread" in text
+    assert "locals" not in text.splitlines()[text.splitlines().index("") + 1]
+
+
+def test_plain_kd_without_prefer_dml_gets_clean_text(monkeypatch):
+    engine = fakepykd.fake("102_vidschworker_x64")  # .prefer_dml 0, as dbgeng starts
+    run_usage(engine)
+    text, dml = engine.output[0]
+    assert dml is False and "<link" not in text and "<col" not in text
+    header = next(x for x in text.splitlines() if x.startswith("#"))
+    assert header.split() == ["#", "Size", "Child-SP", "Depth", "Call", "Site", "Notes"]
+    assert " dv" not in text
 
 
 def test_crafted_symbol_cannot_inject_dml(monkeypatch):
@@ -108,7 +121,11 @@ def test_double_fault_hint_is_a_dml_link(monkeypatch):
     run_usage(engine, "--dml")
     text = output_text(engine)
     assert '<link cmd=".trap 0xfffff880021748b0">.trap fffff880`021748b0</link>' in text
-    assert '<link cmd=".thread 0xfffffab0f950db50">' in text
+    # `.thread` would put back the IST context: only .trap helps; the launcher name works
+    # under both !py's (this run did not come through `-m`)
+    hint = next(x for x in text.splitlines() if x.startswith("to reach the overflowed"))
+    assert ".thread" not in hint
+    assert hint.endswith('then <link cmd="!py stackext.usage">!py stackext.usage</link>')
 
 
 def test_json_inside_the_debugger_is_between_markers(monkeypatch):

@@ -118,10 +118,10 @@ def test_top_walks_the_closest_and_the_running_threads_and_restores_state(monkey
 def test_dml_links_and_escaping(monkeypatch):
     system = K.fixture_system()
     system.processes[IOCTLAPP].image = 'io<ct>l&"app'
-    code, engine, _, out = run(monkeypatch, [], system)
+    code, engine, _, out = run(monkeypatch, ["--dml"], system)
     dml = "".join(t for t, d in engine.output if d)
-    assert '<link cmd=".thread 0xffff8a071d5a3040">0xffff8a071d5a3040</link>' in dml
-    assert '<link cmd="!py -m stackext.usage --thread 0xffff8a071d5a3040">usage</link>' in dml
+    assert '<link cmd=".thread /p /r ffff8a07`1d5a3040">ffff8a07`1d5a3040</link>' in dml
+    assert '<link cmd="!py stackext.usage --thread ffff8a07`1d5a3040">usage</link>' in dml
     assert "io&lt;ct&gt;l&amp;&quot;app" in dml and "io<ct>" not in dml
     code, engine, _, out = run(monkeypatch, ["--no-dml"])
     assert "<link" not in out and not any(d for _, d in engine.output)
@@ -166,7 +166,7 @@ def test_ctrl_break_mid_walk_prints_partial_results_and_restores_state(monkeypat
                                     interrupt=("getStack", 3))
     assert code == 130
     assert engine.snapshot() == before  # the walk that was interrupted put everything back
-    assert "0xffff8a072084b080" in out and "SIoctl!SioctlDeviceControl+0x109" in out
+    assert "ffff8a07`2084b080" in out and "SIoctl!SioctlDeviceControl+0x109" in out
     assert "interrupted (CTRL+BREAK) while walking stacks" in out
     assert "10 thread(s) read, 2 of 10 stacks walked" in out
     assert "Traceback" not in out

@@ -90,11 +90,18 @@ def test_csv_has_one_row_per_frame_with_sizes():
 
 def test_table_header_says_budget_origin_and_verdict():
     text = render([_ql2300()], "table")
-    assert "budget   24,576 bytes (0x6000), thread" in text
-    assert "used     24,816 bytes (0x60f0), 101% of budget, 240 bytes past StackLimit" in text
-    assert "OVERFLOW: kernel stack overflow (double fault 0x7F/8)" in text
-    assert "#03      320 bytes  ql2300+0x69416" in text
-    assert "? stack switch" in text
+    lines = text.splitlines()
+    assert lines[0] == "OVERFLOW by 240 bytes - heaviest third-party frame ql2300+0x69416 (320 B)"
+    assert "budget   0x6000 (24,576 bytes): the thread's StackBase - StackLimit; Base " \
+        "fffff880`0b9c7000 Limit fffff880`0b9c1000" in lines
+    assert "used     0x60f0 (24,816 bytes), 101% of budget, 240 bytes past StackLimit" in lines
+    assert "verdict  kernel stack overflow (double fault 0x7F/8): the innermost thread-stack " \
+        "frame is 240 bytes below StackLimit" in lines
+    assert sum("OVERFLOW" in x for x in lines) == 1  # the headline says it once
+    row = next(x for x in lines if x.startswith("03 "))
+    assert row.split() == ["03", "140", "fffff880`0b9c0f10", "60f0", "ql2300+0x69416",
+                           "driver,", "top", "1"]
+    assert "? stack switch" in text and "#" not in "".join(x[60:] for x in lines[8:])
 
 
 def test_dml_links_and_escapes_target_strings():
@@ -105,7 +112,7 @@ def test_dml_links_and_escapes_target_strings():
     stack.frames[4].module = evil
     stack.frames[4].call_site = evil + "!x+0x1"
     out = render([analyze(stack)], "dml")
-    assert '<link cmd=".frame /c 0x4">04</link>' in out
+    assert '<link cmd=".frame 0x4;dv /t /v">04</link>' in out
     assert '<link cmd="!thread ffffbc04`06b7a040">' in out
     assert "<exec" not in out and 'evil">' not in out
     assert "evil&quot;&gt;&lt;exec cmd=&quot;.kill&quot;&gt;&amp;" in out

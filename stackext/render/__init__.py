@@ -37,6 +37,10 @@ def stream(reports: Iterable[StackReport], fmt: str, options: Optional[RenderOpt
     opts = options or RenderOptions()
     module = renderer(fmt)
     write(module.begin(opts))
+    summary = getattr(module, "summary", None)
+    if summary is not None:  # a format that opens with a line per stack reads them all first
+        reports = list(reports)
+        write(summary(reports, opts))
     count = 0
     for r in reports:
         write(module.one(r, opts, count))

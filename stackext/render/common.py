@@ -5,14 +5,13 @@ Imports stackext.model and stackext.addresses only.
 
 from __future__ import annotations
 
+import textwrap
 from typing import List, Optional
 
-from stackext import knowledge as K
 from stackext import words
 from stackext.addresses import fmt_addr
 from stackext.model import Frame, StackReport
-
-BAR_WIDTH = 20
+from stackext.render import headline
 
 
 def addr(value: Optional[int], arch: str = "x64") -> str:
@@ -30,13 +29,6 @@ def hexbytes(value: Optional[int]) -> str:
     return "-0x%x" % -value if value < 0 else "0x%x" % value
 
 
-def bar(size: Optional[int], budget: Optional[int]) -> str:
-    if not size or not budget:
-        return ""
-    n = max(1, min(BAR_WIDTH, round(BAR_WIDTH * size / budget)))
-    return "#" * n
-
-
 def depth(report: StackReport, f: Frame) -> Optional[int]:
     """How far below StackBase this frame's SP is (the stack used up to it)."""
     if report.stack_base is None or f.sp is None or f.segment != report.thread_segment:
@@ -44,65 +36,53 @@ def depth(report: StackReport, f: Frame) -> Optional[int]:
     return report.stack_base - f.sp
 
 
-def marks(f: Frame) -> str:
-    out = []
-    if f.inline:
-        out.append("inline")
-    if f.heavy:
-        out.append("HEAVY")
-    if f.driver:
-        out.append("driver")
-    if f.size is None and f.size_unknown_reason:
-        out.append("? " + f.size_unknown_reason.short)
-    if f.estimated:
-        out.append("estimated")
-    return ", ".join(out)
-
-
-def size_cell(f: Frame) -> str:
-    if f.size is None:
-        return "?"
-    return nbytes(f.size)
-
-
-def header_lines(r: StackReport) -> List[str]:
-    """The few lines a kd user reads first: whose stack, the budget, the verdict."""
+def _who(r: StackReport) -> str:
     who = "%s %s" % (r.arch, "kernel" if r.kernel else "user")
     if r.thread is not None:
-        who += ", thread %s" % addr(r.thread, r.arch)
+        who += " thread %s" % addr(r.thread, r.arch)
     if r.image or r.state:
         who += " (%s)" % ", ".join(x for x in (r.image, r.state) if x)
-    lines = ["stack %s: %s" % (r.source, who)]
+    line = "%s, %s" % (who, r.source)
     if r.bugcheck:
         args = ", ".join("?" if a is None else "0x%x" % a for a in r.bugcheck.args)
-        lines.append("bugcheck 0x%x (%s)" % (r.bugcheck.code, args))
-    if r.budget is not None:
-        lines.append("budget   %s bytes (%s), %s: %s" % (nbytes(r.budget), hexbytes(r.budget),
-                                                     r.budget_origin.value, r.budget_note))
+        line += "; bugcheck 0x%x (%s)" % (r.bugcheck.code, args)
+    return line
+
+
+def _budget(r: StackReport) -> str:
+    if r.budget is None:
+        text = "budget   unknown: %s" % (r.budget_note or "no bounds")
     else:
-        lines.append("budget   unknown: %s" % (r.budget_note or "no bounds"))
+        text = "budget   %s (%s bytes): %s" % (hexbytes(r.budget), nbytes(r.budget),
+                                              r.budget_note or r.budget_origin.value)
     if r.stack_base is not None or r.stack_limit is not None:
-        lines.append("bounds   Base %s  Limit %s%s" % (addr(r.stack_base, r.arch),
-                                                      addr(r.stack_limit, r.arch),
-                                                      "  (%s)" % r.bounds_note if r.bounds_note
-                                                      else ""))
+        text += "; Base %s Limit %s%s" % (addr(r.stack_base, r.arch), addr(r.stack_limit, r.arch),
+                                          " (%s)" % r.bounds_note if r.bounds_note else "")
+    return text
+
+
+def _used(r: StackReport) -> Optional[str]:
     if r.used is None and r.remaining is not None:
-        lines.append("used     unknown (%s); the innermost SP is %s bytes %s StackLimit" % (
+        return "used     unknown (%s); the innermost SP is %s bytes %s StackLimit" % (
             "no StackBase" if r.stack_base is None else "no SP",
-            nbytes(abs(r.remaining)), "past" if r.remaining < 0 else "above"))
-    if r.used is not None:
-        used = ("at least " if r.used_is_lower_bound else "") + "%s bytes (%s)" % (
-            nbytes(r.used), hexbytes(r.used))
-        pct = r.percent
-        if pct is not None:
-            used += ", %.0f%% of budget" % pct
-        rem = ""
-        if r.remaining is not None and r.remaining < 0:
-            rem = ", %s bytes past StackLimit" % nbytes(-r.remaining)
-        elif r.remaining is not None:
-            rem = ", %s%s bytes left" % ("at most " if r.remaining_is_upper_bound else "",
-                                         nbytes(r.remaining))
-        lines.append("used     %s%s" % (used, rem))
+            nbytes(abs(r.remaining)), "past" if r.remaining < 0 else "above")
+    if r.used is None:
+        return None
+    used = ("at least " if r.used_is_lower_bound else "") + "%s (%s bytes)" % (
+        hexbytes(r.used), nbytes(r.used))
+    if r.percent is not None:
+        used += ", %.0f%% of budget" % r.percent
+    if r.remaining is not None and r.remaining < 0:
+        used += ", %s bytes past StackLimit" % nbytes(-r.remaining)
+    elif r.remaining is not None:
+        used += ", %s%s bytes left" % ("at most " if r.remaining_is_upper_bound else "",
+                                       nbytes(r.remaining))
+    return "used     " + used
+
+
+def _more(r: StackReport) -> List[str]:
+    """The lines that appear only when they have something to say."""
+    lines = []
     hw = r.high_water
     if hw and hw.used is not None:
         pct = " (%.0f%% of budget)" % (100.0 * hw.used / r.budget) if r.budget else ""
@@ -122,49 +102,24 @@ def header_lines(r: StackReport) -> List[str]:
     if r.not_shown:
         lines.append("shown    the frames stop %s bytes below StackBase: the log or walk ends "
                      "before the thread's start" % nbytes(r.not_shown))
-    lines.append("verdict  %s" % (("OVERFLOW: " if r.overflow else "") + words.verdict(r)))
-    segs = "; ".join("#%d %s %s-%s" % (s.index, s.kind.value, "%02x" % s.first_frame,
-                                        "%02x" % s.last_frame) for s in r.segments)
-    lines.append("segments %s%s" % (segs, "  (budget applies to #%d)" % r.thread_segment
-                                     if r.thread_segment is not None and len(r.segments) > 1
-                                     else ""))
     return lines
 
 
-FRAME_HEADERS = ["#", "size", "hex", "depth", "share of budget", "notes", "call site"]
-FRAME_ALIGN = ("left", "right", "right", "right", "left", "left", "left")
-
-
-def frame_cells(r: StackReport, f: Frame) -> List[str]:
-    on_budget = r.thread_segment is None or f.segment == r.thread_segment
-    d = depth(r, f)
-    return ["%02x" % f.index, size_cell(f), "" if f.size is None else "%x" % f.size,
-            "" if d is None else nbytes(d),
-            bar(f.size, r.budget) if on_budget else "", marks(f), f.call_site]
-
-
-def gap_cells(f: Frame) -> List[str]:
-    """The row under a frame after which frames are missing: the bytes the SPs prove."""
-    own = "" if f.gap_bytes is None else "%s bytes with %02x" % (nbytes(f.gap_bytes), f.index)
-    return ["", "?", "", "", "", "? frames missing", own]
-
-
-def table_rows(r: StackReport):
-    """(frame, cells) per table row; a gap row (frame None) sits where the frames are missing:
-    outward of the frame on x64/ARM64 (the bytes up to its caller's SP), inward of it on x86
-    (the bytes down to the inner frame's EBP)."""
-    before = K.ARCH[r.arch].sp_is_frame_pointer
-    for f in r.frames:
-        if before and f.gap_bytes is not None:
-            yield None, gap_cells(f)
-        yield f, frame_cells(r, f)
-        if not before and f.gap_bytes is not None:
-            yield None, gap_cells(f)
-
-
-def heaviest_lines(r: StackReport, drivers_only: bool, top: int) -> List[Frame]:
-    idx = r.heaviest_drivers if drivers_only else r.heaviest
-    return [r.frame(i) for i in idx[:top]]
+def header_lines(r: StackReport) -> List[str]:
+    """Under the headline, the few lines a kd user reads first: whose stack, the budget, what
+    was used, the verdict's details, the stacks the walk crossed. No line repeats another."""
+    lines = [_who(r), _budget(r)]
+    used = _used(r)
+    if used:
+        lines.append(used)
+    lines.extend(_more(r))
+    lines.append("verdict  %s" % words.verdict(r))
+    if len(r.segments) > 1:
+        segs = "; ".join("#%d %s %02x-%02x" % (s.index, s.kind.value, s.first_frame,
+                                               s.last_frame) for s in r.segments)
+        lines.append("stacks   %s%s" % (segs, "  (budget applies to #%d)" % r.thread_segment
+                                         if r.thread_segment is not None else ""))
+    return lines
 
 
 def module_cells(r: StackReport) -> List[List[str]]:
@@ -173,14 +128,45 @@ def module_cells(r: StackReport) -> List[List[str]]:
             for m in r.modules]
 
 
-def cycle_lines(r: StackReport) -> List[str]:
+def wrapped(title: str, items: List[str], width: Optional[int]) -> List[str]:
+    """`title item; item; ...` over as many lines as `width` needs (one line without a width)."""
+    if not items:
+        return []
+    text = title + " " + "; ".join(items)
+    if not width:
+        return [text]
+    return textwrap.wrap(text, width=max(width, 40), subsequent_indent=" " * (len(title) + 1),
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def module_items(r: StackReport) -> List[str]:
+    """`rosempio 2,736 B in 22 frames (11%, driver)`, heaviest module first."""
+    out = []
+    for m in r.modules:
+        share = "" if m.share is None else "%.0f%%" % (100 * m.share)
+        tags = ", ".join(x for x in (share, "driver" if m.driver else "") if x)
+        out.append("%s %s B in %d frame%s%s" % (m.module, nbytes(m.bytes), m.frames,
+                                               "" if m.frames == 1 else "s",
+                                               " (%s)" % tags if tags else ""))
+    return out
+
+
+def repeated_items(r: StackReport, limit: int) -> List[str]:
+    """Functions on the stack more than once: `rosempio!DsmWriteEvent 22x 2,736 B`."""
+    return ["%s %dx %s B" % (fn.function, fn.count, nbytes(fn.bytes))
+            for fn in r.functions if fn.count > 1][:limit]
+
+
+def cycle_lines(r: StackReport, wide: bool = False) -> List[str]:
+    """One line per cycle; --wide also lists the round's call sites."""
     out = []
     for c in r.cycles:
         left = "" if c.rounds_left is None else ", %s%d more rounds fit in what is left" % (
             "at most " if c.rounds_left_at_most else "", c.rounds_left)
-        per = "?" if c.bytes_per_round is None else nbytes(c.bytes_per_round)
-        out.append("frames %02x-%02x: a round of %d calls repeats %d times, %s bytes per round%s"
-                   % (c.first_frame, c.last_frame, len(c.call_sites), c.repeats, per, left))
+        out.append("frames %02x-%02x: %s%s" % (c.first_frame, c.last_frame,
+                                               headline.cycle_phrase(c), left))
+        if not wide:
+            continue
         # innermost first, as the stack lists them; the whole round, so the re-entry shows
         shown = c.call_sites[:16]
         out.extend("    " + ("   " if i else "") + site for i, site in enumerate(shown))

@@ -12,12 +12,18 @@ from typing import List, Optional
 from tabulate import tabulate
 
 from stackext import __version__
+from stackext.addresses import fmt_addr
 from stackext.render.markup import esc
 from stackext.survey import DriverView, ThreadRow
 
 
 def _hex(v: Optional[int]) -> Optional[str]:
     return None if v is None else "0x%x" % v
+
+
+def _addr(v: Optional[int]) -> Optional[str]:
+    """As WinDbg prints it (fffffab0`f950db50); JSON keeps 0x... (its contract)."""
+    return None if v is None else fmt_addr(v, v > 0xFFFFFFFF)
 
 
 def to_json(rows: List[ThreadRow], view: DriverView, interrupted: Optional[str] = None) -> str:
@@ -38,7 +44,7 @@ def to_table(rows: List[ThreadRow], view: DriverView, top: int) -> str:
     def n(v):
         return "-" if v is None else "{:,}".format(v)
 
-    table = [[_hex(r.thread) or "-", r.image or "", r.state or "", n(r.used), n(r.budget),
+    table = [[_addr(r.thread) or "-", r.image or "", r.state or "", n(r.used), n(r.budget),
               n(r.remaining), "" if r.used is None or not r.budget else
               "%.0f%%" % (100.0 * r.used / r.budget), r.used_from,
               (r.heaviest_driver_frame or {}).get("call_site", "")] for r in rows]
@@ -51,7 +57,7 @@ def to_table(rows: List[ThreadRow], view: DriverView, top: int) -> str:
         if r.report is None or not r.report.heaviest_drivers:
             continue
         out.append("")
-        out.append("thread %s: heaviest driver frames" % (_hex(r.thread) or r.source))
+        out.append("thread %s: heaviest driver frames" % (_addr(r.thread) or r.source))
         for i in r.report.heaviest_drivers:
             f = r.report.frame(i)
             out.append("  #%02x %8s bytes  %s" % (f.index, n(f.size), f.call_site))
@@ -78,16 +84,17 @@ def to_csv(rows: List[ThreadRow]) -> str:
 
 
 def to_dml(rows: List[ThreadRow], view: DriverView, top: int, usage_cmd: str) -> str:
-    """The table with each thread linked to `.thread` and to `usage_cmd --thread`. Tags take
+    """The table with each thread linked to `.thread /p /r` and to `usage_cmd --thread`. Tags take
     no width in WinDbg, so the columns stay aligned; row i of the table is line i + 2 (after
     the header and the dashes)."""
     lines = [esc(line) for line in to_table(rows, view, top).rstrip("\n").split("\n")]
     for i, r in enumerate(rows):
         n = i + 2
-        addr = _hex(r.thread)
+        addr = _addr(r.thread)
         if addr is None or n >= len(lines) or not lines[n].startswith(addr):
             continue
-        lines[n] = ('<link cmd=".thread %s">%s</link>' % (addr, addr) + lines[n][len(addr):]
+        # `.thread /p /r`: the thread's process too, and its user-mode symbols reloaded
+        lines[n] = ('<link cmd=".thread /p /r %s">%s</link>' % (addr, addr) + lines[n][len(addr):]
                     + '  <link cmd="%s --thread %s">usage</link>' % (esc(usage_cmd), addr))
     return "\n".join(lines) + "\n"
 

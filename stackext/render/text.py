@@ -1,78 +1,57 @@
-"""Plain-text report (tabulate): what a kd user reads at a glance."""
+"""Plain-text report: what a kd user reads at a glance. The first line is the headline
+(verdict, number, the finding that explains it); a few header lines; the frame table
+(render.table, aligned by hand: tags in the DML twin take no width); then one line per rollup.
+A file with many stacks starts with a one-line-per-stack summary.
+"""
 
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from tabulate import tabulate
-
 from stackext.model import StackReport
 from stackext.render import common as C
+from stackext.render import headline as H
+from stackext.render import table as T
 from stackext.render.base import RenderOptions, no_text, one_block
 
 Line = Tuple[str, Optional[int]]  # the text, and the frame it names (for DML links)
 
 
 def tail_lines(r: StackReport, opts: RenderOptions) -> List[Line]:
-    """Everything after the frame table: heaviest frames and why, rollups, cycles, warnings.
-    Plain text; the DML renderer links the lines that name a frame."""
-    return [(x, None) if isinstance(x, str) else x for x in _tail(r, opts)]
+    """Everything after the frame table: why the heaviest frames are big, rollups, cycles,
+    warnings. Plain text; the DML renderer links the lines that name a frame."""
+    out: List[Line] = [("", None)]
+    why = [(i, C.why_lines(r.frame(i))) for i in T.ranked(r, opts.top)]
+    why = [(i, lines) for i, lines in why if lines]
+    if why:
+        out.append(("why the heaviest frames are big:", None))
+        for i, lines in why:
+            f = r.frame(i)
+            out.append(("  #%02x %s" % (i, f.call_site), i))
+            out.extend(("        " + line, None) for line in lines)
+    rest = C.wrapped("by module:", C.module_items(r), opts.width)
+    rest += C.wrapped("more than once:", C.repeated_items(r, opts.functions), opts.width)
+    for line in C.cycle_lines(r, opts.wide):
+        rest += [line] if line.startswith(" ") else C.wrapped("cycle", [line], opts.width)
+    rest += ["warning: %s" % w for w in r.warnings]
+    out.extend((x, None) for x in rest)
+    return out if len(out) > 1 else []
 
 
-def _frame_line(f, suffix: str = "") -> Line:
-    return ("  #%02x %8s bytes  %s%s" % (f.index, C.nbytes(f.size), f.call_site, suffix),
-            f.index)
-
-
-def _tail(r: StackReport, opts: RenderOptions) -> list:
-    out: list = [""]
-    drivers = C.heaviest_lines(r, True, opts.top)
-    if drivers:
-        out.append("heaviest driver frames (yours to fix):")
-        for f in drivers:
-            out.append(_frame_line(f))
-            out.extend("        " + line for line in C.why_lines(f))
-    else:
-        out.append("heaviest driver frames: none (no third-party frame with a known size)")
-    heavy = C.heaviest_lines(r, False, opts.top)
-    if heavy:
-        out.append("heaviest frames:")
-        for f in heavy:
-            out.append(_frame_line(f, "  (driver)" if f.driver else ""))
-            if not f.driver:
-                out.extend("        " + line for line in C.why_lines(f))
-    if r.modules:
-        out.append("")
-        out.extend(tabulate(C.module_cells(r), headers=["module", "bytes", "frames", "share",
-                                                         ""],
-                            tablefmt="simple", colalign=("left", "right", "right", "right",
-                                                         "left"),
-                            disable_numparse=True).splitlines())
-    repeated = [fn for fn in r.functions if fn.count > 1]
-    if repeated:
-        out.append("")
-        out.append("functions on the stack more than once:")
-        for fn in repeated[: opts.functions]:
-            out.append("  %3dx %8s bytes  %s" % (fn.count, C.nbytes(fn.bytes), fn.function))
-    cyc = C.cycle_lines(r)
-    if cyc:
-        out.append("")
-        out.append("repeated call cycles:")
-        out.extend("  " + line for line in cyc)
-    if r.warnings:
-        out.append("")
-        out.extend("warning: %s" % w for w in r.warnings)
-    return out
+def frame_table(r: StackReport, opts: RenderOptions) -> List[T.Row]:
+    return T.fit(list(T.rows(r, opts)), opts)
 
 
 def render_one(r: StackReport, opts: RenderOptions) -> str:
-    out = list(C.header_lines(r))
-    out.append("")
-    rows = [cells for _, cells in C.table_rows(r)]
-    out.append(tabulate(rows, headers=C.FRAME_HEADERS, tablefmt="simple",
-                        colalign=C.FRAME_ALIGN, disable_numparse=True))
+    out = [H.headline(r)] + C.header_lines(r) + [""]
+    out.extend(T.grid(T.headers(opts), [cells for _, cells in frame_table(r, opts)],
+                      T.right_aligned(opts)))
     out.extend(line for line, _ in tail_lines(r, opts))
     return "\n".join(out)
+
+
+def summary(reports: List[StackReport], opts: RenderOptions) -> str:  # noqa: ARG001
+    return "\n".join(H.summary_lines(reports)) + "\n\n" if len(reports) > 1 else ""
 
 
 begin = end = no_text

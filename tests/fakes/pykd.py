@@ -27,7 +27,7 @@ SESSIONS = Path(__file__).resolve().parents[2] / "fixtures" / "sessions"
 # version resources); LOCAL: answered from symbols or the module list dbgeng loaded at .reload;
 # STATE: changes what the user's next command sees (must be undone); WRITE: must never be called.
 ROUND_TRIP = frozenset("""
-getStack typedVar typedVar.field loadBytes loadWords loadDWords loadQWords loadPtrs ptrPtr
+getStack expr typedVar typedVar.field loadBytes loadWords loadDWords loadQWords loadPtrs ptrPtr
 ptrQWord ptrDWord loadCStr loadWStr isValid dbgCommand module.queryVersion bugCheckData reg getSP
 getIP getFP getImplicitThread getImplicitProcess getCurrentThread getCurrentProcess getFrameNumber
 getFrame getCPUMode getCPUType is64bitSystem ptrSize isKernelDebugging isDumpAnalyzing pageSize
@@ -441,6 +441,20 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
     commands = Commands(engine)
 
     @api
+    def expr(text):
+        """The engine's evaluator, for what stackext asks: pseudo-registers and numbers (bare
+        hex, 0n decimal, 0x hex). Real: an unknown name raises Evaluate failed."""
+        t = text.strip().lower()
+        pseudo = {"@$thread": engine.thread, "@$teb": engine.thread, "@$proc": engine.process}
+        if t in pseudo and pseudo[t] is not None:
+            return pseudo[t]
+        try:
+            return int(t[2:], 10) if t.startswith("0n") else int(t.replace("`", ""), 16)
+        except ValueError:
+            raise DbgException("Call IDebugControl::Evaluate failed\nHRESULT 0x80040205") \
+                from None
+
+    @api
     def typeInfo(name):
         size = s.get("type_sizes", {}).get(name)
         if size is None:
@@ -602,7 +616,7 @@ NATVIS_NOISE = ("No .natvis files found at Z:\\pykd\\Visualizers.\n"
 # First words the engine knows; anything else raises EXECUTE_FAILED (real: `nosuchcommand`).
 KNOWN_COMMANDS = frozenset("""
 k kb kc kd kf kn knf kp kP kv r dv dt dx lm ln u uf db dd dq dp dps dqs x .frame .cxr .thread
-.process .trap .reload .fnent .echo .symfix .sympath .opendump ? ~ !
+.process .trap .reload .fnent .echo .symfix .sympath .opendump ? ~ ! .prefer_dml
 """.split())
 
 
@@ -676,7 +690,7 @@ class Commands:
                 return None
             e.context_override, e.context_frame, e.frame = None, 0, 0
             return "Resetting default scope\n"
-        if cmd == "dv /V /t" or cmd == "dv":
+        if cmd in ("dv /V /t", "dv", "dv /t /v"):
             frames = self.frames()
             return frames[e.frame].get("dv") if e.frame < len(frames) else None
         if word == ".fnent":
@@ -689,6 +703,14 @@ class Commands:
             kind = "64-bit Kernel triage dump" if s.get("kernel") else "Full memory user mini dump"
             path = s.get("dump_file") or "Z:\\dumps\\%s.dmp" % s.get("name", "fake")
             return ".  0 %s: %s\n" % (kind, path)
+        if cmd == "lm":
+            return self.lm()
+        if word == ".prefer_dml":
+            if cmd.split()[1:]:
+                s["prefer_dml"] = cmd.split()[1] == "1"
+            # real dbgeng's text (tests/realengine, `.prefer_dml` with no argument)
+            return "DML versions of commands %s by default\n" % (
+                "on" if s.get("prefer_dml") else "off")
         if word == ".reload":
             return "." * len(e.modules) + "\n"
         if word.startswith("!") or word.startswith("$$") or word == "r" and "=" in cmd:
@@ -696,6 +718,16 @@ class Commands:
         if word not in KNOWN_COMMANDS and not word.startswith("!"):
             raise DbgException(EXECUTE_FAILED)
         return None
+
+    def lm(self) -> str:
+        """`lm` as the real engine prints it: no symbols loaded, so a module with a PDB is
+        `(deferred)` and one without is `(export symbols)`."""
+        rows = ["start             end                 module name\n"]
+        for m in sorted(self.e.modules, key=lambda m: m["begin"]):
+            state = "export symbols" if m.get("symfile") == "export symbols" else "deferred"
+            rows.append("%s %s   %-8s (%s)\n" % (_addr(m["begin"], self.ptr64),
+                                                _addr(m["end"], self.ptr64), m["name"], state))
+        return "".join(rows)
 
     def frame(self, args: list) -> str:
         e = self.e

@@ -38,21 +38,21 @@ test("initializeScript registers API 1.7 and the !stackext alias (not WinDbg's o
 test("no arguments runs the module and prints each line", () => {
     const { context, calls } = load(["stack debugger: x64 kernel", "verdict  ok"]);
     context.stackext();
-    assert.deepStrictEqual(calls.commands, ["!py -m stackext.usage"]);
+    assert.deepStrictEqual(calls.commands, ["!py -m stackext.usage --no-dml"]);
     assert.deepStrictEqual(calls.log, ["stack debugger: x64 kernel\n", "verdict  ok\n"]);
 });
 
 test("one string is the command line", () => {
     const { context, calls } = load();
     context.stackext("--driver mydrv --top 10");
-    assert.deepStrictEqual(calls.commands, ["!py -m stackext.usage --driver mydrv --top 10"]);
+    assert.deepStrictEqual(calls.commands, ["!py -m stackext.usage --no-dml --driver mydrv --top 10"]);
 });
 
 test("several arguments are one word each, quoted for the bootstrapper", () => {
     const { context, calls } = load();
     context.stackext("--thread", "ffffe001`12345080", "--dump", "C:\\My Dumps\\a.dmp");
     assert.deepStrictEqual(calls.commands, [
-        "!py -m stackext.usage --thread ffffe001`12345080 --dump \"C:\\My Dumps\\a.dmp\""]);
+        "!py -m stackext.usage --no-dml --thread ffffe001`12345080 --dump \"C:\\My Dumps\\a.dmp\""]);
 });
 
 test("quotes, semicolons and line breaks are refused, nothing runs", () => {

@@ -10,8 +10,9 @@ Never calls anything that writes target memory or registers.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from stackext.errors import StackextError
 
@@ -52,11 +53,19 @@ class RawFrame:
     symbol: str  # findSymbol text: `mod!fn+54`, `mod+1684`, or bare hex without a module
 
 
+# `lm`'s rows (no symbol loading: deferred modules stay deferred):
+# "00000000`7b000000 00000000`7b5e5000   kernelbase   (export symbols)       kernelbase.dll"
+_LM_ROW = re.compile(r"^([0-9a-f`]+)\s+[0-9a-f`]+\s+\S+\s+\(([^)]*)\)", re.I | re.M)
+# `.prefer_dml` with no argument (real dbgeng): "DML versions of commands off by default"
+_PREFER_DML = re.compile(r"DML versions of commands (on|off) by default")
+
+
 class Debugger:
     """pykd's calls in stackext's words. Construct with the pykd module object."""
 
     def __init__(self, pykd: Any):
         self.pykd = pykd
+        self._export_only: Optional[Set[int]] = None
 
     @classmethod
     def load(cls) -> "Debugger":
@@ -232,6 +241,32 @@ class Debugger:
         """dbgCommand's output; "" when the command prints nothing (pykd gives None)."""
         return self._call(self.pykd.dbgCommand, cmd) or ""
 
+    def evaluate(self, expression: str) -> int:
+        """The engine's own evaluator (MASM: bare numbers hex, 0n decimal, @$thread, @$teb)."""
+        return int(self._call(self.pykd.expr, expression))
+
+    def prefers_dml(self) -> Optional[bool]:
+        """`.prefer_dml`'s current setting; None when the engine does not say."""
+        try:
+            m = _PREFER_DML.search(self.command(".prefer_dml"))
+        except DebuggerError:
+            return None
+        return None if m is None else m.group(1) == "on"
+
+    def export_only_starts(self) -> Set[int]:
+        """Start addresses of the modules `lm` lists with export symbols only (one `lm`, read
+        once; asking module.symfile() would load each module's symbols and print a 7-line
+        "Symbol Loading Error Summary" per module without a PDB)."""
+        if self._export_only is None:
+            try:
+                text = self.command("lm")
+            except DebuggerError:
+                text = ""
+            self._export_only = {int(m.group(1).replace("`", ""), 16)
+                                 for m in _LM_ROW.finditer(text)
+                                 if m.group(2).strip().lower() == "export symbols"}
+        return self._export_only
+
     def load_dump(self, path: str) -> None:
         self._call(self.pykd.loadDump, path)
 
@@ -267,8 +302,9 @@ class Module:
         self._dbg, self._mod = dbg, mod
         self.begin, self.end = begin, end
 
-    def symfile(self) -> str:
-        return str(self._dbg._call(self._mod.symfile) or "")
+    def export_only(self) -> bool:
+        """Does `lm` list this module with export symbols only? (no symbol load)"""
+        return self.begin in self._dbg.export_only_starts()
 
     def company(self) -> str:
         """The version resource's CompanyName (queryVersion; absent from most minidumps)."""

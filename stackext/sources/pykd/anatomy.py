@@ -131,3 +131,17 @@ def attach(dbg: Debugger, stack: StackInput, report: StackReport, top: int,
         f = report.frame(n)
         annotate(f, text.get("dv"), text.get("fnent"), ptr,
                  sizeof=lambda t, _m=f.module: sizes(t, _m))
+
+
+def frames_match(dbg: Debugger, report: StackReport) -> bool:
+    """Does `.frame N` land on the report's frame N? Not in a `.frame /c`/`.cxr` context, where
+    the engine numbers frames from that context (the check read_notes makes: the current
+    `.frame` row's number and Child-SP are ours). Frame links are offered only then."""
+    try:
+        row = frame_row(dbg.command(".frame"))
+    except DebuggerError:
+        return False
+    if row is None:
+        return False
+    current = next((f for f in report.frames if f.index == int(row.group("n"), 16)), None)
+    return current is not None and row_sp(row) == current.sp

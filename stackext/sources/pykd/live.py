@@ -131,12 +131,9 @@ class ModuleFacts:
         # getVersion() on a module with only export symbols crashed the whole process (a page
         # fault inside pykd, nothing to catch); queryVersion worked there
         # (tests/realengine/FINDINGS.md), but a process that dies loses the user's session, so
-        # ask only modules with a PDB.
-        try:
-            symfile = mod.symfile()
-        except DebuggerError:
-            symfile = ""
-        if not symfile or symfile.lower() == "export symbols":
+        # ask no module that `lm` lists with export symbols only (`lm` is read once;
+        # module.symfile() would load symbols and print an error summary per module).
+        if mod.export_only():
             return None
         if self.version_unreadable < 2:
             try:

@@ -1,0 +1,108 @@
+"""The report's first line: the verdict with its number and the finding that explains it, e.g.
+`OVERFLOW by 240 bytes - heaviest third-party frame rosempio!DsmWriteEvent+0x3c4f4 (640 B);
+an 11-call cycle repeats 2x at 1,232 B per round`. A kernel developer reads this line only.
+ASCII only (debugger output): " - ", never a dash of another width.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from stackext.model import Cycle, StackReport, VerdictKind
+
+
+def _n(value: int) -> str:
+    return "{:,}".format(value)
+
+
+def _of_budget(r: StackReport) -> str:
+    """`24,816 of 24,576 bytes used (101%)`; "" when used is not known."""
+    if r.used is None:
+        return ""
+    text = "%s%s" % ("at least " if r.used_is_lower_bound else "", _n(r.used))
+    if r.budget:
+        text += " of %s bytes used (%.0f%%)" % (_n(r.budget), 100.0 * r.used / r.budget)
+    else:
+        text += " bytes used"
+    return text
+
+
+def _overflow(r: StackReport) -> str:
+    if r.below_limit:
+        return "OVERFLOW by %s bytes" % _n(r.below_limit)
+    if r.remaining is not None and r.remaining < 0:
+        return "OVERFLOW by %s bytes" % _n(-r.remaining)
+    used = _of_budget(r)
+    return "OVERFLOW: " + used if used else "OVERFLOW"
+
+
+_OTHER = {
+    VerdictKind.BUDGET_UNKNOWN: "BUDGET UNKNOWN",
+    VerdictKind.NO_THREAD_STACK: "NO FRAME ON THE THREAD'S STACK",
+    VerdictKind.NO_STACK_POINTERS: "NO STACK POINTERS",
+    VerdictKind.DOUBLE_FAULT_ON_IST: "DOUBLE FAULT: the walk stops on the double-fault stack "
+                                     "(.trap to see the thread stack)",
+    VerdictKind.DOUBLE_FAULT_UNPROVEN: "DOUBLE FAULT: probably a stack overflow, not proven "
+                                       "(no StackBase/StackLimit)",
+    VerdictKind.DOUBLE_FAULT_NOT_NEAR: "DOUBLE FAULT, but the thread stack is not near its "
+                                       "limit",
+}
+
+
+def verdict_part(r: StackReport) -> str:
+    if r.verdict == VerdictKind.OVERFLOW:
+        return _overflow(r)
+    used = _of_budget(r)
+    if r.verdict == VerdictKind.CLOSE:
+        left = "" if r.remaining is None else "%s bytes left, " % _n(r.remaining)
+        return "CLOSE to the limit: " + left + used
+    if r.verdict == VerdictKind.OK:
+        head = "OK" if r.verdict_proven else "no overflow seen"
+        return head + (": " + used if used else "")
+    head = _OTHER[r.verdict]
+    return head + (": " + used if used and r.verdict == VerdictKind.BUDGET_UNKNOWN else "")
+
+
+def _article(n: int) -> str:
+    """"an 11-call", "an 8-call", "a 12-call": as the number is spoken."""
+    return "an" if str(n).startswith("8") or n in (11, 18) else "a"
+
+
+def cycle_phrase(c: Cycle) -> str:
+    per = "?" if c.bytes_per_round is None else _n(c.bytes_per_round)
+    if len(c.call_sites) == 1:
+        return "%s calls itself %dx at %s B per call" % (c.call_sites[0], c.repeats, per)
+    n = len(c.call_sites)
+    return "%s %d-call cycle repeats %dx at %s B per round" % (_article(n), n, c.repeats, per)
+
+
+def _biggest_cycle(r: StackReport) -> Optional[Cycle]:
+    if not r.cycles:
+        return None
+    return max(r.cycles, key=lambda c: (c.bytes_per_round or 0) * c.repeats)
+
+
+def findings(r: StackReport) -> List[str]:
+    out = []
+    if r.heaviest_drivers:
+        f = r.frame(r.heaviest_drivers[0])
+        out.append("heaviest third-party frame %s (%s B)" % (f.call_site, _n(f.size or 0)))
+    elif r.heaviest:
+        f = r.frame(r.heaviest[0])
+        out.append("heaviest frame %s (%s B)" % (f.call_site, _n(f.size or 0)))
+    c = _biggest_cycle(r)
+    if c is not None:
+        out.append(cycle_phrase(c))
+    return out
+
+
+def headline(r: StackReport) -> str:
+    found = findings(r)
+    return verdict_part(r) + (" - " + "; ".join(found) if found else "")
+
+
+def summary_lines(reports: List[StackReport]) -> List[str]:
+    """A file with many stacks starts with one line per stack."""
+    out = ["%d stacks:" % len(reports)]
+    out.extend("  %s: %s" % (r.source, headline(r)) for r in reports)
+    return out
