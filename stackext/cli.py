@@ -24,7 +24,6 @@ from stackext.options import (
     survey_analysis_options,
 )
 from stackext.render import stream
-from stackext.render import survey as render_survey
 from stackext.sources import windbg
 from stackext.survey import collect
 
@@ -164,6 +163,8 @@ def cmd_threads(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """`stackext threads LOG`: every thread of the logs, closest to the edge first."""
     rows, view = collect(_thread_stacks(args), survey_analysis_options(args),
                          list(args.driver), args.top)
+    from stackext.render import survey as render_survey  # tabulate: not for `--help`
+
     out.write(render_survey.render(rows, view, args.format, args.top))
     return 0
 

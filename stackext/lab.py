@@ -27,9 +27,6 @@ from stackext.errors import StackextError
 from stackext.knowledge import ARCHES, DEFAULT_HEAVY
 from stackext.lab_stats import LabStats
 from stackext.options import expand, parse_size
-from stackext.render import html as H
-from stackext.render import html_lab as L
-from stackext.render import html_text as T
 from stackext.report_json import stack_dict
 from stackext.sources import windbg
 
@@ -161,6 +158,11 @@ def over_gate(d: Dict[str, Any], share: Optional[float]) -> bool:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # the page's renderers load here, not with the console's parser (`stackext --help` stays fast)
+    from stackext.render import html as H
+    from stackext.render import html_lab as L
+    from stackext.render import html_text as T
+
     opts = AnalysisOptions(budget=args.budget, heavy=args.heavy, drivers=tuple(args.driver),
                            arch=args.arch)
     stats = LabStats()

@@ -15,7 +15,6 @@ from stackext import knowledge as K
 from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError
 from stackext.options import add_survey_options, survey_analysis_options
-from stackext.render import survey as render_survey
 from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.pykd.adapter import Debugger
 from stackext.sources.pykd.threads import gather
@@ -71,6 +70,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
                progress=lambda t: write(t, False))
     rows, view = collect(g.stacks, survey_analysis_options(args), list(args.driver), args.top)
     notes = _explain(rows, g)
+    from stackext.render import survey as render_survey  # tabulate: not for `--help`
     if args.format == "json":
         # machine output: nothing after the end marker but the document
         text = "\n".join((MARKER_BEGIN, render_survey.to_json(rows, view, g.interrupted)

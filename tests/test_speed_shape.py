@@ -1,9 +1,11 @@
 """Speed-relevant behaviour pinned without timing: how much work the cycle search does per frame,
-what a bare `--help` imports, and that the renderers' output does not depend on how they were
-reached."""
+and what a bare `--help` or a JSON run imports."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,60 @@ def test_cycle_search_uses_two_byte_keys_past_255_distinct_functions():
     found = cycles._find(_frames(names), names, 1000)
     assert [(c.call_sites, c.repeats, c.first_frame) for c in found] == \
         [(["X", "Y", "Z"], 4, 300)]
+
+
+RENDERER_MODULES = re.compile(r"\|\s*(tabulate|stackext\.render\.(?!base\b|__init__)\w+)\s*$")
+
+
+@pytest.mark.parametrize("entry", ["stackext", "stackext.usage", "stackext.threads"])
+def test_help_imports_no_renderer_and_no_tabulate(entry):
+    """Every `!py` is a fresh interpreter: `--help` (and the parser every run builds) must not
+    pay for a renderer it does not use. Read from the interpreter's own import log."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", entry, "--help"],
+                          cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    assert proc.returncode == 0, proc.stderr[-400:]
+    imported = [m.group(1) for m in map(RENDERER_MODULES.search, proc.stderr.splitlines()) if m]
+    assert "stackext.cli" in proc.stderr or entry != "stackext"
+    assert imported == []
+
+
+def test_a_json_run_imports_only_the_json_renderer():
+    code = ("import sys; from stackext import cli; cli.main(['usage', '--format', 'json', "
+            "'fixtures/024_insightengineering_ntfs_stacktext_full_x64.txt']); "
+            "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m == 'tabulate' or "
+            "m.startswith('stackext.render.'))))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 0, proc.stderr[-400:]
+    assert proc.stderr.split() == ["stackext.render.base", "stackext.render.json_"]
+
+
+FIXTURES = sorted(p for p in (ROOT / "fixtures").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name[:40])
+def test_row_first_path_reads_every_fixture_as_the_full_cascade_does(path, monkeypatch):
+    """The reader tries an `sp ret ...` line as a row before its cascade of ~20 line kinds; on
+    every real log that must give exactly what the cascade alone gives."""
+    from stackext.sources import windbg
+    from stackext.sources.windbg import reader
+
+    def read():
+        try:
+            return list(windbg.read_file(str(path)))
+        except Exception as e:  # the same error both ways counts as the same answer
+            return [repr(e)]
+
+    fast = read()
+    monkeypatch.setattr(reader, "SP_ROW_RE", re.compile(r"(?!)"))
+    assert read() == fast
+
+
+def test_row_first_path_is_taken_on_most_x64_fixtures():
+    from stackext.sources.windbg.lines import clean_line
+    from stackext.sources.windbg.reader import SP_ROW_RE
+
+    taken = [p.name for p in FIXTURES if "x64" in p.name and any(
+        SP_ROW_RE.match(clean_line(x)) for x in p.read_text("utf-8").splitlines())]
+    assert len(taken) >= 20, taken

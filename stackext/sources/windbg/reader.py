@@ -17,7 +17,14 @@ from stackext.sources.windbg import lines as L
 from stackext.sources.windbg.context import Context, ThreadInfo, thread_header
 from stackext.sources.windbg.dps import DpsCapture
 from stackext.sources.windbg.notes import FrameNotes
-from stackext.sources.windbg.rows import Layout, Row, looks_like_row, parse_header, parse_row
+from stackext.sources.windbg.rows import (
+    SP_ROW_RE,
+    Layout,
+    Row,
+    looks_like_row,
+    parse_header,
+    parse_row,
+)
 from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
 
 MAX_JSON = 64 << 20
@@ -121,6 +128,11 @@ class Reader:
         if len(raw) > L.MAX_LINE and self.stack is not None:
             self.stack.warn("line is %d characters long; only the first %d were read"
                             % (len(raw), L.MAX_LINE), n)
+        if not self.skip_rows and SP_ROW_RE.match(text):  # a row, unless it cannot be read
+            row = parse_row(text, self.layout, n)
+            if row is not None:
+                self._add_row(n, row, out)
+                return out
         if self._context_line(n, text, out) or self._header(n, text, out):
             return out
         gap = L.gap_of(text, "%s:%d" % (self.name, n))
