@@ -1,66 +1,104 @@
-"""Parse throughput: builds a large WinDbg log from the real stacks in fixtures/ (thousands of
-stacks, never committed) and times `stackext usage --format json` on it as a subprocess.
+"""Parse throughput against the floor: builds a large WinDbg log of real `!analyze -v`
+STACK_TEXTs (fixture 024, 36 frames, each copy moved to other addresses; never committed), then
+times `stackext usage --format F` on it and the floor -- a bare Python loop that matches the
+Child-SP column and subtracts consecutive values -- as subprocesses of this one, in turn.
 
-Prints stacks/s, MB/s and the peak memory (max RSS) of the run. Usage:
-    python bench/bench_parse.py [--stacks N] [--out DIR]
+Prints, per format: the median wall time of the runs, the floor's, the ratio (x floor) and the
+peak memory (max RSS) of the run. Usage:
+    python bench/bench_parse.py [--stacks 2000] [--runs 5] [--formats json,csv,table,markdown]
+    python bench/bench_parse.py --floor LOG      (the floor loop alone; prints its sum)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
+import re
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ["101_jellykuo_session_space_thread_base_limit_x64.txt",
-           "102_jellykuo_0x19c_vidschiworker_thread_base_limit_x64.txt",
-           "005_ql2300_0x7f8_thread_base_limit_x64.txt",
-           "024_insightengineering_ntfs_stacktext_full_x64.txt",
-           "022_k7sentry_kb_x86_kernel.txt"]
+SAMPLE = "024_insightengineering_ntfs_stacktext_full_x64.txt"
+# The stack's own addresses (ffffed0e`e77dcd48): moved to ffff<i>`e77dcd48 in copy i.
+STACK_HIGH = "ffffed0e`"
+# A STACK_TEXT row's Child-SP column: "ffffed0e`e77dcd48 fffff802`0442bfa9     : ..."
+FLOOR_SP_RE = re.compile(r"([0-9a-f]{8})`([0-9a-f]{8}) [0-9a-f]{8}`[0-9a-f]{8} ")
 
 
 def build(path: Path, stacks: int) -> int:
-    bodies = []
-    for name in SAMPLES:
-        text = (ROOT / "fixtures" / name).read_text(encoding="utf-8")
-        bodies.append("\n".join(x for x in text.splitlines() if not x.startswith("# ")))
-    written = 0
-    with path.open("w", encoding="utf-8") as out:
+    text = (ROOT / "fixtures" / SAMPLE).read_text(encoding="utf-8")
+    body = "\n".join(x for x in text.splitlines() if not x.startswith("# ")) + "\n\n"
+    with path.open("w", encoding="utf-8", newline="\n") as out:
         for i in range(stacks):
-            out.write(bodies[i % len(bodies)])
-            out.write("\n\n")
-            written += 1
-    return written
+            out.write(body.replace(STACK_HIGH, "ffff%04x`" % (0xa000 + i % 0x5000)))
+    return stacks
+
+
+def floor(path: str) -> int:
+    """The floor: every Child-SP in the log, minus the one before it in the same stack."""
+    total = 0
+    prev = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = FLOOR_SP_RE.match(line)
+            if m is None:
+                prev = None
+                continue
+            sp = int(m.group(1) + m.group(2), 16)
+            if prev is not None:
+                total += sp - prev
+            prev = sp
+    return total
+
+
+def timed(cmd) -> tuple:
+    """(wall seconds, max RSS MB) of one subprocess run (its own rusage); output discarded."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=str(ROOT))
+    _, status, usage = os.wait4(proc.pid, 0)
+    dt = time.perf_counter() - t0
+    proc.returncode = status
+    if status != 0:
+        raise SystemExit("failed (status %d): %s" % (status, " ".join(cmd)))
+    return dt, usage.ru_maxrss / 1024.0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--stacks", type=int, default=20000)
+    ap.add_argument("--stacks", type=int, default=2000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--formats", default="json,csv,table,markdown")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    ap.add_argument("--floor", metavar="LOG", help="run the floor loop on LOG and exit")
     a = ap.parse_args()
+    if a.floor:
+        print(floor(a.floor))
+        return 0
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "big.log"
     build(log, a.stacks)
-    size = log.stat().st_size
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "stackext", "usage", "--format", "json",
-                           str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          cwd=str(ROOT))
-    dt = time.perf_counter() - t0
-    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        print("stackext failed:", proc.stderr.decode()[:400])
-        return 1
-    found = proc.stdout.count(b'"source":')
-    print("input: %d stacks, %.1f MB" % (a.stacks, size / 1e6))
-    print("stacks reported: %d" % found)
-    print("time: %.2f s  ->  %.0f stacks/s, %.2f MB/s" % (dt, found / dt, size / 1e6 / dt))
-    print("peak memory (max RSS of the run): %.1f MB" % (rss_kb / 1024))
+    print("python %s; input: %d stacks of 36 frames, %.1f MB"
+          % (sys.version.split()[0], a.stacks, log.stat().st_size / 1e6))
+    floor_cmd = [sys.executable, __file__, "--floor", str(log)]
+    print("%-9s %9s %9s %8s %9s" % ("format", "median s", "floor s", "x floor", "peak MB"))
+    for fmt in a.formats.split(","):
+        cmd = [sys.executable, "-m", "stackext", "usage", "--format", fmt, str(log)]
+        walls, floors, ratios, peak = [], [], [], 0.0
+        for _ in range(a.runs):  # in turn, so a drift of the machine's speed hits both
+            w, rss = timed(cmd)
+            f, _ = timed(floor_cmd)
+            walls.append(w)
+            floors.append(f)
+            ratios.append(w / f)
+            peak = max(peak, rss)
+        print("%-9s %9.3f %9.3f %7.1fx %9.1f" % (fmt, statistics.median(walls),
+                                                 statistics.median(floors),
+                                                 statistics.median(ratios), peak))
     os.remove(log)
     return 0
 

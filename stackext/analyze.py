@@ -6,7 +6,6 @@ Pure: no I/O, no argparse, no pykd, no stackext.sources or stackext.render.
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
@@ -107,7 +106,8 @@ def _rollups(report: StackReport, frames: List[Frame]) -> None:
 
 
 def _copy_frame(f: Frame) -> Frame:
-    c = copy.copy(f)  # dataclasses.replace re-runs __init__: 3x slower on big logs
+    c = Frame.__new__(Frame)  # what copy.copy does, without its protocol lookups
+    c.__dict__.update(f.__dict__)  # (dataclasses.replace re-runs __init__: slower still)
     c.args = list(f.args)
     return c
 

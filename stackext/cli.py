@@ -27,7 +27,6 @@ from stackext.options import (
     survey_analysis_options,
 )
 from stackext.render import stream
-from stackext.render import survey as render_survey
 from stackext.sources import windbg
 from stackext.survey import collect
 
@@ -195,6 +194,7 @@ def cmd_threads(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                   % (" or ".join(args.driver), len(read)))
         if args.format == "table":
             return 0
+    from stackext.render import survey as render_survey  # tabulate: not for `--help`
     out.write(render_survey.render(rows, view, args.format, args.top))
     return 0
 

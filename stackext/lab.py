@@ -27,9 +27,6 @@ from stackext.errors import StackextError
 from stackext.knowledge import ARCHES, DEFAULT_HEAVY
 from stackext.lab_stats import LabStats
 from stackext.options import expand, parse_size
-from stackext.render import html as H
-from stackext.render import html_lab as L
-from stackext.render import html_text as T
 from stackext.report_json import stack_dict
 from stackext.sources import windbg
 
@@ -164,6 +161,10 @@ def _add(d: Dict[str, Any], stats: LabStats, rows: TextIO, data: TextIO) -> str:
     """Count the stack, write its row and its data line; returns its kind. A stack JSON whose
     values are not what the contract says (a size that is not a number, ...) is a bad input,
     not a crash."""
+    # the page's renderers: loaded by run() first, never with the console's parser
+    from stackext.render import html_lab as L
+    from stackext.render import html_text as T
+
     d["_position"] = stats.count
     kind = T.kind_of(d)
     try:
@@ -178,6 +179,11 @@ def _add(d: Dict[str, Any], stats: LabStats, rows: TextIO, data: TextIO) -> str:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # the page's renderers load here, not with the console's parser (`stackext --help` stays fast)
+    from stackext.render import html as H
+    from stackext.render import html_lab as L
+    from stackext.render import html_text as T
+
     opts = AnalysisOptions(budget=args.budget, heavy=args.heavy, drivers=tuple(args.driver),
                            arch=args.arch)
     stats = LabStats()

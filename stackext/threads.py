@@ -16,7 +16,6 @@ from stackext import launch
 from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError
 from stackext.options import add_help_alias, add_survey_options, survey_analysis_options
-from stackext.render import survey as render_survey
 from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.pykd.adapter import Debugger
 from stackext.sources.pykd.threads import gather
@@ -78,6 +77,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     if args.driver and not rows:
         notes.append("no thread has %s on its stack (%d thread(s) read)"
                      % (" or ".join(args.driver), len(g.stacks)))
+    from stackext.render import survey as render_survey  # tabulate: not for `--help`
     if args.format == "json":
         # machine output: nothing after the end marker but the document
         text = "\n".join((MARKER_BEGIN, render_survey.to_json(rows, view, g.interrupted)

@@ -14,7 +14,7 @@ import pytest
 
 from stackext import lab
 from stackext.cli import main
-from stackext.render import json_
+from stackext.render import html_text, json_
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures"
@@ -178,7 +178,7 @@ def test_report_rosempio_numbers():
     opts = lab.AnalysisOptions()
     for path in LOGS:
         for d in lab.stack_dicts(path, opts):
-            st.add(d, lab.T.kind_of(d), st.count)
+            st.add(d, html_text.kind_of(d), st.count)
     ros = st.modules["rosempio"]
     # on 004 (STACK_TEXT, 36 %) and 005 (the overflow): 22 frames each on 005
     assert (ros.stacks, ros.hot, ros.largest) == (2, 1, 640)

@@ -12,6 +12,7 @@ import pytest
 
 from stackext import lab
 from stackext.cli import main
+from stackext.render import html_text
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures"
@@ -35,7 +36,7 @@ def test_readme_query_agrees_with_the_lab_page(tmp_path):
     stats = lab.LabStats()
     for path in sorted(tmp_path.glob("*.jsonl")):
         for d in lab.stack_dicts(str(path), lab.AnalysisOptions()):
-            stats.add(d, lab.T.kind_of(d), stats.count)
+            stats.add(d, html_text.kind_of(d), stats.count)
     page = [(t.name, t.stacks, t.hot, t.largest, t.typical)
             for t in lab.LabStats.ranked(stats.modules)]
     assert len(rows) == len(page) == 15

@@ -15,16 +15,40 @@ from stackext.report_json import MARKER_BEGIN, MARKER_END, document_head, stack_
 _LISTS = ("frames", "modules", "functions", "segments")
 
 
+# Between the pieces of one encoding: a string no piece can print, as json prints it (a string
+# value's quotes are always escaped inside it; no key starts with NUL).
+_CUT = "\x00stackext-piece\x00"
+_CUT_JSON = ", %s, " % json.dumps(_CUT)
+
+
 def stack_json(r: StackReport, indent: str = "") -> str:
+    """One stack's object, each key on a line and each frame on a line, from ONE json.dumps
+    call (the pieces come out as json.dumps would print each alone; a call per piece cost a
+    third of a big log's time)."""
     d = stack_dict(r)
+    pieces = []
+    shape = []  # per key: how many list items follow it, or None for a plain value
+    for key, value in d.items():
+        pieces.append(key)
+        if key in _LISTS and value:
+            pieces.extend(value)
+            shape.append(len(value))
+        else:
+            pieces.append(value)
+            shape.append(None)
+    out = json.dumps([x for p in pieces for x in (p, _CUT)][:-1])[1:-1].split(_CUT_JSON)
     pad = indent + "  "
     lines = []
-    for key, value in d.items():
-        if key in _LISTS and value:
-            inner = (",\n" + pad + "  ").join(json.dumps(v) for v in value)
-            lines.append('%s%s: [\n%s  %s\n%s]' % (pad, json.dumps(key), pad, inner, pad))
+    at = 0
+    for count in shape:
+        key = out[at]
+        if count is None:
+            lines.append("%s%s: %s" % (pad, key, out[at + 1]))
+            at += 2
         else:
-            lines.append("%s%s: %s" % (pad, json.dumps(key), json.dumps(value)))
+            inner = (",\n" + pad + "  ").join(out[at + 1: at + 1 + count])
+            lines.append('%s%s: [\n%s  %s\n%s]' % (pad, key, pad, inner, pad))
+            at += 1 + count
     return "{\n" + ",\n".join(lines) + "\n" + indent + "}"
 
 

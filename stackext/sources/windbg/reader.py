@@ -11,18 +11,25 @@ from typing import Iterable, Iterator, List, Optional
 
 from stackext.errors import StackextError
 from stackext.model import Gap, GapKind, StackInput
-from stackext.report_json import MARKER_BEGIN, MARKER_END
+from stackext.report_json import MARKER_BEGIN
 from stackext.sources.windbg import lines as L
 from stackext.sources.windbg.context import Context, ThreadInfo, thread_header
 from stackext.sources.windbg.dps import DpsCapture
-from stackext.sources.windbg.lines import EmbeddedJson, Item
+from stackext.sources.windbg.embedded import JsonBlock
+from stackext.sources.windbg.lines import Item
 from stackext.sources.windbg.lmv import ModuleFacts
 from stackext.sources.windbg.notes import FrameNotes
 from stackext.sources.windbg.pasted import Paste, tilde_thread
-from stackext.sources.windbg.rows import Layout, Row, looks_like_row, parse_header, parse_row
+from stackext.sources.windbg.rows import (
+    SP_ROW_RE,
+    Layout,
+    Row,
+    looks_like_row,
+    parse_header,
+    parse_row,
+)
 from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
 
-MAX_JSON = 64 << 20
 BINARY_PROBE = 8192
 
 
@@ -91,9 +98,7 @@ class Reader:
         self.skip_rows = False
         self.ctx = Context(name)
         self.pending_gap: Optional[Gap] = None
-        self.json_lines: Optional[List[str]] = None
-        self.json_line = 0
-        self.json_size = 0
+        self.json = JsonBlock(name)
         self.no_sp_line = 0  # a " # RetAddr : Args to Child : Call Site" header (no SPs)
         self.retired: List[Item] = []
         self.modules = ModuleFacts()  # lmv's CompanyName, export-only modules: anywhere
@@ -102,12 +107,14 @@ class Reader:
 
     def feed(self, n: int, raw: str) -> List[Item]:
         out: List[Item] = []
-        if self.json_lines is not None:
-            return self._json(n, raw)
+        if self.json.open:
+            doc = self.json.feed(n, raw)
+            self.found = self.found or doc is not None
+            return [doc] if doc is not None else []
         text = L.clean_line(raw)
         if text == MARKER_BEGIN:
             self._end(out)
-            self.json_lines, self.json_line, self.json_size = [], n, 0
+            self.json.start(n)
             return out
         if not text:
             if self.stack is not None:
@@ -117,6 +124,11 @@ class Reader:
         if len(raw) > L.MAX_LINE and self.stack is not None:
             self.stack.warn("line is %d characters long; only the first %d were read"
                             % (len(raw), L.MAX_LINE), n)
+        if not self.skip_rows and SP_ROW_RE.match(text):  # a row, unless it cannot be read
+            row = parse_row(text, self.layout, n)
+            if row is not None:
+                self._add_row(n, row, out)
+                return out
         if self._context_line(n, text, out) or self._header(n, text, out):
             return out
         gap = L.gap_of(text, "%s:%d" % (self.name, n))
@@ -268,32 +280,11 @@ class Reader:
         out, self.retired = self.retired, []
         return out
 
-    # -- embedded JSON and the end -------------------------------------------------------------
-
-    def _json(self, n: int, raw: str) -> List[Item]:
-        if raw.strip() == MARKER_BEGIN:  # a run that printed no end (it failed): start again
-            self.json_lines, self.json_line, self.json_size = [], n, 0
-            return []
-        if raw.strip() == MARKER_END:
-            lines = self.json_lines or []
-            # A kd log also records what stackext's own engine commands printed (pykd's
-            # dbgCommand) after the begin marker: the document starts at its "{" line.
-            start = next((i for i, line in enumerate(lines) if line.strip() == "{"), 0)
-            text, self.json_lines = "\n".join(lines[start:]), None
-            self.found = True
-            return [EmbeddedJson("%s:%d" % (self.name, self.json_line), text)]
-        self.json_size += len(raw)
-        if self.json_size > MAX_JSON:
-            raise StackextError("stackext JSON block is larger than %d MB" % (MAX_JSON >> 20),
-                                where="%s:%d" % (self.name, self.json_line))
-        self.json_lines.append(raw.rstrip("\r\n"))
-        return []
+    # -- the end ------------------------------------------------------------------------------
 
     def finish(self, last_line: int) -> List[Item]:
         """The end of the log: the last stack, and the last !thread block's thread."""
-        if self.json_lines is not None:
-            raise StackextError("stackext JSON block has no end marker (%s)" % MARKER_END,
-                                where="%s:%d" % (self.name, self.json_line))
+        self.json.finish()
         out: List[Item] = []
         self._end(out, at_eof=True)
         return out

@@ -27,15 +27,25 @@ ROW_RE = re.compile(
     r"(?:(?P<sp>" + ADDR + r")|(?P<inl>\(Inline(?: Function)?\)))\s+"
     r"(?P<ret>" + ADDR + "|" + DASHES + r")(?:\s+(?P<rest>.*))?$"
 )
+# The start of an x64 row with its Child-SP and RetAddr, the most common line of a big log:
+# ffffed0e`e77dcd48 fffff802`0442bfa9     : 00000000`0000000a ... : nt!KeBugCheckEx
+# 01       40 00000000`0015ef10 00000000`77711a17     ntdll!LdrpDoDebuggerBreak+0x30
+# No other kind of line the reader knows starts like this (a prompt, a header, a label, a
+# thread or bugcheck field, a warning all start otherwise): the reader tries it as a row first.
+SP_ROW_RE = re.compile(
+    r"(?:[0-9a-fA-F]{1,16}\s+){0,2}[0-9a-fA-F]{8}`[0-9a-fA-F]{8}\s+[0-9a-fA-F]{8}`[0-9a-fA-F]{8}\s"
+)
 # The start of a row that was cut off (fixture 202 ends with it):
 # 0c        30 ffff8402`8b90a3c0 ff
 ROW_START_RE = re.compile(
     r"^(?:[0-9a-fA-F]{1,16}\s+){0,2}(?:[0-9a-fA-F]{8}`|[0-9a-fA-F]{8}\b|\(Inl)"
 )
-# One argument cell: 00000000`0000007f, 0000000080050033, 000000d0 or --------`--------.
-ARG_RE = re.compile(r"(?:" + ADDR + "|" + DASHES + r")$")
 # x86 kb "Args to Child" cells: a6c4a90c 8fc4f637 8aab0000 ffff8888 0000c5e4 nt!memcpy+0x33
 X86_ARG_RE = re.compile(r"(?:[0-9a-fA-F]{8}|--------)(?:\s+|$)")
+# All the "Args to Child" cells of a kb/kv/STACK_TEXT row at once, blank-separated:
+# 00000000`0000000a ffff8009`1002ac08 00000000`00000002 --------`--------
+ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR + "|" + DASHES
+                     + r"))*)?\s*$")
 # A "call site" that is only a number means a dq/dd dump line (address qword qword), not a row.
 BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
 
@@ -157,12 +167,10 @@ def _split_args(rest: str, width: int, layout: Layout):
     if rest.startswith(":"):  # sp ret : a1 a2 a3 a4 : call site  (kb/kv x64, STACK_TEXT, !thread)
         body = rest[1:]
         cut = body.find(":")
-        if cut < 0:
+        if cut < 0 or not ARGS_RE.match(body, 0, cut):  # one match for all the cells
             return None
-        for cell in body[:cut].split():
-            if not ARG_RE.match(cell):
-                return None
-            args.append(None if cell.startswith("-") else to_int(cell))
+        args = [None if cell[0] == "-" else int(cell.replace("`", ""), 16)
+                for cell in body[:cut].split()]
         return args, body[cut + 1:].strip()
     if layout.args is False or (width == 16 and not layout.args):
         return args, rest
@@ -179,6 +187,8 @@ def _split_args(rest: str, width: int, layout: Layout):
 
 def clean_call_site(site: str):
     """The call site without comments, source tail and annotations; plus (file, line, trap)."""
+    if "[" not in site and "(" not in site and "<" not in site and "//" not in site:
+        return site.strip(), (None, None, None)  # most rows: nothing for the searches below
     site = COMMENT_RE.sub("", site.strip()).strip()
     source_file = source_line = trap = None
     m = SOURCE_RE.search(site)
