@@ -122,6 +122,9 @@ def header_lines(r: StackReport) -> List[str]:
     if r.not_shown:
         lines.append("shown    the frames stop %s bytes below StackBase: the log or walk ends "
                      "before the thread's start" % nbytes(r.not_shown))
+    lost = words.lost_track(r)
+    if lost:
+        lines.append("walk     %s" % lost)
     lines.append("verdict  %s" % (("OVERFLOW: " if r.overflow else "") + words.verdict(r)))
     segs = "; ".join("#%d %s %s-%s" % (s.index, s.kind.value, "%02x" % s.first_frame,
                                         "%02x" % s.last_frame) for s in r.segments)
