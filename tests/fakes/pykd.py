@@ -688,6 +688,8 @@ class Commands:
             return "Resetting default scope\n"
         if word in (".cxr", ".trap"):
             return self.context(word, cmd.split()[1])
+        if word == "knf" and self.ptr64:
+            return self.knf(int(cmd.split()[1], 16) if len(cmd.split()) > 1 else 0x14)
         if cmd == "dv /V /t" or cmd == "dv":
             frames = self.frames()
             return frames[e.frame].get("dv") if e.frame < len(frames) else None
@@ -704,6 +706,22 @@ class Commands:
         if word not in KNOWN_COMMANDS and not word.startswith("!"):
             raise DbgException(EXECUTE_FAILED)
         return None
+
+    def knf(self, count: int) -> str:
+        """`knf N` as dbgeng prints it (x64): not limited to 1,024 frames like getStack."""
+        out = [" #   Memory  Child-SP          RetAddr           Call Site\n"]
+        prev = None
+        for n, raw in enumerate(self.frames()[:count]):
+            if raw.get("inline"):
+                cols = "(Inline Function) --------`--------"
+                mem = ""
+            else:
+                sp = h(raw["sp"])
+                mem = "" if prev is None else "%x" % (sp - prev)
+                prev = sp
+                cols = "%s %s" % (_addr(sp, True), _addr(h(raw["ret"]) or 0, True))
+            out.append("%02x %8s %s %s\n" % (n, mem, cols, _call_site(raw, True)))
+        return "".join(out)
 
     def context(self, word: str, arg: str) -> str:
         """`.cxr ADDR` / `.trap ADDR` from the session's "contexts"; any other address fails as

@@ -17,6 +17,7 @@ from stackext.model import Bugcheck, Frame, FramesFrom, StackInput
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, RawFrame, boundary
 from stackext.sources.pykd.bounds import kernel_bounds, user_bounds
 from stackext.sources.pykd.context import bugcheck_context, switched_context, user_context
+from stackext.sources.pykd.continued import KNF_COUNT, continue_walk
 from stackext.symbols import parse_symbol
 
 # pykd's getStack stops at 1024 frames (kdlib's fixed buffer).
@@ -177,6 +178,10 @@ def _walk(dbg: Debugger, arch: str, kernel: bool, want, notes: List[str],
     whether the context was switched)."""
     with switched_context(dbg, want, notes, ptr64) as switched:
         frames, may_continue = read_frames(dbg, arch, kernel)
+        if may_continue:
+            more = continue_walk(dbg, frames, notes)
+            if more is not None:
+                frames, may_continue = more, len(more) >= KNF_COUNT
     return frames, may_continue, switched
 
 
@@ -237,8 +242,8 @@ def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
     stack.bugcheck = bc
     if may_continue:
         stack.complete = False
-        stack.warnings.append("pykd returns at most %d frames: the stack continues beyond frame "
-                              "%d (kf 0x2000 shows more)" % (MAX_FRAMES, MAX_FRAMES - 1))
+        stack.warnings.append("the walk stops at %d frames: the stack continues beyond frame "
+                              "%x" % (len(stack.frames), len(stack.frames) - 1))
     if not stack.frames:
         if stack.stack_base is None:
             raise StackextError("the debugger returned no frames for this thread (.reload; "
