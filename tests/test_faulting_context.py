@@ -48,3 +48,19 @@ def test_a_context_the_user_set_first_is_analysed_and_stays():
     assert stack.frames[0].call_site == "ql2300+0x69416" and len(stack.frames) == 37
     r = analyze(stack)
     assert r.verdict == VerdictKind.OVERFLOW and r.used == 0xFFFFF8800B9C7000 - 0xFFFFF8800B9C0F10
+
+
+def test_a_user_stack_off_its_teb_bounds_is_its_own_unknown_segment():
+    # fixture 013's user stack moved onto a block of its own (a coroutine's stack), the TEB
+    # still saying 0x60000..0x160000: never the budgeted stack, never "20 MB below StackLimit"
+    session = fakepykd.load_session("013_ldrp_user_x64")
+    for f in session["threads"][0]["frames"]:
+        for key in ("sp", "fp"):
+            if f.get(key):
+                f[key] = hex(int(f[key], 16) + 0x1400000)
+    r = analyze(live.collect(fakepykd.fake(session).dbg))
+    assert [s.kind for s in r.segments] == [SegmentKind.UNKNOWN]
+    assert r.thread_segment is None and r.verdict == VerdictKind.NO_THREAD_STACK
+    assert not r.overflow and r.below_limit is None and r.used is None
+    unmoved = analyze(live.collect(fakepykd.fake("013_ldrp_user_x64").dbg))
+    assert unmoved.segments[unmoved.thread_segment].kind == SegmentKind.USER
