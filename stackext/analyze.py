@@ -16,12 +16,14 @@ from stackext import verdict as V
 from stackext.anatomy import annotate
 from stackext.cycles import find_cycles
 from stackext.errors import StackextError
+from stackext.lost import find_lost, mark_lost
 from stackext.model import (
     Frame,
     FramesFrom,
     FunctionTotal,
     HighWater,
     ModuleTotal,
+    NotProven,
     Origin,
     StackInput,
     StackReport,
@@ -178,12 +180,16 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
     kernel = stack.kernel
     if kernel is None:
         kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch) for f in frames)
+    lost = find_lost(frames, kernel, arch, stack.frames_from)
+    if lost is not None:
+        frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
                          segments=[], thread=stack.thread, process=stack.process,
                          image=stack.image, state=stack.state, bugcheck=stack.bugcheck,
                          warnings=list(stack.warnings), heavy_threshold=opts.heavy,
                          frames_from=FramesFrom(stack.frames_from), bounds_note=stack.bounds_note)
     report.stack_base, report.stack_limit = stack.stack_base, stack.stack_limit
+    report.lost_track = lost[1] if lost is not None else None
     origin = stack.bounds_origin
     if stack.stack_base is None and stack.stack_limit is None and kernel:
         found = _bounds_from_start_frame(frames)
@@ -192,12 +198,17 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
             origin = Origin.LOG
     _segments(report, frames, stack, opts)
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
+    if lost is not None:
+        mark_lost(frames)
     start_area(frames, report, report.stack_base)
     V.budget(report, opts.budget, origin, stack.bounds_note)
     report.double_fault = V.is_double_fault(report, frames)
     m = V.measure(stack, report, frames)
     if m is not None:
         V.judge(report, m)
+    if lost is not None and not (report.overflow and report.verdict_proven):
+        report.verdict_proven = False  # nothing judged on a walk that lost track is proven
+        report.not_proven.append(NotProven.WALK_LOST)
     _heaviest(report, frames, opts)
     _symbol_quality(frames, stack.export_modules)
     _rollups(report, frames)

@@ -20,6 +20,7 @@ class UnknownReason(str, Enum):
     NO_CURRENT_SP = "no-current-sp"
     START_AREA = "start-area"
     STACK_CONTINUES = "stack-continues"
+    WALK_LOST = "walk-lost"  # the next frame's IP lies in no loaded module: its SP is a guess
 
     @property
     def label(self) -> str:
@@ -39,6 +40,8 @@ _REASON_LABELS = {
     UnknownReason.START_AREA: "thread start: its bytes up to StackBase are counted as the start "
                               "area",
     UnknownReason.STACK_CONTINUES: "outermost frame shown, but the stack continues beyond it",
+    UnknownReason.WALK_LOST: "the unwinder lost track after this frame (the next instruction "
+                             "pointer lies in no loaded module)",
 }
 _REASON_SHORT = {
     UnknownReason.OTHER_STACK: "stack switch",
@@ -48,6 +51,7 @@ _REASON_SHORT = {
     UnknownReason.NO_CURRENT_SP: "ESP unknown",
     UnknownReason.START_AREA: "thread start",
     UnknownReason.STACK_CONTINUES: "stack continues",
+    UnknownReason.WALK_LOST: "walk lost",
 }
 
 
@@ -113,6 +117,7 @@ class NotProven(str, Enum):
     INNER_FRAMES_MISSING = "inner-frames-missing"
     CUT_OFF = "cut-off"
     NO_THREAD_STACK = "no-thread-stack"
+    WALK_LOST = "walk-lost"  # the unwinder lost track: the outer frames are not known
 
     @property
     def label(self) -> str:
@@ -127,6 +132,7 @@ _NOT_PROVEN_LABELS = {
     NotProven.INNER_FRAMES_MISSING: "innermost frames missing",
     NotProven.CUT_OFF: "the log is cut off",
     NotProven.NO_THREAD_STACK: "no frame on the thread's own stack",
+    NotProven.WALK_LOST: "the stack walk lost track",
 }
 
 

@@ -116,6 +116,11 @@ IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterru
                                              "KiTrap08", "KiTrap02", "KiTrap12"))
 # The double-fault handler: x64 KiDoubleFaultAbort (IST stack), x86 KiTrap08 (task gate).
 DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
+# Bugchecks whose arguments carry the faulting context, as !analyze uses them: code -> (argument
+# index 0..3, the command that switches to it). 0x7E: Arg4 is a CONTEXT record; 0x3B: Arg3 is a
+# CONTEXT; 0x8E: Arg3 is a KTRAP_FRAME (bug-check reference).
+BUGCHECK_CONTEXT = {0x7E: (3, ".cxr"), 0x1000007E: (3, ".cxr"), 0x3B: (2, ".cxr"),
+                    0x8E: (2, ".trap"), 0x1000008E: (2, ".trap")}
 DPC_ROUTINES = frozenset(s.lower() for s in ("KiRetireDpcList", "KxRetireDpcList",
                                              "KiExecuteAllDpcs", "KiExecuteDpc",
                                              "KiDispatchInterruptContinue"))

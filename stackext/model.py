@@ -29,7 +29,8 @@ __all__ = [
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
     "UnknownReason", "VerdictKind",
     # the data
-    "Gap", "Local", "FrameLayout", "HighWater", "Frame", "Bugcheck", "StackInput", "Segment",
+    "Gap", "Local", "FrameLayout", "HighWater", "Frame", "Bugcheck", "StackInput", "LostTrack",
+    "Segment",
     "ModuleTotal", "FunctionTotal", "Cycle", "StackReport",
 ]
 
@@ -183,6 +184,19 @@ class StackInput:
 
 
 @dataclass
+class LostTrack:
+    """Where the unwinder lost track: the first frame whose instruction pointer lies in no loaded
+    module (JSON `lost_track`). The frames from there on are not listed."""
+    frame: int  # WinDbg number of the first frame in no module
+    ip: Optional[int]
+    call_site: str
+    after: int  # the last frame kept (its size is unknown)
+    after_site: str
+    module: Optional[str]  # the module of the last frame kept: no symbols/unwind data there
+    dropped: int  # frames not listed
+
+
+@dataclass
 class Segment:
     index: int
     kind: SegmentKind
@@ -278,6 +292,7 @@ class StackReport:
     not_shown: Optional[int] = None
     # `remaining` comes from a lower-bound `used`: it is an upper bound.
     remaining_is_upper_bound: bool = False
+    lost_track: Optional[LostTrack] = None
 
     def frame(self, index: int) -> Frame:
         for f in self.frames:

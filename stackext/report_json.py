@@ -22,6 +22,7 @@ from stackext.model import (
     FunctionTotal,
     HighWater,
     Local,
+    LostTrack,
     ModuleTotal,
     NotProven,
     Origin,
@@ -92,6 +93,15 @@ def frame_dict(f: Frame) -> Dict[str, Any]:
     return d
 
 
+def _lost_track(r: StackReport) -> Optional[Dict[str, Any]]:
+    lt = r.lost_track
+    if lt is None:
+        return None
+    return {"frame": lt.frame, "ip": hex_or_none(lt.ip), "call_site": lt.call_site,
+            "after": lt.after, "after_site": lt.after_site, "module": lt.module,
+            "dropped": lt.dropped, "text": words.lost_track(r)}
+
+
 def stack_dict(r: StackReport) -> Dict[str, Any]:
     return {
         "source": r.source, "arch": r.arch, "kernel": r.kernel, "thread": hex_or_none(r.thread),
@@ -110,6 +120,7 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
         "verdict": words.verdict(r), "verdict_id": r.verdict.value,
         "verdict_proven": r.verdict_proven, "not_proven": [n.value for n in r.not_proven],
         "unattributed": r.unattributed,
+        "lost_track": _lost_track(r),
         "arg3_below_page": r.arg3_below_page,
         "start_area": r.start_area, "thread_segment": r.thread_segment,
         "frames_from": r.frames_from.value,
@@ -185,6 +196,9 @@ def load_stack(d: Dict[str, Any]) -> StackReport:
     sd["frames_from"] = FramesFrom(d.get("frames_from") or "stack-walk")
     sd["high_water"] = _load_high_water(d.get("high_water"))
     sd["not_proven"] = [NotProven(x) for x in d.get("not_proven") or []]
+    lt = d.get("lost_track")
+    sd["lost_track"] = None if not lt else LostTrack(**dict(_pick(LostTrack, lt),
+                                                            ip=unhex(lt.get("ip"))))
     vid = d.get("verdict_id")
     sd["verdict"] = VerdictKind(vid) if vid else (
         VerdictKind.OVERFLOW if d.get("overflow") else VerdictKind.OK)

@@ -42,10 +42,11 @@ def _is_switch(inner: Frame, outer: Frame, arch: str, jump_limit: int,
         return True  # stacks grow down: going outward the SP can only rise
     if ka and b - a > jump_limit:
         return True  # no kernel frame is bigger than the whole kernel stack
-    if ka:
-        ta, tb = _in_thread(a, limit, base), _in_thread(b, limit, base)
-        if ta is not None and tb is not None and ta != tb:
-            return True
+    # on and off the thread's own stack (kernel bounds, or a user target's TEB bounds: a fiber
+    # or a hand-made stack)
+    ta, tb = _in_thread(a, limit, base), _in_thread(b, limit, base)
+    if ta is not None and tb is not None and ta != tb:
+        return True
     # User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch.
     return False
 
@@ -94,7 +95,11 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         nxt = frames[e] if e < len(frames) else None
         kind = SegmentKind.UNKNOWN
         note = None
-        if p and not is_kernel[i]:
+        if p and not is_kernel[i] and not kernel and base is not None and limit is not None \
+                and not all(_in_thread(f.sp, limit, base) for f in p):
+            # a user target's SP off its TEB stack: a fiber, a hand-made stack, a zero context
+            kind, note = SegmentKind.UNKNOWN, "not on the thread's stack (StackBase/StackLimit)"
+        elif p and not is_kernel[i]:
             kind = SegmentKind.USER
         elif any(n in K.IST_ROUTINES for n in names):
             kind = SegmentKind.IST

@@ -47,6 +47,21 @@ _FIXED = {
 }
 
 
+def lost_track(r: StackReport) -> Optional[str]:
+    """Where and why the stack walk lost track, and the `.reload` to run; None when it did not."""
+    lt = r.lost_track
+    if lt is None:
+        return None
+    why = ("%s has no symbols or unwind data there: put its PDB on the symbol path and run "
+           "`.reload /f %s`" % (lt.module, lt.module)) if lt.module else "no module there"
+    return ("the stack walk lost track after frame %02x (%s): frame %02x's instruction pointer "
+            "%s lies in no loaded module, so %s; %s; the %d frame%s from %02x on are stack slots, "
+            "not listed, and nothing is judged on them" % (
+                lt.after, lt.after_site, lt.frame, lt.call_site,
+                "the unwinder guessed the caller from the next stack slots", why, lt.dropped,
+                "" if lt.dropped == 1 else "s", lt.frame))
+
+
 def verdict(r: StackReport) -> str:
     """The verdict as one sentence (JSON `verdict`; the table prefixes OVERFLOW)."""
     if r.verdict == VerdictKind.OVERFLOW:

@@ -117,7 +117,10 @@ def test_crafted_symbol_cannot_inject_dml(monkeypatch):
 
 
 def test_double_fault_hint_is_a_dml_link(monkeypatch):
-    engine = fakepykd.fake("005_doublefault_ist_only_x64")
+    # an engine where `.trap` fails: the walk stays on the IST stack and the hint is a link
+    session = fakepykd.load_session("005_doublefault_ist_only_x64")
+    session.pop("contexts")
+    engine = fakepykd.fake(session)
     run_usage(engine, "--dml")
     text = output_text(engine)
     assert '<link cmd=".trap 0xfffff880021748b0">.trap fffff880`021748b0</link>' in text

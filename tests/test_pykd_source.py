@@ -98,8 +98,12 @@ def test_unreadable_teb_memory_is_a_warning(monkeypatch):
 
 
 def test_double_fault_without_thread_frames_says_how_to_get_there(monkeypatch):
-    _, stack = collect(monkeypatch, "005_doublefault_ist_only_x64")
-    warning = [w for w in stack.warnings if ".trap" in w]
+    # an engine that cannot switch to the trap frame (no such context): the hint stays
+    session = fakepykd.load_session("005_doublefault_ist_only_x64")
+    session.pop("contexts")
+    _, stack = collect(monkeypatch, session)
+    assert any(w.startswith("cannot switch to the faulting context (`.trap") for w in stack.warnings)
+    warning = [w for w in stack.warnings if "then this command again" in w]
     assert warning and ".trap fffff880`021748b0" in warning[0]
     assert ".thread fffffab0`f950db50" in warning[0]
     assert double_fault_trap(stack) == 0xFFFFF880021748B0
@@ -135,10 +139,25 @@ def test_module_facts_once_per_module_and_never_version_of_export_only(monkeypat
     assert drivers == {"ql2300", "rosempio"}
 
 
-def test_getstack_limit_of_1024_frames_is_reported(monkeypatch):
-    _, stack = collect(monkeypatch, fakepykd.synthetic_session(1500))
+def test_getstack_limit_of_1024_frames_continues_with_knf(monkeypatch):
+    session = fakepykd.synthetic_session(1500)
+    engine, stack = collect(monkeypatch, session)
+    assert engine.count("getStack") == 1 and "knf 0x2000" in str(engine.calls)
+    assert len(stack.frames) == 1500 and stack.complete is not False
+    want = session["threads"][0]["frames"]
+    assert [f.sp for f in stack.frames] == [int(f["sp"], 16) for f in want]
+    assert [f.index for f in stack.frames] == list(range(1500))
+    assert any("frames 400-5db are the engine's own walk" in w for w in stack.warnings)
+
+
+def test_getstack_limit_without_knf_is_reported(monkeypatch):
+    session = fakepykd.synthetic_session(1500)
+    session["commands"] = {"knf 0x2000": " #   Memory  Child-SP          RetAddr           "
+                                         "Call Site\n"}
+    _, stack = collect(monkeypatch, session)
     assert len(stack.frames) == 1024 and stack.complete is False
-    assert any("1024" in w for w in stack.warnings)
+    assert any("does not agree" in w for w in stack.warnings)
+    assert any("the walk stops at 1024 frames" in w for w in stack.warnings)
 
 
 def test_thread_option_switches_and_restores(monkeypatch):

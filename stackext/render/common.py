@@ -113,6 +113,9 @@ def header_lines(r: StackReport) -> List[str]:
     if used:
         lines.append(used)
     lines.extend(_more(r))
+    lost = words.lost_track(r)
+    if lost:
+        lines.append("walk     %s" % lost)
     lines.append("verdict  %s" % words.verdict(r))
     if len(r.segments) > 1:
         segs = "; ".join("#%d %s %02x-%02x" % (s.index, s.kind.value, s.first_frame,

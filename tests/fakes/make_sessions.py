@@ -311,6 +311,15 @@ def main():
                              "address and bounds synthesized (1 MB reserve, 16 KB committed)"},
                 stop_at_blank=True),
     ]
+    # `.trap` to KiDoubleFaultAbort's trap frame on the IST-only walk: the thread stack (the full
+    # session's frames after the handler) with the trap frame's Rsp/Rip as the registers
+    full, ist = sessions[0], sessions[1]
+    thread_frames = full["threads"][0]["frames"][3:]
+    ist["modules"] = full["modules"]
+    ist["contexts"] = {"0xfffff880021748b0": {
+        "command": ".trap", "frames": thread_frames,
+        "regs": {"rsp": trap005["0xfffff880021748b0"]["Rsp"],
+                 "rip": trap005["0xfffff880021748b0"]["Rip"], "rbp": thread_frames[0]["fp"]}}}
     for name in ("seed", "inline", "seed_mini"):
         rec = from_recording(name)
         if rec is not None:

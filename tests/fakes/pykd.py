@@ -150,6 +150,9 @@ class FakeEngine:
         self.frame = 0
         self.context_override: Optional[dict] = None  # what .cxr/.trap set, None = thread's own
         self.context_frame = 0  # `.frame /c N` sets the context to frame N (getStack starts there)
+        # `.cxr ADDR` / `.trap ADDR`: the session's "contexts" entry (its registers and frames)
+        self.contexts = session.get("contexts", {})
+        self.context_frames: Optional[list] = None
         self.natvis_noise = False  # True: prefix the next dbgCommand output as the real engine did
         self.dump_loaded = session.get("dump", False) and windbg_ext
         self.modules = [dict(m, begin=h(m["begin"]), end=h(m["end"])) for m in session["modules"]]
@@ -158,7 +161,7 @@ class FakeEngine:
             for addr, fields in by_addr.items():
                 self.memory[(tname, h(addr))] = fields
         self.symtab = {}
-        for t in session["threads"]:
+        for t in list(session["threads"]) + list(self.contexts.values()):
             for f in t["frames"]:
                 if not f.get("inline"):
                     self.symtab[h(f["ip"])] = f["symbol"]
@@ -202,7 +205,16 @@ class FakeEngine:
                 return m
         return None
 
+    def own_registers(self) -> dict:
+        """The thread's own registers: getSP/getIP stay these under .cxr/.trap (real engine)."""
+        if self.context_frames is not None:
+            t = self.threads.get(self.thread)
+            return dict(t.get("regs", {})) if t else {}
+        return self.registers()
+
     def current_frames(self) -> list:
+        if self.context_frames is not None:
+            return self.context_frames[self.context_frame:]
         t = self.threads.get(self.thread)
         if t is None:
             raise DbgException("Call IDebugControl4::GetStackTrace failed\nHRESULT 0x80004005")
@@ -479,7 +491,7 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
         api(fn)
 
     def first_reg(*names):
-        regs = engine.registers()
+        regs = engine.own_registers()
         return next(h(regs[r]) for r in names if r in regs)
 
     simple("getSP", lambda: first_reg("rsp", "esp", "sp"))
@@ -511,7 +523,7 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
         # Like .thread: the register context becomes that thread's; dbgeng resets the scope to
         # frame 0. Worst case for a caller: the fake also moves the implicit process.
         engine.thread = addr
-        engine.context_override = None
+        engine.context_override, engine.context_frames = None, None
         engine.frame = 0
         t = engine.threads.get(addr)
         if t is not None and t.get("process"):
@@ -685,11 +697,16 @@ class Commands:
         word = cmd.split()[0] if cmd.split() else ""
         if word == ".frame":
             return self.frame(cmd.split()[1:])
-        if word == ".cxr" and cmd == ".cxr":
+        if word in (".cxr", ".trap") and cmd == word:
             if e.context_override is None and not e.context_frame:
                 return None
             e.context_override, e.context_frame, e.frame = None, 0, 0
+            e.context_frames = None
             return "Resetting default scope\n"
+        if word in (".cxr", ".trap"):
+            return self.context(word, cmd.split()[1])
+        if word == "knf" and self.ptr64:
+            return self.knf(int(cmd.split()[1], 16) if len(cmd.split()) > 1 else 0x14)
         if cmd in ("dv /V /t", "dv", "dv /t /v"):
             frames = self.frames()
             return frames[e.frame].get("dv") if e.frame < len(frames) else None
@@ -728,6 +745,34 @@ class Commands:
             rows.append("%s %s   %-8s (%s)\n" % (_addr(m["begin"], self.ptr64),
                                                 _addr(m["end"], self.ptr64), m["name"], state))
         return "".join(rows)
+
+    def knf(self, count: int) -> str:
+        """`knf N` as dbgeng prints it (x64): not limited to 1,024 frames like getStack."""
+        out = [" #   Memory  Child-SP          RetAddr           Call Site\n"]
+        prev = None
+        for n, raw in enumerate(self.frames()[:count]):
+            if raw.get("inline"):
+                cols = "(Inline Function) --------`--------"
+                mem = ""
+            else:
+                sp = h(raw["sp"])
+                mem = "" if prev is None else "%x" % (sp - prev)
+                prev = sp
+                cols = "%s %s" % (_addr(sp, True), _addr(h(raw["ret"]) or 0, True))
+            out.append("%02x %8s %s %s\n" % (n, mem, cols, _call_site(raw, True)))
+        return "".join(out)
+
+    def context(self, word: str, arg: str) -> str:
+        """`.cxr ADDR` / `.trap ADDR` from the session's "contexts"; any other address fails as
+        an unreadable record does on the real engine."""
+        e = self.e
+        addr = int(arg.replace("`", ""), 16)
+        ctx = e.contexts.get(hex(addr))
+        if ctx is None or ctx.get("command", word) != word:
+            raise DbgException(EXECUTE_FAILED)
+        e.context_override, e.context_frames = dict(ctx["regs"]), list(ctx["frames"])
+        e.context_frame, e.frame = 0, 0
+        return "".join("%s=%s " % kv for kv in sorted(ctx["regs"].items())) + "\n"
 
     def frame(self, args: list) -> str:
         e = self.e
@@ -774,6 +819,7 @@ class Commands:
         if pick is None:
             raise DbgException(EXECUTE_FAILED)
         e.thread, e.context_override, e.context_frame, e.frame = h(pick["address"]), None, 0, 0
+        e.context_frames = None
         return "%s:\n" % _call_site(pick["frames"][0], self.ptr64)
 
 

@@ -177,6 +177,9 @@ if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ] || [ ! -f "$DUM
     build inline -O2
     build irp -O2    # stackext frames: dispatch table, tail calls, recursion, 2 KB copy
     build chkstk -O2 # stackext frames: an 8 KB (__chkstk) frame and an alloca frame
+    build deep -O0     # issue 9: a recursion of more than 1,024 frames
+    build overflow -O0 # issue 9: a real STATUS_STACK_OVERFLOW, dumped with its exception
+    build handmade -O0 # issue 9: a thread parked on a hand-made stack (not its TEB's)
 
     run_prog() { # dumpname exe args...
         local name="$1"
@@ -204,6 +207,9 @@ if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ] || [ ! -f "$DUM
     run_prog inline inline.exe - "$MINI"
     run_prog irp irp.exe - "$MINI"
     run_prog chkstk chkstk.exe - "$MINI"
+    run_prog deep deep.exe - "$MINI"
+    run_prog overflow overflow.exe - "$FULL"
+    run_prog handmade handmade.exe - "$FULL"
     stamp_set programs "$PR_KEY"
 fi
 

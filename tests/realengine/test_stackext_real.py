@@ -22,7 +22,8 @@ sys.path.insert(0, HERE)
 import callrec  # noqa: E402
 
 # dump -> extra stackext arguments (recurse: the deep thread is ~2, the engine selects ~0)
-RUNS = {"seed": [], "inline": [], "seed_mini": [], "recurse": ["--thread", "~2"]}
+RUNS = {"seed": [], "inline": [], "seed_mini": [], "recurse": ["--thread", "~2"],
+        "deep": ["--thread", "~2"]}
 WINDOWS = ("ntdll", "kernelbase", "kernel32")
 from knfrows import knf_rows  # noqa: E402
 
@@ -60,7 +61,7 @@ def runs(realengine, tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("name", ["seed", "inline", "recurse"])
+@pytest.mark.parametrize("name", ["seed", "inline", "recurse", "deep"])
 def test_sizes_equal_the_engines_own_knf(runs, name):
     doc = runs(name)
     frames, rows = doc["report"]["frames"], knf_rows(doc["knf"])

@@ -132,6 +132,21 @@ class Debugger:
     def reg(self, name: str) -> int:
         return int(self._call(self.pykd.reg, name))
 
+    def context_is_set(self, sp_register: str) -> bool:
+        """A .cxr/.trap (or .frame /c) context is in place: reg() reads the scope's registers
+        while getSP() stays the thread's own (real engine, tests/realengine/FINDINGS.md)."""
+        return self.reg(sp_register) != self.sp()
+
+    def set_context(self, command: str, addr: int) -> None:
+        """`.cxr ADDR` or `.trap ADDR`: the scope's register context (target state unchanged)."""
+        if command not in (".cxr", ".trap"):
+            raise ValueError(command)
+        self.command("%s %x" % (command, addr))
+
+    def reset_context(self) -> None:
+        """`.cxr` without an address: back to the thread's own registers, frame 0."""
+        self.command(".cxr")
+
     def set_implicit_thread(self, addr: int) -> None:
         self._call(self.pykd.setImplicitThread, addr)
 

@@ -73,6 +73,34 @@ def _check_minidump(f: Any, head: bytes, size: int, path: str) -> None:
         if kind and at + length > size:
             raise StackextError("cannot open dump %s: truncated (stream %d needs %d bytes, the "
                                 "file has %d)" % (path, kind, at + length, size))
+        if kind in _MEMORY_LISTS:
+            _check_memory(f, kind, at, length, size, path)
+
+
+# Memory64ListStream (9): NumberOfMemoryRanges, BaseRva (u64 each), then StartOfMemoryRange and
+# DataSize (u64 each) per range, the data back to back from BaseRva. MemoryListStream (5):
+# NumberOfMemoryRanges (u32), then StartOfMemoryRange (u64), DataSize, Rva (u32) per range.
+_MEMORY_LISTS = {9: (struct.Struct("<QQ"), struct.Struct("<QQ")),
+                 5: (struct.Struct("<I"), struct.Struct("<QII"))}
+
+
+def _check_memory(f: Any, kind: int, at: int, length: int, size: int, path: str) -> None:
+    """Every memory range lies inside the file: a full-memory dump cut short still has a whole
+    header and stream directory, and the engine would load it "successfully"."""
+    head, entry = _MEMORY_LISTS[kind]
+    f.seek(at)
+    data = f.read(length)
+    if len(data) < head.size:
+        return
+    fields = head.unpack_from(data)
+    n = min(fields[0], (len(data) - head.size) // entry.size)
+    end = fields[1] if kind == 9 else 0
+    for i in range(n):
+        rec = entry.unpack_from(data, head.size + i * entry.size)
+        end = end + rec[1] if kind == 9 else max(end, rec[2] + rec[1])
+    if end > size:
+        raise StackextError("cannot open dump %s: truncated (its memory ranges need %d bytes, the "
+                            "file has %d: %d bytes missing)" % (path, end, size, end - size))
 
 
 def symbol_path(dump: str, symbols: Optional[str] = None) -> str:

@@ -16,6 +16,8 @@ from stackext.errors import StackextError
 from stackext.model import Bugcheck, Frame, FramesFrom, StackInput
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, RawFrame, boundary
 from stackext.sources.pykd.bounds import kernel_bounds, user_bounds
+from stackext.sources.pykd.context import bugcheck_context, switched_context, user_context
+from stackext.sources.pykd.continued import KNF_COUNT, continue_walk
 from stackext.symbols import parse_symbol
 
 # pykd's getStack stops at 1024 frames (kdlib's fixed buffer).
@@ -167,16 +169,61 @@ def _double_fault_warning(stack: StackInput, ptr64: bool) -> None:
         % (handler_frame(stack).symbol, fmt_addr(trap, ptr64), thread))
 
 
+def _walk(dbg: Debugger, arch: str, kernel: bool, want, notes: List[str],
+          ptr64: bool) -> Tuple[List[Frame], bool, bool]:
+    """The walk, in the context `want` (then put back) when given: (frames, may_continue,
+    whether the context was switched)."""
+    with switched_context(dbg, want, notes, ptr64) as switched:
+        frames, may_continue = read_frames(dbg, arch, kernel)
+        if may_continue:
+            more = continue_walk(dbg, frames, notes)
+            if more is not None:
+                frames, may_continue = more, len(more) >= KNF_COUNT
+    return frames, may_continue, switched
+
+
+def _follow_double_fault(dbg: Debugger, stack: StackInput, arch: str, ptr64: bool,
+                         notes: List[str]) -> bool:
+    """A walk that ends on the double-fault (IST) stack: walk the overflowed thread's stack from
+    KiDoubleFaultAbort's trap frame (`.trap`, then put back) and append it, numbered on."""
+    mark_trap_frame(stack)
+    trap = double_fault_trap(stack)
+    if trap is None:
+        return False
+    more, _, switched = _walk(dbg, arch, True, (".trap", trap), notes, ptr64)
+    if not switched or not more or more[0].sp == stack.frames[0].sp:
+        return False  # the engine did not switch: keep the walk and say how to get there
+    at = handler_frame(stack)
+    keep = stack.frames[:next(i for i, f in enumerate(stack.frames) if f is at) + 1]
+    for i, f in enumerate(more):
+        f.index = len(keep) + i
+    stack.frames = keep + more
+    notes.append("the walk ended on the double-fault stack at %s: the thread stack was walked "
+                 "from its trap frame (`.trap %s`, frames %02x on) and the debugger's context "
+                 "put back" % (at.symbol, fmt_addr(trap, ptr64), len(keep)))
+    return True
+
+
 def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
-    """The current (or given) thread's stack, bounds, bugcheck and architecture."""
+    """The current (or given) thread's stack, bounds, bugcheck and architecture. On a kernel
+    dump whose bugcheck carries the faulting context, that context's stack (as !analyze does),
+    unless the user set a context first (.cxr/.trap), which then stays."""
     with boundary("cannot read the target"):
         kernel, dump, ptr64 = dbg.is_kernel(), dbg.is_dump(), dbg.is_64bit()
     if thread is not None and not kernel:
         raise StackextError("--thread takes an ETHREAD/KTHREAD address on kernel targets; in user "
                             "mode switch threads with ~Ns first")
     arch = target_arch(dbg)
+    bc = bugcheck(dbg) if kernel and dump else None
+    # only stackext's own switches: a context the user set is theirs to keep
+    ours = kernel and thread is None and not user_context(dbg, arch)
     with switched_thread(dbg, thread) as notes:
-        frames, may_continue = read_frames(dbg, arch, kernel)
+        want = bugcheck_context(bc) if ours else None
+        frames, may_continue, switched = _walk(dbg, arch, kernel, want, notes, ptr64)
+        if switched:
+            notes.append("the bugcheck carries the faulting context: its stack is analysed "
+                         "(`%s %s`, as !analyze does) and the debugger's context put back"
+                         % (want[0], fmt_addr(want[1], ptr64)))
         stack = StackInput(frames=frames, source="debugger", arch=arch, kernel=kernel,
                            frames_from=FramesFrom.STACK_WALK)
         if kernel:
@@ -186,18 +233,20 @@ def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
         if arch == "x86" and frames:
             with boundary("cannot read esp"):
                 stack.current_sp = dbg.reg("esp")
+        followed = ours and not switched and _follow_double_fault(dbg, stack, arch, ptr64,
+                                                                   notes)
     stack.warnings.extend(notes)
-    if kernel and dump:
-        stack.bugcheck = bugcheck(dbg)
+    stack.bugcheck = bc
     if may_continue:
         stack.complete = False
-        stack.warnings.append("pykd returns at most %d frames: the stack continues beyond frame "
-                              "%d (kf 0x2000 shows more)" % (MAX_FRAMES, MAX_FRAMES - 1))
-    if not frames:
+        stack.warnings.append("the walk stops at %d frames: the stack continues beyond frame "
+                              "%x" % (len(stack.frames), len(stack.frames) - 1))
+    if not stack.frames:
         if stack.stack_base is None:
             raise StackextError("the debugger returned no frames for this thread (.reload; "
                                 ".thread)")
         # the unwinder failed: the caller may rebuild the frames from the raw stack
         stack.warnings.append("the debugger returned no frames for this thread")
-    _double_fault_warning(stack, ptr64)
+    if not followed:
+        _double_fault_warning(stack, ptr64)
     return stack
