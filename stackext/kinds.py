@@ -1,13 +1,17 @@
-"""The typed vocabulary of the model: why a size is unknown, what a stack segment is, where a
-budget came from, how frames were found, why frames are missing, what the verdict is. Each
-value is a stable id of the JSON contract (README); `label`/`short` are the words people read.
+"""The typed vocabulary of the model and the small values built from it. The enums: why a size
+is unknown, what a stack segment is, where a budget came from, how frames were found, why frames
+are missing, what the verdict is; each value is a stable id of the JSON contract (README) and
+`label`/`short` are the words people read. The values: a gap, a local, a frame's layout, the
+high-water mark, where a walk lost track.
 
 Imports nothing from stackext; stackext.model re-exports these names as part of its face.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
+from typing import Optional
 
 
 class UnknownReason(str, Enum):
@@ -142,3 +146,63 @@ class SymbolQuality(str, Enum):
     PDB = "pdb"  # a function from the module's symbols
     EXPORT = "export"  # the nearest export: a module without its PDB (big displacement)
     NONE = "none"  # no function name: module+offset or a bare address
+
+
+@dataclass
+class Gap:
+    kind: GapKind
+    where: str = ""  # "file:line" of the line that shows it
+    text: str = ""  # what the log said there, verbatim
+
+
+@dataclass
+class Local:
+    """One local variable of a frame, from `dv /V /t`."""
+
+    name: str
+    type: str
+    size: Optional[int]
+    offset: str  # "rsp+0x70"
+    address: Optional[int] = None
+    size_estimated: bool = False  # bounded by the next local above it
+
+
+@dataclass
+class FrameLayout:
+    """A frame's static layout from `.fnent` (the x64 unwind info), against its measured size:
+    static = fixed allocation + pushes + return address; dynamic = measured - static."""
+
+    fixed: int
+    pushes: int  # bytes
+    push_count: int
+    return_address: int
+    frame_pointer: bool
+    static: int
+    dynamic: Optional[int] = None
+    is_dynamic: Optional[bool] = None  # dynamic is large enough to be _alloca / frame pointer
+
+
+@dataclass
+class HighWater:
+    """The deepest point ever written on a stack, or a page-granular mark."""
+
+    address: Optional[int]
+    used: Optional[int]
+    remaining: Optional[int]
+    unreadable_pages: int = 0
+    pages_read: Optional[int] = None
+    page_granular: bool = False
+    origin: Optional[str] = None  # e.g. "TEB StackLimit (committed bottom)"
+
+
+@dataclass
+class LostTrack:
+    """Where the unwinder lost track: the first frame whose instruction pointer lies in no loaded
+    module (JSON `lost_track`). The frames from there on are not listed."""
+    frame: int  # WinDbg number of the first frame in no module
+    ip: Optional[int]
+    call_site: str
+    after: int  # the last frame kept (its size is unknown)
+    after_site: str
+    module: Optional[str]  # the module of the last frame kept: no symbols/unwind data there
+    dropped: int  # frames not listed

@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set
 
 from stackext.kinds import (
+    FrameLayout,
     FramesFrom,
+    Gap,
     GapKind,
+    HighWater,
+    Local,
+    LostTrack,
     NotProven,
     Origin,
     SegmentKind,
@@ -25,61 +30,13 @@ from stackext.kinds import (
 )
 
 __all__ = [
-    # the typed vocabulary (stackext.kinds), part of the model's face
+    # the typed vocabulary and small values (stackext.kinds), part of the model's face
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
-    "UnknownReason", "VerdictKind",
+    "UnknownReason", "VerdictKind", "Gap", "Local", "FrameLayout", "HighWater", "LostTrack",
     # the data
-    "Gap", "Local", "FrameLayout", "HighWater", "Frame", "Bugcheck", "StackInput", "LostTrack",
-    "Segment",
-    "ModuleTotal", "FunctionTotal", "Cycle", "StackReport",
+    "Frame", "Bugcheck", "StackInput", "Segment", "ModuleTotal", "FunctionTotal", "Cycle",
+    "StackReport",
 ]
-
-
-@dataclass
-class Gap:
-    kind: GapKind
-    where: str = ""  # "file:line" of the line that shows it
-    text: str = ""  # what the log said there, verbatim
-
-
-@dataclass
-class Local:
-    """One local variable of a frame, from `dv /V /t`."""
-
-    name: str
-    type: str
-    size: Optional[int]
-    offset: str  # "rsp+0x70"
-    address: Optional[int] = None
-    size_estimated: bool = False  # bounded by the next local above it
-
-
-@dataclass
-class FrameLayout:
-    """A frame's static layout from `.fnent` (the x64 unwind info), against its measured size:
-    static = fixed allocation + pushes + return address; dynamic = measured - static."""
-
-    fixed: int
-    pushes: int  # bytes
-    push_count: int
-    return_address: int
-    frame_pointer: bool
-    static: int
-    dynamic: Optional[int] = None
-    is_dynamic: Optional[bool] = None  # dynamic is large enough to be _alloca / frame pointer
-
-
-@dataclass
-class HighWater:
-    """The deepest point ever written on a stack, or a page-granular mark."""
-
-    address: Optional[int]
-    used: Optional[int]
-    remaining: Optional[int]
-    unreadable_pages: int = 0
-    pages_read: Optional[int] = None
-    page_granular: bool = False
-    origin: Optional[str] = None  # e.g. "TEB StackLimit (committed bottom)"
 
 
 @dataclass
@@ -181,19 +138,6 @@ class StackInput:
     # bottom, DeallocationStack). On Windows it follows the deepest touch: a page-granular
     # high-water mark.
     committed_limit: Optional[int] = None
-
-
-@dataclass
-class LostTrack:
-    """Where the unwinder lost track: the first frame whose instruction pointer lies in no loaded
-    module (JSON `lost_track`). The frames from there on are not listed."""
-    frame: int  # WinDbg number of the first frame in no module
-    ip: Optional[int]
-    call_site: str
-    after: int  # the last frame kept (its size is unknown)
-    after_site: str
-    module: Optional[str]  # the module of the last frame kept: no symbols/unwind data there
-    dropped: int  # frames not listed
 
 
 @dataclass
