@@ -11,17 +11,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from fixture_paths import CRAFTED, DF, FIX, LOGS
 
 from stackext import lab
 from stackext.cli import main
 from stackext.render import html_text, json_
-
-ROOT = Path(__file__).resolve().parent.parent
-FIX = ROOT / "fixtures"
-DF = str(FIX / "005_ql2300_0x7f8_thread_base_limit_x64.txt")
-LOGS = sorted(str(p) for p in FIX.glob("*.txt")) + sorted(str(p) for p in
-                                                         (FIX / "realengine").glob("*.txt"))
-CRAFTED = "ev&il!Tpl<a,\"b'>::</script><img/src=x>"
 
 
 def run(argv):

@@ -190,12 +190,16 @@ def run_windows_python(args, env_extra=None, timeout=300, cwd=None, check=False)
     stdout/stderr are pipes (a file as stdout makes CPython fail at start-up under Wine).
     Note: python39._pth makes the embedded Python ignore PYTHONPATH; use install_stackext()
     or sys.path.insert in the script. Returns subprocess.CompletedProcess (text)."""
+    return _run_wine(python_exe(), args, env_extra, timeout, cwd, check)
+
+
+def _run_wine(exe, args, env_extra, timeout, cwd, check=False):
+    """``exe ARGS`` under Wine with the lane's environment; stdout/stderr are pipes."""
     wine = wine_binary()
     if not wine:
         raise RuntimeError("wine not found; run bash tests/realengine/setup.sh")
-    cmd = [wine, python_exe()] + list(args)
     return subprocess.run(
-        cmd,
+        [wine, exe] + list(args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -228,21 +232,7 @@ def run_kd(args, env_extra=None, timeout=300, cwd=None):
     """Run ``kd.exe ARGS`` under Wine (same environment as the Windows Python); stdout is a pipe.
     pykd.pyd's `!py` ends the process with a C++ exception (0xe06d7363) after the script's
     output: the exit status is then not 0, so callers judge by the output."""
-    wine = wine_binary()
-    if not wine:
-        raise RuntimeError("wine not found; run bash tests/realengine/setup.sh")
-    return subprocess.run(
-        [wine, kd_exe()] + list(args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=wine_env(env_extra),
-        cwd=cwd or python_dir(),
-        timeout=timeout,
-        universal_newlines=True,
-        encoding="utf-8",
-        errors="replace",
-    )
+    return _run_wine(kd_exe(), args, env_extra, timeout, cwd)
 
 
 def parse_probe_output(stdout):

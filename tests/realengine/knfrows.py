@@ -21,3 +21,23 @@ def knf_rows(text):
             d["inline"] = d["sp"].startswith("(")
             rows.append(d)
     return rows
+
+
+def check_sizes(frames, rows):
+    """Every JSON frame's size against knf's Memory cells: x64 frame i owns Child-SP(j) -
+    Child-SP(i) for its next physical frame j, which knf spreads over rows i+1..j. Returns how
+    many frames were checked (all physical frames but the outermost)."""
+    assert len(frames) == len(rows) > 10
+    checked = 0
+    for i, f in enumerate(frames):
+        assert f["inline"] == rows[i]["inline"], i
+        if f["inline"]:
+            assert f["size"] == 0, i
+            continue
+        j = next((k for k in range(i + 1, len(rows)) if not rows[k]["inline"]), None)
+        if j is None or f["size"] is None:
+            continue
+        assert f["size"] == sum(r["mem"] or 0 for r in rows[i + 1:j + 1]), (i, f["call_site"])
+        checked += 1
+    assert checked == sum(1 for f in frames if not f["inline"]) - 1
+    return checked

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.realengine
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from knfrows import knf_rows  # noqa: E402
+from knfrows import check_sizes, knf_rows  # noqa: E402
 
 BEGIN = "----- stackext json begin -----"
 END = "----- stackext json end -----"
@@ -69,20 +69,7 @@ def test_bang_py_in_kd_gives_the_engines_knf_sizes_and_the_log_reads_back(kd, re
     doc = json_block(out)
     stack = doc["stacks"][0]
     frames, rows = stack["frames"], knf_rows(out.split(END, 1)[1])
-    assert len(frames) == len(rows) > 10
-    checked = 0
-    for i, f in enumerate(frames):
-        assert f["inline"] == rows[i]["inline"], i
-        if f["inline"]:
-            assert f["size"] == 0
-            continue
-        j = next((k for k in range(i + 1, len(rows)) if not rows[k]["inline"]), None)
-        if j is None or f["size"] is None:
-            continue
-        # x64: frame i owns Child-SP(j) - Child-SP(i), which knf spreads over rows i+1..j
-        assert f["size"] == sum(r["mem"] or 0 for r in rows[i + 1:j + 1]), (i, f["call_site"])
-        checked += 1
-    assert checked == sum(1 for f in frames if not f["inline"]) - 1
+    checked = check_sizes(frames, rows)
     # the report names the dump (and the thread), from the engine's `||` and `~.`
     dump = realengine.winpath(realengine.dump_path(name))
     assert re.match(re.escape(dump) + r", thread ~\d+ \(Id [0-9a-f]+\.[0-9a-f]+\)$",
