@@ -124,12 +124,12 @@ def test_a_long_report_arrives_whole(kd, dml):
     a plain kd got it cut at row 0x3d and a DML-aware client in the middle of a <link> tag."""
     out, _ = kd("recurse", after="; .echo kd-after", args="", dml=dml)
     report = out.split("0:000>", 1)[1]
-    rows = re.findall(r"^(?:<link cmd=\"\.frame /c 0x[0-9a-f]+\">)?([0-9a-f]{2,3})(?:</link>)?\s",
+    rows = re.findall(r"^(?:<link cmd=\"\.frame 0x[0-9a-f]+;dv /t /v\">)?([0-9a-f]{2,3})(?:</link>)?\s",
                       report, re.M)
     assert [int(r, 16) for r in rows] == list(range(259))
-    tail = report[report.index("module "):]
-    assert "recurse" in tail and "repeated call cycles" in tail
-    assert "252" in tail.split("repeated call cycles", 1)[1] and tail.rstrip().endswith("kd-after")
+    tail = report[report.index("by module:"):]
+    assert "recurse" in tail and "cycle frames" in tail
+    assert "252x" in tail.split("cycle frames", 1)[1] and tail.rstrip().endswith("kd-after")
     if dml:  # what WinDbg receives: the markup, whole
         assert report.count("<link") == report.count("</link>") > 259
         assert report.count("<col") == report.count("</col>") > 0

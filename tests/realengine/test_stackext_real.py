@@ -308,6 +308,7 @@ def test_lab_page_over_the_real_engines_documents(runs, tmp_path):
     import io
 
     from stackext import lab
+    from stackext.render import html_text
 
     for name in RUNS:
         (tmp_path / (name + ".json")).write_text(runs(name)["stdout"], encoding="utf-8")
@@ -321,5 +322,5 @@ def test_lab_page_over_the_real_engines_documents(runs, tmp_path):
     assert "%d stacks from %d files" % (len(RUNS) + 2, len(RUNS) + 2) in page
     seed = lab.LabStats()
     for d in lab.stack_dicts(str(tmp_path / "seed.json"), lab.AnalysisOptions()):
-        seed.add(d, lab.T.kind_of(d), 0)
+        seed.add(d, html_text.kind_of(d), 0)
     assert seed.modules["seed"].largest == 0x890
