@@ -170,3 +170,18 @@ def test_lmv_company_name_decides_whose_module_it_is(tmp_path):
     log.write_text(lmv.replace("Microsoft Corporation", "K7 Computing Pvt Ltd") + text)
     k7 = next(f for f in _stacks(log)[0]["frames"] if f["module"] == "K7Sentry")
     assert k7["driver"]
+
+
+def test_the_report_names_the_drivers_on_another_stack():
+    """Fixture 111: a clock interrupt on the ISR stack. With the ISR's module named as yours,
+    the stacks line shows that stack's bytes and its heaviest frame: the heaviest list of the
+    budgeted stack is not the only place drivers are named."""
+    out = io.StringIO()
+    path = str(FIXTURES / "111_jellykuo_0x133_clock_isr_stack_to_thread_x64.txt")
+    assert main(["usage", "--driver", "nt", path], out=out) == 0
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("stacks"))
+    assert line.startswith("stacks   #0 isr 00-0b, 1,416 B, heaviest driver #05 "
+                           "nt!KiUpdateTime+0x613 (672 B); #1 thread 0c-15")
+    s = _stacks(FIXTURES / "111_jellykuo_0x133_clock_isr_stack_to_thread_x64.txt")[0]
+    isr = s["segments"][0]
+    assert isr["kind"] == "isr" and isr["used"] == 1416 and isr["budget"] is None

@@ -118,11 +118,23 @@ def header_lines(r: StackReport) -> List[str]:
         lines.append("walk     %s" % lost)
     lines.append("verdict  %s" % words.verdict(r))
     if len(r.segments) > 1:
-        segs = "; ".join("#%d %s %02x-%02x" % (s.index, s.kind.value, s.first_frame,
-                                               s.last_frame) for s in r.segments)
+        segs = "; ".join(_segment_text(r, s) for s in r.segments)
         lines.append("stacks   %s%s" % (segs, "  (budget applies to #%d)" % r.thread_segment
                                          if r.thread_segment is not None else ""))
     return lines
+
+
+def _segment_text(r: StackReport, s) -> str:
+    """`#0 dpc 00-09, 1,184 B, heaviest driver #03 mydrv+0x10 (400 B)`: every stack the call
+    stack ran on, with the bytes its SPs prove and, off the budgeted stack, its heaviest
+    third-party frame (a breakpoint on a DPC stack still names the drivers there)."""
+    text = "#%d %s %02x-%02x" % (s.index, s.kind.value, s.first_frame, s.last_frame)
+    if s.used is not None and s.index != r.thread_segment:
+        text += ", %s B" % nbytes(s.used)
+    if s.heaviest_drivers and s.index != r.thread_segment:
+        f = r.frame(s.heaviest_drivers[0])
+        text += ", heaviest driver #%02x %s (%s B)" % (f.index, f.call_site, nbytes(f.size))
+    return text
 
 
 def module_cells(r: StackReport) -> List[List[str]]:
