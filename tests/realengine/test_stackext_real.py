@@ -208,6 +208,10 @@ def _fake_calls(name, args, dump_linux_path, monkeypatch):
 _DV_VALUE = re.compile(r"(@r[bs]p[+-]0x[0-9a-f]+\s+[^=\n]*\*[^=\n]* = )0x[0-9a-f`]+")
 
 
+# `.lastevent`'s second line is the debugger's clock: "  debugger time: Wed Dec  2 16:50:25.777 2026"
+_DEBUGGER_TIME = re.compile(r"(debugger time: ).*")
+
+
 def _normalized(calls):
     out = []
     for name, args, result in calls:
@@ -215,6 +219,7 @@ def _normalized(calls):
             args = ["<path or text>"]
         if isinstance(result, str):
             result = _DV_VALUE.sub(r"\1<pointer>", result)
+            result = _DEBUGGER_TIME.sub(r"\1<time>", result)
         if name == "loadBytes" and isinstance(result, list):
             # stack bytes above the high-water mark hold run-time values (return addresses are
             # stable, saved pointers are not): keep what the scan reads, where writing begins
