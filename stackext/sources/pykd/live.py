@@ -25,6 +25,7 @@ from stackext.sources.pykd.context import (
     user_context,
 )
 from stackext.sources.pykd.continued import KNF_COUNT, continue_walk
+from stackext.sources.pykd.nosymbols import modules_without_symbols
 from stackext.symbols import parse_symbol
 
 # pykd's getStack stops at 1024 frames (kdlib's fixed buffer).
@@ -249,6 +250,9 @@ def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
     stack.warnings.extend(notes)
     stack.bugcheck = bc
     stack.exception_code = code
+    missing = modules_without_symbols(stack.frames)
+    if missing:
+        stack.warnings.append(missing)
     if may_continue:
         stack.complete = False
         stack.warnings.append("the walk stops at %d frames: the stack continues beyond frame "
