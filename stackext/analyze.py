@@ -190,6 +190,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
                          frames_from=FramesFrom(stack.frames_from), bounds_note=stack.bounds_note)
     report.stack_base, report.stack_limit = stack.stack_base, stack.stack_limit
     report.lost_track = lost[1] if lost is not None else None
+    report.exception_code = stack.exception_code
     origin = stack.bounds_origin
     if stack.stack_base is None and stack.stack_limit is None and kernel:
         found = _bounds_from_start_frame(frames)

@@ -52,6 +52,14 @@ DEFAULT_HEAVY = 1024
 # says whether a saved SP (KernelStack) or a trap frame still lies on the thread's stack.
 OVERFLOW_SLACK = 3 * PAGE
 
+# STATUS_STACK_OVERFLOW: a user thread touched the guard page with no room for a new one.
+STATUS_STACK_OVERFLOW = 0xC00000FD
+
+# A user thread stops 1-3 pages above its reserve's end (DeallocationStack) when it overflows:
+# the last page is never committed, and the guard page and the guaranteed pages (for the
+# exception's own handling) sit above it. A live SP that low is inside the guard region.
+USER_GUARD_REGION = 3 * PAGE
+
 # A cut-off thread stack is judged "near its limit" within one page (a double fault there is
 # the overflow itself).
 NEAR_LIMIT = PAGE

@@ -138,6 +138,9 @@ class StackInput:
     # bottom, DeallocationStack). On Windows it follows the deepest touch: a page-granular
     # high-water mark.
     committed_limit: Optional[int] = None
+    # The exception this thread took, when the source knows it was this thread's (the dump's
+    # last event on it, !analyze's exception record): 0xC00000FD proves a stack overflow.
+    exception_code: Optional[int] = None
 
 
 @dataclass
@@ -237,6 +240,12 @@ class StackReport:
     # `remaining` comes from a lower-bound `used`: it is an upper bound.
     remaining_is_upper_bound: bool = False
     lost_track: Optional[LostTrack] = None
+    exception_code: Optional[int] = None  # the thread's exception (StackInput.exception_code)
+    # The overflow is proven by the guard region: the STATUS_STACK_OVERFLOW exception, or a user
+    # SP within USER_GUARD_REGION of the reserve's end. `guard_left` is the bytes the SP still
+    # had above that end (not usable by the thread), when the bounds are known.
+    guard_overflow: bool = False
+    guard_left: Optional[int] = None
 
     def frame(self, index: int) -> Frame:
         for f in self.frames:

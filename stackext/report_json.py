@@ -12,6 +12,7 @@ from dataclasses import asdict, fields
 from typing import Any, Dict, List, Optional
 
 from stackext import __version__, words
+from stackext import knowledge as K
 from stackext.errors import StackextError
 from stackext.model import (
     Bugcheck,
@@ -109,6 +110,7 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
         "bugcheck": None if r.bugcheck is None else {
             "code": hex_or_none(r.bugcheck.code),
             "args": [hex_or_none(a) for a in r.bugcheck.args]},
+        "exception_code": hex_or_none(r.exception_code), "guard_left": r.guard_left,
         "stack_base": hex_or_none(r.stack_base), "stack_limit": hex_or_none(r.stack_limit),
         "bounds_note": r.bounds_note, "budget": r.budget,
         "budget_origin": None if r.budget_origin is None else r.budget_origin.value,
@@ -180,8 +182,11 @@ def _load_high_water(d: Optional[Dict[str, Any]]) -> Optional[HighWater]:
 
 def load_stack(d: Dict[str, Any]) -> StackReport:
     sd = dict(d)
-    for k in ("thread", "process", "stack_base", "stack_limit", "committed_limit"):
+    for k in ("thread", "process", "stack_base", "stack_limit", "committed_limit",
+              "exception_code"):
         sd[k] = unhex(sd.get(k))
+    sd["guard_overflow"] = bool(d.get("overflow")) and (
+        sd["exception_code"] == K.STATUS_STACK_OVERFLOW or d.get("guard_left") is not None)
     bc = sd.get("bugcheck")
     sd["bugcheck"] = None if not bc else Bugcheck(code=unhex(bc["code"]),
                                                   args=[unhex(a) for a in bc["args"]])

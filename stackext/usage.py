@@ -29,6 +29,7 @@ from stackext.render import render, renderer
 from stackext.report_json import MARKER_BEGIN
 from stackext.sources.pykd import anatomy, dump, live, memory
 from stackext.sources.pykd.adapter import Debugger, boundary
+from stackext.sources.pykd.nosymbols import missing_symbol_folders
 
 PROG = "!py -m stackext.usage"
 EPILOG = """examples:
@@ -151,6 +152,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     dml = _wants_dml(dbg, args, inside)
     thread, where = _open_target(dbg, args)
     stack = live.collect(dbg, thread=thread)
+    stack.warnings.extend(missing_symbol_folders(args.symbols if args.dump else None))
     # the high-water mark (a few page reads) and, when the walk failed or stopped short, the
     # frames a raw scan of the stack finds (one read of the stack, one of the module list)
     memory.attach(dbg, stack, high_water=args.high_water)

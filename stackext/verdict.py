@@ -118,6 +118,8 @@ def judge(report: StackReport, m: Measure) -> None:
     near = report.remaining is not None and report.remaining <= K.NEAR_LIMIT
     if report.double_fault and near and not report.remaining_is_upper_bound:
         over = True
+    if _guard(report, m):
+        over = True
     report.overflow = over
     _proof(report, m, over)
     bc = report.bugcheck
@@ -140,6 +142,23 @@ def judge(report: StackReport, m: Measure) -> None:
         report.verdict = VerdictKind.OK
 
 
+def _guard(report: StackReport, m: Measure) -> bool:
+    """A user thread that took STATUS_STACK_OVERFLOW, or whose SP lies inside the guard region
+    above its reserve's end (the thread's own bounds): an overflow, though its SP stays 1-3 pages
+    above DeallocationStack. Nothing is left (remaining 0): those pages are not the thread's."""
+    on_guard = not report.kernel and report.budget_origin == Origin.THREAD and \
+        report.stack_limit is not None and m.limit is not None and \
+        m.innermost < m.limit + K.USER_GUARD_REGION
+    if report.exception_code != K.STATUS_STACK_OVERFLOW and not on_guard:
+        return False
+    report.guard_overflow = True
+    if m.limit is not None and report.stack_limit is not None and m.innermost >= m.limit:
+        report.guard_left = m.innermost - m.limit
+    report.remaining = 0 if report.remaining is None else min(report.remaining, 0)
+    report.remaining_is_upper_bound = False
+    return True
+
+
 def _own_bounds(report: StackReport) -> bool:
     return report.stack_base is not None and report.stack_limit is not None and \
         report.budget_origin in (Origin.THREAD, Origin.LOG)
@@ -150,6 +169,9 @@ def _proof(report: StackReport, m: Measure, over: bool) -> None:
     !analyze's STACK_OVERFLOW limit), or any verdict on the thread's own bounds with its
     innermost frames shown. Otherwise not_proven says what is missing."""
     missing: List[NotProven] = []
+    if report.guard_overflow:
+        report.verdict_proven = True  # the exception, or the SP on the guard pages, proves it
+        return
     if over and m.limit is not None and m.innermost <= m.limit + (
             K.NEAR_LIMIT if report.double_fault else 0):
         report.verdict_proven = True

@@ -12,7 +12,22 @@ from stackext import knowledge as K
 from stackext.model import Frame, StackReport, VerdictKind
 
 
+def _guard_overflow(r: StackReport) -> str:
+    what = "stack overflow"
+    if r.exception_code == K.STATUS_STACK_OVERFLOW:
+        what += " (exception 0xC00000FD, STATUS_STACK_OVERFLOW)"
+    if r.guard_left is not None:
+        what += (": the innermost SP is {:,} bytes above the end of the stack's reservation "
+                 "(DeallocationStack), on the guard page and the pages kept for handling the "
+                 "overflow, which the thread cannot grow into".format(r.guard_left))
+    elif r.exception_code == K.STATUS_STACK_OVERFLOW:
+        what += ": the thread ran out of stack"
+    return what
+
+
 def _overflow(r: StackReport) -> str:
+    if r.guard_overflow:
+        return _guard_overflow(r)
     what = "kernel stack overflow" if r.kernel else "stack overflow"
     if r.double_fault:
         what += " (double fault 0x7F/8)"

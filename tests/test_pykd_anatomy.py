@@ -38,8 +38,10 @@ def test_seed_big_frame_gets_its_struct_copy_and_layout(monkeypatch):
 def test_no_locals_option_reads_nothing(monkeypatch):
     engine, _, st = run_json(monkeypatch, "real_seed_user_x64", "--no-locals")
     assert not any("locals" in f for f in st["frames"])
-    # the only commands: `||` and `~.`, which name the dump and thread in the report's source
-    assert [c[1][0] for c in engine.calls if c[0] == "dbgCommand"] == ["||", "~."]
+    # the only commands: `||` and `~.`, which name the dump and thread in the report's source,
+    # and `.lastevent` + `~.`: was the dump's exception this thread's?
+    assert [c[1][0] for c in engine.calls if c[0] == "dbgCommand"] == [
+        "||", "~.", ".lastevent", "~."]
 
 
 def test_scope_frame_of_the_user_is_put_back(monkeypatch):

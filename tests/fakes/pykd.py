@@ -697,6 +697,12 @@ class Commands:
         word = cmd.split()[0] if cmd.split() else ""
         if word == ".frame":
             return self.frame(cmd.split()[1:])
+        if cmd == ".lastevent":
+            return self.last_event()
+        if cmd == ".ecxr":
+            # the exception's context (the session's "contexts" entry "ecxr"); nothing printed
+            # and nothing changed on a dump without one (real engine)
+            return self.context(".cxr", "ecxr") if "ecxr" in e.contexts else None
         if word in (".cxr", ".trap") and cmd == word:
             if e.context_override is None and not e.context_frame:
                 return None
@@ -762,10 +768,29 @@ class Commands:
             out.append("%02x %8s %s %s\n" % (n, mem, cols, _call_site(raw, True)))
         return "".join(out)
 
+    def last_event(self) -> Optional[str]:
+        """`.lastevent` as the real engine prints it on a dump: the session's "last_event"
+        ({"pid", "tid", "code", "what"}), else the break-in dbgeng reports for a dump written
+        without exception information (thread 0's ids)."""
+        s = self.e.session
+        if not s.get("dump"):
+            return None
+        ev = s.get("last_event") or {}
+        first = s["threads"][0] if s["threads"] else {}
+        return ("Last event: %x.%x: %s - code %08x (first/second chance not available)\n"
+                "  debugger time: Wed Dec  2 16:50:25.777 2026 (UTC + 0:00)\n" % (
+                    ev.get("pid", first.get("pid", 0x20)), ev.get("tid", first.get("tid", 0x24)),
+                    ev.get("what", "Break instruction exception"), ev.get("code", 0x80000003)))
+
     def context(self, word: str, arg: str) -> str:
         """`.cxr ADDR` / `.trap ADDR` from the session's "contexts"; any other address fails as
         an unreadable record does on the real engine."""
         e = self.e
+        if arg == "ecxr":
+            ctx = e.contexts["ecxr"]
+            e.context_override, e.context_frames = dict(ctx["regs"]), list(ctx["frames"])
+            e.context_frame, e.frame = 0, 0
+            return "".join("%s=%s " % kv for kv in sorted(ctx["regs"].items())) + "\n"
         addr = int(arg.replace("`", ""), 16)
         ctx = e.contexts.get(hex(addr))
         if ctx is None or ctx.get("command", word) != word:

@@ -78,3 +78,41 @@ def test_a_thread_parked_on_a_hand_made_stack_is_not_the_budgeted_stack(realengi
     assert seg["kind"] == "unknown" and r["thread_segment"] != seg["index"]
     assert r["verdict_id"] == "no-thread-stack" and not r["overflow"]
     assert r["used"] is None and r["below_limit"] is None
+
+
+def _overflow_log(realengine):
+    """What overflow.exe printed when it wrote the dump: "overflow: tid=244 depth=1856
+    sp=0x13a1fe0 code=0xc00000fd ok=1" (the exception context's rsp, the recursion depth)."""
+    with open(os.path.join(os.path.dirname(realengine.dump_path("overflow")), "overflow.log"),
+              encoding="utf-8") as f:
+        text = f.read()
+    return {k: int(v, 0) for k, v in
+            (kv.split("=") for kv in text.split(":", 1)[1].split() if "=" in kv)}
+
+
+def test_a_real_stack_overflow_is_a_proven_overflow_of_the_exception_context(realengine,
+                                                                              tmp_path):
+    facts = _overflow_log(realengine)
+    assert facts["code"] == 0xC00000FD and facts["ok"] == 1
+    doc = run(realengine, tmp_path, "overflow")
+    assert doc["rc"] == 0, doc["stdout"]
+    r = json.loads(doc["stdout"])["stacks"][0]
+    frames = r["frames"]
+    # the stack of `.ecxr` (as !analyze shows it), not the vectored handler's wait
+    assert int(frames[0]["sp"], 16) == facts["sp"]
+    assert frames[0]["call_site"] == "overflow!grow+0x22"
+    grows = [f for f in frames if f["call_site"].startswith("overflow!grow+")]
+    # every recursion level, past pykd's 1,024 frames; the innermost grow faulted in its memset,
+    # before it stored its depth
+    assert len(grows) == facts["depth"] + 1
+    assert r["exception_code"] == "0xc00000fd"
+    assert r["overflow"] and r["verdict_id"] == "overflow" and r["verdict_proven"]
+    base, limit = int(r["stack_base"], 16), int(r["stack_limit"], 16)
+    assert r["used"] == base - facts["sp"] and r["remaining"] == 0
+    assert r["guard_left"] == facts["sp"] - limit and 0 < r["guard_left"] <= 3 * 4096
+    assert r["cycles"] and all(c["rounds_left"] == 0 for c in r["cycles"])
+    assert "STATUS_STACK_OVERFLOW" in r["verdict"] and "not proven" not in r["verdict"]
+    assert any("`.ecxr`" in w and "put back" in w for w in r["warnings"])
+    # the debugger's state after stackext is as it was, in each of the user's contexts
+    for case in doc["restore"]:
+        assert case["before"] == case["after"], case["setup"]

@@ -88,3 +88,34 @@ def test_the_debugger_context_is_put_back(triage):
     assert "last set context" not in triage["knf"]
     for case in triage["restore"]:
         assert case["before"] == case["after"], case["setup"]
+
+
+def _run(realengine, symbols):
+    """`python -m stackext.usage --dump triage_x64.dmp --symbols FOLDER --format json`."""
+    cp = realengine.run_windows_python(
+        ["-m", "stackext.usage", "--dump", realengine.winpath(DUMP), "--symbols",
+         realengine.winpath(symbols), "--format", "json"], timeout=600)
+    assert cp.returncode == 0, (cp.stdout + cp.stderr)[-2000:]
+    return json.loads(cp.stdout)["stacks"][0]
+
+
+def test_modules_without_symbols_are_named_once(triage, realengine, tmp_path):
+    # with amdppm's PDB: Wdf01000 (its frame is module+offset) is named, amdppm is not
+    (w,) = [w for w in triage["report"]["warnings"] if w.startswith("no symbols for ") and " on this stack" in w]
+    assert "Wdf01000" in w and "amdppm" not in w.split(" on this stack")[0]
+    # an empty symbol folder: the 0x7E context walks one frame, amdppm+0x334c, and says why
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = _run(realengine, str(empty))
+    assert [f["call_site"] for f in r["frames"]] == ["amdppm+0x334c"]
+    (w,) = [w for w in r["warnings"] if w.startswith("no symbols for ") and " on this stack" in w]
+    assert w.startswith("no symbols for amdppm on this stack") and "`.reload /f amdppm`" in w
+    assert not any("--symbols folder" in x for x in r["warnings"])
+
+
+def test_a_symbols_folder_that_does_not_exist_is_a_warning(triage, realengine, tmp_path):
+    missing = str(tmp_path / "no-such-folder")
+    r = _run(realengine, missing)
+    assert any(w.startswith("--symbols folder ") and w.endswith(
+        "does not exist: no symbols load from it") and "no-such-folder" in w
+        for w in r["warnings"])

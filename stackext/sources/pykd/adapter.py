@@ -56,6 +56,12 @@ class RawFrame:
 # `lm`'s rows (no symbol loading: deferred modules stay deferred):
 # "00000000`7b000000 00000000`7b5e5000   kernelbase   (export symbols)       kernelbase.dll"
 _LM_ROW = re.compile(r"^([0-9a-f`]+)\s+[0-9a-f`]+\s+\S+\s+\(([^)]*)\)", re.I | re.M)
+# `.lastevent` (real dbgeng on a dump with an exception stream):
+# "Last event: 20.f4: Stack overflow - code c00000fd (first/second chance not available)"
+_LAST_EVENT = re.compile(r"^Last event:\s+([0-9a-f]+)\.([0-9a-f]+):.*?\bcode ([0-9a-f]{1,8})\b",
+                         re.I | re.M)
+# `~.`: ".  1  Id: 20.f4 Suspend: 0 Teb: 00000000`67fd0000 Unfrozen"
+_THREAD_ID = re.compile(r"^\.\s+\d+\s+Id:\s+([0-9a-f]+)\.([0-9a-f]+)\s", re.I | re.M)
 # `.prefer_dml` with no argument (real dbgeng): "DML versions of commands off by default"
 _PREFER_DML = re.compile(r"DML versions of commands (on|off) by default")
 
@@ -137,11 +143,27 @@ class Debugger:
         while getSP() stays the thread's own (real engine, tests/realengine/FINDINGS.md)."""
         return self.reg(sp_register) != self.sp()
 
-    def set_context(self, command: str, addr: int) -> None:
-        """`.cxr ADDR` or `.trap ADDR`: the scope's register context (target state unchanged)."""
-        if command not in (".cxr", ".trap"):
+    def set_context(self, command: str, addr: Optional[int]) -> None:
+        """`.cxr ADDR` or `.trap ADDR`, or `.ecxr` (the exception's context, no address): the
+        scope's register context (target state unchanged)."""
+        if command == ".ecxr" and addr is None:
+            self.command(command)
+            return
+        if command not in (".cxr", ".trap") or addr is None:
             raise ValueError(command)
         self.command("%s %x" % (command, addr))
+
+    def last_event(self) -> Optional[Tuple[int, int, int]]:
+        """(process id, thread id, exception code) of `.lastevent` when it was an exception;
+        None when the engine names no exception."""
+        m = _LAST_EVENT.search(self.command(".lastevent"))
+        return None if m is None else (int(m.group(1), 16), int(m.group(2), 16),
+                                       int(m.group(3), 16))
+
+    def current_thread_ids(self) -> Optional[Tuple[int, int]]:
+        """(process id, thread id) of the current user-mode thread (`~.`)."""
+        m = _THREAD_ID.search(self.command("~."))
+        return None if m is None else (int(m.group(1), 16), int(m.group(2), 16))
 
     def reset_context(self) -> None:
         """`.cxr` without an address: back to the thread's own registers, frame 0."""

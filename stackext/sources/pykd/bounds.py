@@ -74,7 +74,11 @@ def user_bounds(dbg: Debugger, stack: StackInput) -> None:
             # ntdll with export symbols only (no _TEB type): NT_TIB opens the TEB with
             # ExceptionList, StackBase, StackLimit (winnt.h), pointer-sized.
             how = "TEB, read without ntdll symbols"
-            _, base, committed = dbg.read_pointers(teb, 3)
+            try:
+                _, base, committed = dbg.read_pointers(teb, 3)
+            except DebuggerError as exc:
+                stack.warnings.append(_no_teb(dbg, teb, exc, stack.arch != "x86"))
+                return
             reserve = _dealloc(dbg, teb, stack.arch)
     except DebuggerError as exc:
         stack.warnings.append("cannot read the thread's TEB (%s): user stack bounds unknown "
@@ -96,6 +100,21 @@ def user_bounds(dbg: Debugger, stack: StackInput) -> None:
         stack.stack_limit = committed
         stack.bounds_note = ("user stack from the %s at %s: StackBase - StackLimit (committed; "
                              "DeallocationStack not readable)" % (how, fmt_addr(teb, ptr64)))
+
+
+def _no_teb(dbg: Debugger, teb: int, exc: DebuggerError, ptr64: bool) -> str:
+    """The TEB's memory is not there: on a dump that is the dump lacking it (a minidump written
+    without it), which no symbol path fixes."""
+    try:
+        dump = dbg.is_dump()
+    except DebuggerError:
+        dump = False
+    if dump:
+        return ("cannot read the thread's TEB: the dump lacks it (its memory at %s is not in the "
+                "dump: %s), so the user stack bounds are unknown; a dump with the thread's TEB "
+                "(.dump /ma, procdump -ma) has them" % (fmt_addr(teb, ptr64), first_line(exc)))
+    return ("cannot read the thread's TEB at %s (%s): user stack bounds unknown"
+            % (fmt_addr(teb, ptr64), first_line(exc)))
 
 
 def _dealloc(dbg: Debugger, teb: int, arch: Optional[str]) -> Optional[int]:

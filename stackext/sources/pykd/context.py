@@ -28,6 +28,24 @@ def bugcheck_context(bc: Optional[Bugcheck]) -> Optional[Tuple[str, int]]:
     return (command, addr) if addr else None
 
 
+def thread_exception(dbg: Debugger) -> Optional[int]:
+    """The exception code of the dump's last event when it happened on the current user-mode
+    thread (`.lastevent`'s pid.tid is `~.`'s); None otherwise or when the engine cannot say."""
+    try:
+        event = dbg.last_event()
+        if event is None:
+            return None
+        return event[2] if dbg.current_thread_ids() == event[:2] else None
+    except DebuggerError:
+        return None
+
+
+def exception_context(code: Optional[int]) -> Optional[Tuple[str, Optional[int]]]:
+    """`.ecxr` for a stack overflow: its stack is the one that overflowed (as !analyze does);
+    the current context is the handler's, on what was left of the stack."""
+    return (".ecxr", None) if code == K.STATUS_STACK_OVERFLOW else None
+
+
 def user_context(dbg: Debugger, arch: str) -> bool:
     """Did the user set a context (.cxr/.trap/.frame /c) before running stackext?"""
     try:
@@ -37,7 +55,7 @@ def user_context(dbg: Debugger, arch: str) -> bool:
 
 
 @contextlib.contextmanager
-def switched_context(dbg: Debugger, want: Optional[Tuple[str, int]], notes: List[str],
+def switched_context(dbg: Debugger, want: Optional[Tuple[str, Optional[int]]], notes: List[str],
                      ptr64: bool = True) -> Iterator[bool]:
     """Walk in `want`'s context for the body, then reset it and put the user's `.frame` back.
     Yields whether the switch happened (a failed `.cxr` is a note, and the default context is
@@ -50,14 +68,20 @@ def switched_context(dbg: Debugger, want: Optional[Tuple[str, int]], notes: List
         frame = dbg.frame_number()
         dbg.set_context(command, addr)
     except DebuggerError as exc:
-        notes.append("cannot switch to the faulting context (`%s %s`: %s): the default context "
-                     "is analysed" % (command, fmt_addr(addr, ptr64), first_line(exc)))
+        notes.append("cannot switch to the faulting context (`%s`: %s): the default context "
+                     "is analysed" % (show_context(want, ptr64), first_line(exc)))
         yield False
         return
     try:
         yield True
     finally:
         _put_back(dbg, frame)
+
+
+def show_context(want: Tuple[str, Optional[int]], ptr64: bool) -> str:
+    """`.cxr fffff880`0b9c1000` / `.ecxr`, as the user would type it."""
+    command, addr = want
+    return command if addr is None else "%s %s" % (command, fmt_addr(addr, ptr64))
 
 
 def _put_back(dbg: Debugger, frame: int) -> None:

@@ -16,8 +16,16 @@ from stackext.errors import StackextError
 from stackext.model import Bugcheck, Frame, FramesFrom, StackInput
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, RawFrame, boundary
 from stackext.sources.pykd.bounds import kernel_bounds, user_bounds
-from stackext.sources.pykd.context import bugcheck_context, switched_context, user_context
+from stackext.sources.pykd.context import (
+    bugcheck_context,
+    exception_context,
+    show_context,
+    switched_context,
+    thread_exception,
+    user_context,
+)
 from stackext.sources.pykd.continued import KNF_COUNT, continue_walk
+from stackext.sources.pykd.nosymbols import modules_without_symbols
 from stackext.symbols import parse_symbol
 
 # pykd's getStack stops at 1024 frames (kdlib's fixed buffer).
@@ -215,15 +223,19 @@ def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
                             "mode switch threads with ~Ns first")
     arch = target_arch(dbg)
     bc = bugcheck(dbg) if kernel and dump else None
+    code = None if kernel else thread_exception(dbg)
+    want = bugcheck_context(bc) if kernel and thread is None else exception_context(code)
     # only stackext's own switches: a context the user set is theirs to keep
-    ours = kernel and thread is None and not user_context(dbg, arch)
+    ours = (kernel and thread is None or want is not None) and not user_context(dbg, arch)
     with switched_thread(dbg, thread) as notes:
-        want = bugcheck_context(bc) if ours else None
+        want = want if ours else None
         frames, may_continue, switched = _walk(dbg, arch, kernel, want, notes, ptr64)
         if switched:
-            notes.append("the bugcheck carries the faulting context: its stack is analysed "
-                         "(`%s %s`, as !analyze does) and the debugger's context put back"
-                         % (want[0], fmt_addr(want[1], ptr64)))
+            notes.append("the %s: its stack is analysed (`%s`, as !analyze does) and the "
+                         "debugger's context put back" % (
+                             "bugcheck carries the faulting context" if kernel else
+                             "thread took a stack overflow (0xC00000FD)",
+                             show_context(want, ptr64)))
         stack = StackInput(frames=frames, source="debugger", arch=arch, kernel=kernel,
                            frames_from=FramesFrom.STACK_WALK)
         if kernel:
@@ -233,10 +245,14 @@ def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
         if arch == "x86" and frames:
             with boundary("cannot read esp"):
                 stack.current_sp = dbg.reg("esp")
-        followed = ours and not switched and _follow_double_fault(dbg, stack, arch, ptr64,
-                                                                   notes)
+        followed = ours and kernel and not switched and \
+            _follow_double_fault(dbg, stack, arch, ptr64, notes)
     stack.warnings.extend(notes)
     stack.bugcheck = bc
+    stack.exception_code = code
+    missing = modules_without_symbols(stack.frames)
+    if missing:
+        stack.warnings.append(missing)
     if may_continue:
         stack.complete = False
         stack.warnings.append("the walk stops at %d frames: the stack continues beyond frame "

@@ -12,6 +12,7 @@ from typing import Deque, List, Optional
 
 from stackext import knowledge as K
 from stackext.model import Bugcheck, Frame
+from stackext.sources.windbg.exception import ExceptionFacts
 from stackext.sources.windbg.lines import ADDR, to_int
 
 # "THREAD ffff8a071d5a3040  Cid 2f38.0bd4  Teb: 0000006d28977000 Win32Thread: 0000000000000000
@@ -90,6 +91,7 @@ class Context:
         self.bug_code: Optional[int] = None
         self.bug_args: List[Optional[int]] = [None, None, None, None]
         self.limit_hint: Optional[int] = None
+        self.exception = ExceptionFacts()
 
     def thread_field(self, n: int, text: str) -> bool:
         """A line of a !thread block after its THREAD line; True when the line was one."""
@@ -161,7 +163,7 @@ class Context:
         if m:
             self.limit_hint = to_int(m.group(1))
             return True
-        return False
+        return self.exception.feed(text)
 
     def _set_code(self, code: int) -> None:
         if self.bug_code is not None and code != self.bug_code:  # another dump in the same log

@@ -121,6 +121,7 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
         result.thread = ctx.implicit_thread
     result.kernel = _kernel(stack, arch, session)
     result.limit_hint = ctx.limit_hint
+    result.exception_code = ctx.exception.code_for(result.thread)
     result.bugcheck = ctx.bugcheck(frames)
     result.complete = stack.complete
     if stack.last_unreadable_row:

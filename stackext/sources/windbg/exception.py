@@ -1,0 +1,70 @@
+"""The exception a log's thread took, as WinDbg prints it (!analyze -v, .exr, .lastevent, the
+break-in line), and which thread took it (FAULTING_THREAD, the event's pid.tid). A stack gets the
+code unless the log names another thread as the one that took it.
+
+Imports stackext.knowledge only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from stackext import knowledge as K
+
+# .exr / !analyze's EXCEPTION_RECORD: "   ExceptionCode: c00000fd (Stack overflow)"
+EXR_RE = re.compile(r"^ExceptionCode:\s*([0-9a-fA-F]{8})\b")
+# !analyze: "EXCEPTION_CODE: (NTSTATUS) 0xc00000fd - A new guard page for the stack cannot be
+# created."  "ERROR_CODE: (NTSTATUS) 0xc00000fd - ..."
+NTSTATUS_RE = re.compile(r"^(?:EXCEPTION|ERROR)_CODE:\s*\(NTSTATUS\)\s*0x([0-9a-fA-F]{1,8})\b")
+# !analyze: "EXCEPTION_CODE_STR:  c00000fd"
+CODE_STR_RE = re.compile(r"^EXCEPTION_CODE_STR:\s*([0-9a-fA-F]{8})\b")
+# .lastevent: "Last event: 4198.99ec: Stack overflow - code c00000fd (first/second chance not
+# available)"; the break-in: "(f70.1ac8): Stack overflow - code c00000fd (first chance)"
+EVENT_RE = re.compile(r"^(?:Last event:\s*|\()([0-9a-fA-F]+)\.([0-9a-fA-F]+)\)?:.*?"
+                      r"\bcode ([0-9a-fA-F]{1,8})\b")
+# !analyze: "FAULTING_THREAD:  00000e68"
+THREAD_RE = re.compile(r"^FAULTING_THREAD:\s*([0-9a-fA-F`]{1,17})\s*$")
+
+_FIRST = ("ExceptionCode", "EXCEPTION_CODE", "ERROR_CODE", "Last event", "(", "FAULTING_THREAD")
+
+
+class ExceptionFacts:
+    """The log's exception code and the thread that took it. A stack overflow wins over a code
+    seen with it (an access violation in the handler that ran on what was left of the stack:
+    the record says c00000fd, EXCEPTION_CODE c0000005)."""
+
+    def __init__(self) -> None:
+        self.code: Optional[int] = None
+        self.thread: Optional[int] = None
+
+    def feed(self, text: str) -> bool:
+        """True when the line states the exception or its thread."""
+        if not text.startswith(_FIRST):
+            return False
+        m = THREAD_RE.match(text)
+        if m:
+            self.thread = int(m.group(1).replace("`", ""), 16)
+            return True
+        m = EVENT_RE.match(text)
+        if m:
+            self._code(int(m.group(3), 16))
+            self.thread = int(m.group(2), 16)
+            return True
+        m = EXR_RE.match(text) or NTSTATUS_RE.match(text) or CODE_STR_RE.match(text)
+        if m:
+            self._code(int(m.group(1), 16))
+            return True
+        return False
+
+    def _code(self, code: int) -> None:
+        if self.code != K.STATUS_STACK_OVERFLOW:
+            self.code = code
+
+    def code_for(self, thread: Optional[int]) -> Optional[int]:
+        """The code, for a stack of `thread` (None: not known): unless the log said another
+        thread took it."""
+        if self.code is None or (thread is not None and self.thread is not None
+                                 and thread != self.thread):
+            return None
+        return self.code

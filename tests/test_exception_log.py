@@ -1,0 +1,69 @@
+"""Issue 9 point 2 in logs: a thread that took STATUS_STACK_OVERFLOW (0xC00000FD) is a proven
+overflow with nothing left. The fixture is a real `!analyze -vv` + `~*kpn` (WebKit's
+DumpRenderTree, fixtures/exceptions/): the exception record says c00000fd, EXCEPTION_CODE the access violation that
+followed in the handler; FAULTING_THREAD e68 is the thread `~*kpn` shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackext import words
+from stackext.analyze import analyze
+from stackext.model import VerdictKind
+from stackext.sources.windbg.exception import ExceptionFacts
+from stackext.sources.windbg.reader import read_stacks
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "exceptions" / \
+    "webkit_analyze_c00000fd_tilde_kpn_x86_user.txt"
+
+
+def _stacks(text):
+    return [s for s in read_stacks(text.splitlines(True), "log.txt") if hasattr(s, "frames")]
+
+
+def test_the_fixtures_stack_overflow_is_proven_with_nothing_left():
+    (stack,) = _stacks(FIXTURE.read_text(encoding="utf-8"))
+    assert stack.thread == 0xE68 and stack.exception_code == 0xC00000FD
+    r = analyze(stack)
+    assert r.verdict == VerdictKind.OVERFLOW and r.overflow and r.verdict_proven
+    assert r.remaining == 0 and r.budget is None  # no bounds in this log: the event proves it
+    assert r.used == 0x93104 - 0x92A08 == 1788 and r.used_is_lower_bound  # the SPs prove it
+    assert words.verdict(r) == ("stack overflow (exception 0xC00000FD, STATUS_STACK_OVERFLOW): "
+                                "the thread ran out of stack")
+
+
+def test_another_threads_exception_is_not_this_stacks():
+    text = FIXTURE.read_text(encoding="utf-8").replace("FAULTING_THREAD:  00000e68",
+                                                       "FAULTING_THREAD:  00000e6c")
+    (stack,) = _stacks(text)
+    assert stack.exception_code is None
+    assert analyze(stack).verdict == VerdictKind.BUDGET_UNKNOWN
+
+
+# Lines as real WinDbg output printed them (each from a public page or repository):
+REAL_LINES = [
+    # SkylineCommunications/dataminer-docs SLScripting_StackOverflow.md (.lastevent, !analyze)
+    ("Last event: 4198.99ec: Stack overflow - code c00000fd (first/second chance not available)",
+     0xC00000FD, 0x99EC),
+    ("ERROR_CODE: (NTSTATUS) 0xc00000fd - A new guard page for the stack cannot be created.",
+     0xC00000FD, None),
+    # dotnet/diagnostics#3506 (the break-in line of a live session)
+    ("(4d38.2d90): Stack overflow - code c00000fd (first chance)", 0xC00000FD, 0x2D90),
+    # the fixture (.exr inside !analyze's EXCEPTION_RECORD, after the reader strips blanks)
+    ("ExceptionCode: c00000fd (Stack overflow)", 0xC00000FD, None),
+    ("EXCEPTION_CODE: (NTSTATUS) 0xc0000005 - The instruction at 0x%08lx referenced memory at "
+     "0x%08lx. The memory could not be %s.", 0xC0000005, None),
+    ("EXCEPTION_CODE_STR:  c0000005", 0xC0000005, None),
+]
+
+
+def test_each_real_line_states_its_code_and_thread():
+    for text, code, thread in REAL_LINES:
+        facts = ExceptionFacts()
+        assert facts.feed(text), text
+        assert (facts.code, facts.thread) == (code, thread), text
+    facts = ExceptionFacts()
+    for text in ("ExceptionCode: c00000fd (Stack overflow)", "EXCEPTION_CODE_STR:  c0000005"):
+        facts.feed(text)
+    assert facts.code == 0xC00000FD  # the overflow wins over the handler's access violation
+    assert not ExceptionFacts().feed("EXCEPTION_PARAMETER1:  00000000")
