@@ -56,6 +56,11 @@ class RawFrame:
 # `lm`'s rows (no symbol loading: deferred modules stay deferred):
 # "00000000`7b000000 00000000`7b5e5000   kernelbase   (export symbols)       kernelbase.dll"
 _LM_ROW = re.compile(r"^([0-9a-f`]+)\s+[0-9a-f`]+\s+\S+\s+\(([^)]*)\)", re.I | re.M)
+# `x irp!*`'s function rows (data rows carry " = <type>"):
+# "00000001`40001640 irp!dispatch_write (struct DEVICE_OBJECT *, struct IRP *)"
+# "fffff804`8b583234 amdppm!WriteGenAddrEx (<no parameter info>)"
+_X_FUNCTION = re.compile(r"^([0-9a-f]{8}`?[0-9a-f]{0,8}) [^!\s]+!([^=\n]+?) \([^=\n]*\)$",
+                         re.I | re.M)
 # `.prefer_dml` with no argument (real dbgeng): "DML versions of commands off by default"
 _PREFER_DML = re.compile(r"DML versions of commands (on|off) by default")
 
@@ -193,6 +198,17 @@ class Debugger:
     def module(self, addr: int) -> "Module":
         mod = self._call(self.pykd.module, addr)
         return Module(self, mod, int(self._call(mod.begin)), int(self._call(mod.end)))
+
+    def module_named(self, name: str) -> "Module":
+        """A loaded module by its name (`irp`, `amdppm`): module(name), answered locally."""
+        mod = self._call(self.pykd.module, name)
+        return Module(self, mod, int(self._call(mod.begin)), int(self._call(mod.end)))
+
+    def functions(self, module: str) -> Dict[int, str]:
+        """Address -> name of every function the engine's symbols know in `module`: one
+        `x module!*` (data symbols, the rows with ` = `, left out)."""
+        return {int(m.group(1).replace("`", ""), 16): m.group(2)
+                for m in _X_FUNCTION.finditer(self.command("x %s!*" % module))}
 
     def modules(self) -> Optional[List[Tuple[int, int, str]]]:
         """Every loaded module's [begin, end) and name in one call (getModulesList); None when
