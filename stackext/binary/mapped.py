@@ -24,7 +24,7 @@ Read = Callable[[int, int], Optional[bytes]]
 PAGE = 0x1000
 HEADER_MIN = 0x200        # DOS + NT headers and the first section headers
 CHUNK = 0x100000          # bytes asked for in one read
-DISCARDABLE = 0x02000000  # IMAGE_SCN_MEM_DISCARDABLE
+DISCARDABLE = pe.DISCARDABLE
 SKIPPED = (".rsrc",)      # resources: nothing in them is read
 
 

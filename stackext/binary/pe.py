@@ -25,6 +25,7 @@ DIRECTORIES = ["IMAGE_DIRECTORY_ENTRY_EXCEPTION", "IMAGE_DIRECTORY_ENTRY_EXPORT"
                "IMAGE_DIRECTORY_ENTRY_IMPORT", "IMAGE_DIRECTORY_ENTRY_DEBUG",
                "IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]
 EXECUTE = 0x20000000  # IMAGE_SCN_MEM_EXECUTE
+DISCARDABLE = 0x02000000  # IMAGE_SCN_MEM_DISCARDABLE
 
 
 @dataclass
@@ -88,7 +89,10 @@ def _image(pe: pefile.PE, path: str, module: str) -> Image:
                   entry_point=pe.OPTIONAL_HEADER.AddressOfEntryPoint or None, _pe=pe)
     for s in pe.sections:
         span = (s.VirtualAddress, s.VirtualAddress + max(s.Misc_VirtualSize, s.SizeOfRawData))
-        (image.code if s.Characteristics & EXECUTE else image.data).append(span)
+        if s.Characteristics & EXECUTE:
+            image.code.append(span)
+        elif not s.Characteristics & DISCARDABLE:  # .reloc, DWARF's /4...: no dispatch tables
+            image.data.append(span)
     _entries(pe, image)
     _names(pe, image)
     _debug(pe, image)
