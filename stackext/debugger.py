@@ -14,6 +14,7 @@ import sys
 from typing import Callable, List, Optional
 
 from stackext.errors import StackextError
+from stackext.sources.pykd import scrape
 from stackext.sources.pykd.adapter import Debugger
 
 Write = Callable[[str, bool], None]
@@ -124,6 +125,14 @@ def run_command(argv: Optional[List[str]],
         error("internal error, please report it: %s: %s"
               % (type(e).__name__, text[0] if text else ""))
         return 2
+
+
+def wants_dml(dbg: Debugger, chosen: Optional[bool], fmt: str) -> bool:
+    """--dml / --no-dml when given; else the debugger's own `.prefer_dml` for a table (plain
+    when it does not say: kd without DML gets clean text)."""
+    if chosen is not None:
+        return chosen
+    return fmt == "table" and bool(scrape.prefer_dml(dbg.command_or_empty(".prefer_dml")))
 
 
 def inside_debugger() -> bool:

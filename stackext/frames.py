@@ -2,7 +2,8 @@
 every function's fixed frame from its unwind data, the deepest call path from each root, and a
 gate for CI (`--max-frame`, `--max-path`: exit 1 naming what is over).
 
-Also `python -m stackext.frames BINARY ...`. main(argv) -> int: 0 report printed, 1 over a
+Also `python -m stackext.frames BINARY ...`, and inside the debugger `!py -m stackext.frames
+MODULE` (stackext.frames_debugger). main(argv) -> int: 0 report printed, 1 over a
 limit, 2 bad input or missing libraries (one line on stderr).
 """
 
@@ -37,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stack frames and worst call paths of an x64 PE (.sys/.dll/.exe) from its "
                     "unwind data, PDB and code.", epilog=EPILOG)
     p.add_argument("binary", metavar="BINARY")
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options after BINARY (shared with `!py -m stackext.frames MODULE`)."""
     p.add_argument("--pdb", metavar="FILE",
                    help="symbols (default: the PDB the binary names, next to it)")
     p.add_argument("--top", type=int, metavar="N",
@@ -55,7 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-path", type=parse_size, metavar="SIZE", nargs="?",
                    const=X64_KERNEL_STACK,
                    help="exit 1 when a path is deeper (alone: 24K, the x64 kernel stack)")
-    return p
 
 
 def gate(report, max_frame: Optional[int], max_path: Optional[int]) -> List[str]:
@@ -101,4 +107,10 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None,
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `!py -m stackext.frames MODULE` inside the debugger (a loaded module, the engine's
+    # symbols); a file, or no debugger: the command above. frames_debugger imports this module.
+    from stackext import frames_debugger  # noqa: PLC0415
+
+    status = frames_debugger.module_main(sys.argv[1:])
+    if status:  # inside WinDbg it is 0: `!py` would report a SystemExit
+        sys.exit(status)

@@ -13,7 +13,7 @@ from typing import Callable, List, Optional
 
 from stackext import knowledge as K
 from stackext import launch
-from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
+from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command, wants_dml
 from stackext.errors import StackextError
 from stackext.options import add_help_alias, add_survey_options, survey_analysis_options
 from stackext.report_json import MARKER_BEGIN, MARKER_END
@@ -68,8 +68,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     inside = dbg.in_windbg()
     if not inside:
         raise StackextError("not inside a debugger: run it in WinDbg/kd as `%s`" % PROG)
-    dml = args.dml if args.dml is not None else (args.format == "table"
-                                                  and bool(dbg.prefers_dml()))
+    dml = wants_dml(dbg, args.dml, args.format)
     g = gather(dbg, lambda stacks, current: to_walk(stacks, current, args.driver, args.top),
                progress=lambda t: write(t, False))
     rows, view = collect(g.stacks, survey_analysis_options(args), list(args.driver), args.top)

@@ -16,7 +16,7 @@ from typing import Callable, List, Optional, Tuple
 
 from stackext import launch
 from stackext.analyze import analyze
-from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
+from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command, wants_dml
 from stackext.errors import StackextError, open_output
 from stackext.options import (
     add_analysis_options,
@@ -125,13 +125,6 @@ def _address(dbg: Debugger, text: Optional[str]) -> Optional[int]:
     return parse_address(text)
 
 
-def _wants_dml(dbg: Debugger, args: argparse.Namespace, inside: bool) -> bool:
-    """--dml/--no-dml; else the debugger's own `.prefer_dml` (plain when it does not say)."""
-    if args.dml is not None:
-        return args.dml
-    return inside and args.format == "table" and bool(dbg.prefers_dml())
-
-
 def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     inside = dbg.in_windbg()
     if args.dump:
@@ -149,7 +142,7 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     early_marker = inside and args.format == "json"
     if early_marker:
         write(MARKER_BEGIN, False)
-    dml = _wants_dml(dbg, args, inside)
+    dml = inside and wants_dml(dbg, args.dml, args.format)
     thread, where = _open_target(dbg, args)
     stack = live.collect(dbg, thread=thread)
     stack.warnings.extend(missing_symbol_folders(args.symbols if args.dump else None))

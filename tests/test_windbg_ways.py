@@ -16,6 +16,7 @@ from fakes.pykd import output_text
 from stackext import launch
 from stackext import usage as debugger
 from stackext.cli import main
+from stackext.sources.pykd import scrape
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures"
@@ -64,16 +65,16 @@ def test_modules_are_not_asked_for_their_symbol_file():
 
 def test_export_only_modules_come_from_lm():
     engine = fakepykd.fake("real_seed_user_x64")
-    starts = engine.dbg.export_only_starts()
+    starts = scrape.export_only_starts(engine.dbg.lm_text())
     exports = {m["begin"] for m in engine.modules if m.get("symfile") == "export symbols"}
     assert starts == exports and exports
 
 
 def test_prefer_dml_off_gives_plain_text_and_on_gives_dml():
     engine = fakepykd.fake("005_doublefault_x64")
-    assert engine.dbg.prefers_dml() is False
+    assert scrape.prefer_dml(engine.dbg.command_or_empty(".prefer_dml")) is False
     engine.pykd.dbgCommand(".prefer_dml 1")
-    assert engine.dbg.prefers_dml() is True
+    assert scrape.prefer_dml(engine.dbg.command_or_empty(".prefer_dml")) is True
 
 
 def test_overflow_is_errfg_and_heavy_is_not_changed():

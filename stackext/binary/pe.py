@@ -8,6 +8,7 @@ The only module that names pefile's API.
 from __future__ import annotations
 
 import os
+import struct
 import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
@@ -19,10 +20,12 @@ from stackext.errors import StackextError
 
 AMD64 = 0x8664
 RUNTIME_FUNCTION_SIZE = 12
+DEBUG_ENTRY = 28  # IMAGE_DEBUG_DIRECTORY
 DIRECTORIES = ["IMAGE_DIRECTORY_ENTRY_EXCEPTION", "IMAGE_DIRECTORY_ENTRY_EXPORT",
                "IMAGE_DIRECTORY_ENTRY_IMPORT", "IMAGE_DIRECTORY_ENTRY_DEBUG",
                "IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]
 EXECUTE = 0x20000000  # IMAGE_SCN_MEM_EXECUTE
+DISCARDABLE = 0x02000000  # IMAGE_SCN_MEM_DISCARDABLE
 
 
 @dataclass
@@ -74,19 +77,68 @@ def load(path: str) -> Image:
         raise StackextError("cannot read: %s" % (e.strerror or e), path) from None
     except pefile.PEFormatError as e:
         raise StackextError("not a PE image (%s)" % e.value, path) from None
+    return _image(pe, path, os.path.splitext(os.path.basename(path))[0].lower())
+
+
+def _image(pe: pefile.PE, path: str, module: str) -> Image:
     if pe.FILE_HEADER.Machine != AMD64:
         raise StackextError("only x64 images carry the unwind data this reads (machine 0x%x)"
                             % pe.FILE_HEADER.Machine, path)
     pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY[d] for d in DIRECTORIES])
-    image = Image(path=path, module=os.path.splitext(os.path.basename(path))[0].lower(),
-                  image_base=pe.OPTIONAL_HEADER.ImageBase,
+    image = Image(path=path, module=module, image_base=pe.OPTIONAL_HEADER.ImageBase,
                   entry_point=pe.OPTIONAL_HEADER.AddressOfEntryPoint or None, _pe=pe)
     for s in pe.sections:
         span = (s.VirtualAddress, s.VirtualAddress + max(s.Misc_VirtualSize, s.SizeOfRawData))
-        (image.code if s.Characteristics & EXECUTE else image.data).append(span)
+        if s.Characteristics & EXECUTE:
+            image.code.append(span)
+        elif not s.Characteristics & DISCARDABLE:  # .reloc, DWARF's /4...: no dispatch tables
+            image.data.append(span)
     _entries(pe, image)
     _names(pe, image)
     _debug(pe, image)
+    return image
+
+
+@dataclass
+class Section:
+    name: str
+    rva: int
+    size: int        # in memory (VirtualSize)
+    raw_size: int    # in the file (SizeOfRawData): what a mapped image file backs
+    flags: int
+
+
+def headers(data: bytes, where: str) -> Tuple[int, List[Section]]:
+    """SizeOfHeaders and the section table of an image's first bytes (mapped or file)."""
+    try:
+        pe = pefile.PE(data=data, fast_load=True)
+    except pefile.PEFormatError as e:
+        raise StackextError("not a PE image in memory (%s)" % e.value, where) from None
+    return pe.OPTIONAL_HEADER.SizeOfHeaders, [
+        Section(s.Name.rstrip(b"\0").decode("ascii", "replace"), s.VirtualAddress,
+                s.Misc_VirtualSize, s.SizeOfRawData, s.Characteristics) for s in pe.sections]
+
+
+def load_mapped(data: bytes, module: str, where: str, base: int) -> Image:
+    """An image as the loader mapped it at `base` (`data[rva]` is the byte at base + rva, holes
+    zero): its section headers and debug directory are pointed at their RVAs, then read as a
+    file. Pointers the loader relocated (load config, data) are taken against `base`."""
+    buf = bytearray(data)
+    try:
+        pe = pefile.PE(data=bytes(buf), fast_load=True)
+    except pefile.PEFormatError as e:
+        raise StackextError("not a PE image in memory (%s)" % e.value, where) from None
+    for s in pe.sections:
+        at = s.get_file_offset()
+        size = max(0, min(max(s.Misc_VirtualSize, s.SizeOfRawData), len(buf) - s.VirtualAddress))
+        struct.pack_into("<II", buf, at + 16, size, s.VirtualAddress)  # SizeOfRawData, Pointer..
+    debug = pe.OPTIONAL_HEADER.DATA_DIRECTORY[pefile.DIRECTORY_ENTRY[DIRECTORIES[3]]]
+    for at in range(debug.VirtualAddress, debug.VirtualAddress + debug.Size - 27, DEBUG_ENTRY):
+        if at + DEBUG_ENTRY <= len(buf):  # AddressOfRawData -> PointerToRawData
+            struct.pack_into("<I", buf, at + 24, struct.unpack_from("<I", buf, at + 20)[0])
+    image = _image(pefile.PE(data=bytes(buf), fast_load=True), where, module)
+    image.guard_pointers = {rva + image.image_base - base for rva in image.guard_pointers}
+    image.image_base = base
     return image
 
 

@@ -67,6 +67,18 @@ def analyze(path: str, opts: Optional[FramesOptions] = None) -> FramesReport:
     image = pe.load(path)
     warnings = list(image.warnings)
     pdb_path, symbols = _symbols(image, opts.pdb, warnings)
+    return of_image(image, symbols, opts, warnings, pdb_path,
+                    "pdb" if symbols else "exports")
+
+
+def pdb_for(image: pe.Image, path: str, warnings: List[str]) -> Optional[PdbSymbols]:
+    """The symbols of a PDB the user named (a mismatch with the image is an error)."""
+    return _symbols(image, path, warnings)[1]
+
+
+def of_image(image: pe.Image, symbols: Optional[PdbSymbols], opts: FramesOptions,
+             warnings: List[str], pdb_path: Optional[str], names_from: str) -> FramesReport:
+    """The report of an image already read, with its names (a PDB's or the engine's)."""
     fns, _pointers = functions_.build(image, symbols)
     graph = Graph(fns, opts.calls)
     if graph.unknown_names:
@@ -77,6 +89,6 @@ def analyze(path: str, opts: Optional[FramesOptions] = None) -> FramesReport:
     ordered = sorted(fns.values(), key=lambda f: (-f.frame, f.rva))
     for f in ordered:
         f.calls = sorted(set(f.calls + graph.resolved.get(f.rva, [])))
-    return FramesReport(binary=path, module=image.module, pdb=pdb_path, functions=ordered,
-                        paths=paths, warnings=warnings,
-                        names_from="pdb" if symbols else "exports")
+    return FramesReport(binary=image.path, module=image.module, pdb=pdb_path,
+                        functions=ordered, paths=paths, warnings=warnings,
+                        names_from=names_from if symbols else "exports")

@@ -160,11 +160,31 @@ class FakeEngine:
         for tname, by_addr in session.get("types", {}).items():
             for addr, fields in by_addr.items():
                 self.memory[(tname, h(addr))] = fields
+        self.images: List[tuple] = []  # (start, bytes): what map_image made readable
         self.symtab = {}
         for t in list(session["threads"]) + list(self.contexts.values()):
             for f in t["frames"]:
                 if not f.get("inline"):
                     self.symtab[h(f["ip"])] = f["symbol"]
+
+    def map_image(self, name: str, base: int, image: bytes, ranges: List[tuple],
+                  listing: str) -> None:
+        """A loaded module `name` at `base` whose memory is `image` (as mapped, relocated),
+        readable only in `ranges` ([start, end) rvas: what dbgeng serves of a minidump's module
+        from the image file, the headers and each section's raw data; the rest raises as on
+        the real engine); `listing` is what `x name!*` prints."""
+        self.modules.append({"name": name, "image": name + ".sys", "begin": base,
+                             "end": base + len(image), "company": None, "symfile": name})
+        self.images += [(base + a, image[a:b]) for a, b in ranges]
+        self.session.setdefault("commands", {})["x %s!*" % name] = listing
+
+    def image_bytes(self, addr: int, count: int) -> Optional[list]:
+        for start, data in self.images:
+            if start <= addr and addr + count <= start + len(data):
+                return list(data[addr - start:addr - start + count])
+        if any(start <= addr < start + len(data) for start, data in self.images):
+            raise MemoryException("Memory exception at 0x%x target virtual address" % addr)
+        return None
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def record(self, name: str, *args: Any) -> None:
@@ -407,6 +427,9 @@ def make_module(engine: FakeEngine) -> types.ModuleType:
     def loadBytes(addr, count):
         """Bytes (a list of ints, as the real engine returns) from the session's recorded stack
         pages ({"0xaddr": "zero" | hex}); MemoryException at the first byte not in the dump."""
+        mapped = engine.image_bytes(addr, count)
+        if mapped is not None:
+            return mapped
         pages = s.get("pages", {})
         out = []
         at = addr

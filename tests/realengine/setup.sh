@@ -130,6 +130,22 @@ if ! stamp_ok python "$PY_KEY" || [ ! -f "$PYDIR/python.exe" ]; then
     stamp_set python "$PY_KEY"
 fi
 
+# ---------------------------------------------------------------- 3b. `frames` libraries
+# pefile (pure Python) and capstone (its win_amd64 wheel carries capstone.dll) in the Windows
+# Python, for `!py -m stackext.frames MODULE` on the engine (test_frames_debugger_real.py)
+FRAMES_SPEC=("pefile>=2023" "capstone>=5,<6")
+FR_KEY="${FRAMES_SPEC[*]} $PY_KEY"
+if ! stamp_ok frameslibs "$FR_KEY" || [ ! -d "$SITE/capstone" ] || [ ! -f "$SITE/pefile.py" ]; then
+    log "adding pefile and capstone to the Windows Python"
+    for spec in "${FRAMES_SPEC[@]}"; do
+        python3 -m pip download -q --no-deps --disable-pip-version-check -d "$DL" \
+            --only-binary=:all: --platform win_amd64 --python-version 3.9 "$spec"
+    done
+    unzip -q -o "$(ls "$DL"/pefile-*-py3-none-any.whl | tail -1)" -d "$SITE"
+    unzip -q -o "$(ls "$DL"/capstone-5*-win_amd64.whl | tail -1)" -d "$SITE"
+    stamp_set frameslibs "$FR_KEY"
+fi
+
 # ---------------------------------------------------------------- 4. stand-in mscoree.dll
 MS_KEY="$(hash_of "$HERE/mscoree_stub.c")"
 if ! stamp_ok mscoree "$MS_KEY" || [ ! -f "$PYDIR/mscoree.dll" ]; then
@@ -163,7 +179,8 @@ fi
 # ---------------------------------------------------------------- 6. test programs + dumps
 PROGS="$HERE/programs"
 PR_KEY="$(hash_of "$PROGS"/*.c "$PROGS"/*.h "$HERE/setup.sh")"
-if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ] || [ ! -f "$DUMPS/chkstk.dmp" ]; then
+if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ] || [ ! -f "$DUMPS/chkstk.dmp" ] ||
+    [ ! -f "$DUMPS/irp_full.dmp" ]; then
     log "building test programs (clang + lld, CodeView PDBs) in $BUILD"
     rm -rf "$BUILD" "$DUMPS"
     mkdir -p "$BUILD" "$DUMPS"
@@ -206,6 +223,10 @@ if ! stamp_ok programs "$PR_KEY" || [ ! -f "$DUMPS/inline.dmp" ] || [ ! -f "$DUM
     run_prog recurse_shallow recurse.exe shallow "$FULL"
     run_prog inline inline.exe - "$MINI"
     run_prog irp irp.exe - "$MINI"
+    # `!py -m stackext.frames irp`: a mini dump holds no image, and dbgeng serves a module from
+    # its file only for pages the loader left alone (the IAT/unwind page of .rdata, .data are
+    # not): the in-memory analysis needs the image in the dump
+    run_prog irp_full irp.exe - "$FULL"
     run_prog chkstk chkstk.exe - "$MINI"
     run_prog deep deep.exe - "$MINI"
     run_prog overflow overflow.exe - "$FULL"

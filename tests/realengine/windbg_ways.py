@@ -9,6 +9,7 @@ import sys
 
 import pykd
 
+from stackext.sources.pykd import scrape
 from stackext.sources.pykd.adapter import Debugger
 
 
@@ -17,11 +18,11 @@ def main():
     pykd.setSymbolPath(sys.argv[2])
     pykd.loadDump(sys.argv[1])
     dbg = Debugger(pykd)
-    out = {"prefer_dml": [dbg.prefers_dml()]}
+    out = {"prefer_dml": [scrape.prefer_dml(dbg.command_or_empty(".prefer_dml"))]}
     pykd.dbgCommand(".prefer_dml 1")
-    out["prefer_dml"].append(dbg.prefers_dml())
+    out["prefer_dml"].append(scrape.prefer_dml(dbg.command_or_empty(".prefer_dml")))
     pykd.dbgCommand(".prefer_dml 0")
-    out["export_only"] = sorted(dbg.export_only_starts())
+    out["export_only"] = sorted(scrape.export_only_starts(dbg.lm_text()))
     out["thread"] = [dbg.evaluate("@$thread"), pykd.getImplicitThread()]
     rsp = pykd.reg("rsp")
     landed = []

@@ -9,61 +9,20 @@ Never calls anything that writes target memory or registers.
 
 from __future__ import annotations
 
-import contextlib
-import re
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from stackext.errors import StackextError
+from stackext.sources.pykd import scrape
+from stackext.sources.pykd.failures import (
+    DebuggerError,
+    RawFrame,
+    SymbolError,
+    boundary,
+    first_line,
+)
 
 # pykd.CPUType member -> stackext's architecture name
 _ARCH_OF_CPU = (("I386", "x86"), ("AMD64", "x64"), ("ARM64", "arm64"))
-
-
-class DebuggerError(StackextError):
-    """A pykd call failed (pykd.DbgException and its subclasses); str() is its first line."""
-
-
-class SymbolError(DebuggerError):
-    """No symbols or type information for what was asked (pykd.SymbolException)."""
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-@contextlib.contextmanager
-def boundary(what: str, advice: str = "") -> Iterator[None]:
-    """Turn a DebuggerError into one StackextError line that says what was being done."""
-    try:
-        yield
-    except DebuggerError as exc:
-        tail = " (%s)" % advice if advice else ""
-        raise StackextError("%s: %s%s" % (what, first_line(exc), tail)) from None
-
-
-@dataclass
-class RawFrame:
-    """One getStack entry; list index = WinDbg frame number (pykd has no frameNumber)."""
-    ip: int
-    sp: Optional[int]  # Child-SP (x64/ARM64 stackOffset, x86 ChildEBP frameOffset); None inline
-    ret: Optional[int]  # None on an inline frame (WinDbg prints dashes there)
-    inline: bool
-    symbol: str  # findSymbol text: `mod!fn+54`, `mod+1684`, or bare hex without a module
-
-
-# `lm`'s rows (no symbol loading: deferred modules stay deferred):
-# "00000000`7b000000 00000000`7b5e5000   kernelbase   (export symbols)       kernelbase.dll"
-_LM_ROW = re.compile(r"^([0-9a-f`]+)\s+[0-9a-f`]+\s+\S+\s+\(([^)]*)\)", re.I | re.M)
-# `.lastevent` (real dbgeng on a dump with an exception stream):
-# "Last event: 20.f4: Stack overflow - code c00000fd (first/second chance not available)"
-_LAST_EVENT = re.compile(r"^Last event:\s+([0-9a-f]+)\.([0-9a-f]+):.*?\bcode ([0-9a-f]{1,8})\b",
-                         re.I | re.M)
-# `~.`: ".  1  Id: 20.f4 Suspend: 0 Teb: 00000000`67fd0000 Unfrozen"
-_THREAD_ID = re.compile(r"^\.\s+\d+\s+Id:\s+([0-9a-f]+)\.([0-9a-f]+)\s", re.I | re.M)
-# `.prefer_dml` with no argument (real dbgeng): "DML versions of commands off by default"
-_PREFER_DML = re.compile(r"DML versions of commands (on|off) by default")
 
 
 class Debugger:
@@ -71,7 +30,7 @@ class Debugger:
 
     def __init__(self, pykd: Any):
         self.pykd = pykd
-        self._export_only: Optional[Set[int]] = None
+        self._lm: Optional[str] = None
 
     @classmethod
     def load(cls) -> "Debugger":
@@ -153,18 +112,6 @@ class Debugger:
             raise ValueError(command)
         self.command("%s %x" % (command, addr))
 
-    def last_event(self) -> Optional[Tuple[int, int, int]]:
-        """(process id, thread id, exception code) of `.lastevent` when it was an exception;
-        None when the engine names no exception."""
-        m = _LAST_EVENT.search(self.command(".lastevent"))
-        return None if m is None else (int(m.group(1), 16), int(m.group(2), 16),
-                                       int(m.group(3), 16))
-
-    def current_thread_ids(self) -> Optional[Tuple[int, int]]:
-        """(process id, thread id) of the current user-mode thread (`~.`)."""
-        m = _THREAD_ID.search(self.command("~."))
-        return None if m is None else (int(m.group(1), 16), int(m.group(2), 16))
-
     def reset_context(self) -> None:
         """`.cxr` without an address: back to the thread's own registers, frame 0."""
         self.command(".cxr")
@@ -214,6 +161,11 @@ class Debugger:
 
     def module(self, addr: int) -> "Module":
         mod = self._call(self.pykd.module, addr)
+        return Module(self, mod, int(self._call(mod.begin)), int(self._call(mod.end)))
+
+    def module_named(self, name: str) -> "Module":
+        """A loaded module by its name (`irp`, `amdppm`): module(name), answered locally."""
+        mod = self._call(self.pykd.module, name)
         return Module(self, mod, int(self._call(mod.begin)), int(self._call(mod.end)))
 
     def modules(self) -> Optional[List[Tuple[int, int, str]]]:
@@ -278,31 +230,23 @@ class Debugger:
         """dbgCommand's output; "" when the command prints nothing (pykd gives None)."""
         return self._call(self.pykd.dbgCommand, cmd) or ""
 
+    def command_or_empty(self, cmd: str) -> str:
+        """The same, "" when the engine refuses the command (an older engine, no target)."""
+        try:
+            return self.command(cmd)
+        except DebuggerError:
+            return ""
+
+    def lm_text(self) -> str:
+        """`lm`, asked once (module.symfile() would load each module's symbols and print a
+        7-line "Symbol Loading Error Summary" per module without a PDB)."""
+        if self._lm is None:
+            self._lm = self.command_or_empty("lm")
+        return self._lm
+
     def evaluate(self, expression: str) -> int:
         """The engine's own evaluator (MASM: bare numbers hex, 0n decimal, @$thread, @$teb)."""
         return int(self._call(self.pykd.expr, expression))
-
-    def prefers_dml(self) -> Optional[bool]:
-        """`.prefer_dml`'s current setting; None when the engine does not say."""
-        try:
-            m = _PREFER_DML.search(self.command(".prefer_dml"))
-        except DebuggerError:
-            return None
-        return None if m is None else m.group(1) == "on"
-
-    def export_only_starts(self) -> Set[int]:
-        """Start addresses of the modules `lm` lists with export symbols only (one `lm`, read
-        once; asking module.symfile() would load each module's symbols and print a 7-line
-        "Symbol Loading Error Summary" per module without a PDB)."""
-        if self._export_only is None:
-            try:
-                text = self.command("lm")
-            except DebuggerError:
-                text = ""
-            self._export_only = {int(m.group(1).replace("`", ""), 16)
-                                 for m in _LM_ROW.finditer(text)
-                                 if m.group(2).strip().lower() == "export symbols"}
-        return self._export_only
 
     def load_dump(self, path: str) -> None:
         self._call(self.pykd.loadDump, path)
@@ -341,7 +285,7 @@ class Module:
 
     def export_only(self) -> bool:
         """Does `lm` list this module with export symbols only? (no symbol load)"""
-        return self.begin in self._dbg.export_only_starts()
+        return self.begin in scrape.export_only_starts(self._dbg.lm_text())
 
     def company(self) -> str:
         """The version resource's CompanyName (queryVersion; absent from most minidumps)."""

@@ -14,6 +14,7 @@ from typing import Iterator, List, Optional, Tuple
 from stackext import knowledge as K
 from stackext.addresses import fmt_addr
 from stackext.model import Bugcheck
+from stackext.sources.pykd import scrape
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, first_line
 
 _SP = {"x64": "rsp", "x86": "esp", "arm64": "sp"}
@@ -32,10 +33,10 @@ def thread_exception(dbg: Debugger) -> Optional[int]:
     """The exception code of the dump's last event when it happened on the current user-mode
     thread (`.lastevent`'s pid.tid is `~.`'s); None otherwise or when the engine cannot say."""
     try:
-        event = dbg.last_event()
+        event = scrape.last_event(dbg.command(".lastevent"))
         if event is None:
             return None
-        return event[2] if dbg.current_thread_ids() == event[:2] else None
+        return event[2] if scrape.current_thread_ids(dbg.command("~.")) == event[:2] else None
     except DebuggerError:
         return None
 

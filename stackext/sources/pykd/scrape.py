@@ -1,11 +1,12 @@
 """The debugger text stackext still reads, because pykd has no API for it: `.frame` rows, `dv`
-type names, `lm` rows, `~.`, `||`. One place, a sample line above each regex. (`dv` and `.fnent`
-bodies are parsed by the pure stackext.anatomy.)"""
+type names, `lm` rows, `~.`, `||`, `.lastevent`, `x module!*`, `.prefer_dml`. One place, a
+sample line above each regex. (`dv` and `.fnent` bodies are parsed by the pure
+stackext.anatomy.)"""
 
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 # `.frame` / `.frame N` answer with the frame's row, as knf prints it (no Memory column):
 #   04 00000000`0011f290 00000001`40001697 seed!MyStruct_toDebugStr+0x72
@@ -75,3 +76,53 @@ def opened_dump(text: str) -> Optional[str]:
         if m:
             return m.group("path")
     return None
+
+
+# `.lastevent` (real dbgeng on a dump with an exception stream):
+# "Last event: 20.f4: Stack overflow - code c00000fd (first/second chance not available)"
+_LAST_EVENT = re.compile(r"^Last event:\s+([0-9a-f]+)\.([0-9a-f]+):.*?\bcode ([0-9a-f]{1,8})\b",
+                         re.I | re.M)
+# `x irp!*`'s function rows (data rows carry " = <type>"):
+# "00000001`40001640 irp!dispatch_write (struct DEVICE_OBJECT *, struct IRP *)"
+# "fffff804`8b583234 amdppm!WriteGenAddrEx (<no parameter info>)"
+_X_FUNCTION = re.compile(r"^([0-9a-f]{8}`?[0-9a-f]{0,8}) [^!\s]+!([^=\n]+?) \([^=\n]*\)$",
+                         re.I | re.M)
+# `.prefer_dml` with no argument (real dbgeng): "DML versions of commands off by default"
+_PREFER_DML = re.compile(r"DML versions of commands (on|off) by default")
+# `lm`'s rows with their symbol state (no symbol loading: deferred modules stay deferred):
+# "00000000`7b000000 00000000`7b5e5000   kernelbase   (export symbols)       kernelbase.dll"
+_LM_STATE = re.compile(r"^([0-9a-f`]+)\s+[0-9a-f`]+\s+\S+\s+\(([^)]*)\)", re.I | re.M)
+
+
+def last_event(text: str) -> Optional[Tuple[int, int, int]]:
+    """(process id, thread id, exception code) of `.lastevent` when it was an exception."""
+    m = _LAST_EVENT.search(text or "")
+    return None if m is None else (int(m.group(1), 16), int(m.group(2), 16),
+                                   int(m.group(3), 16))
+
+
+def current_thread_ids(text: str) -> Optional[Tuple[int, int]]:
+    """(process id, thread id) of the current user-mode thread, from `~.`."""
+    for line in (text or "").splitlines():
+        m = _CURRENT_THREAD.match(line.strip())
+        if m:
+            return int(m.group("pid"), 16), int(m.group("tid"), 16)
+    return None
+
+
+def x_functions(text: str) -> Dict[int, str]:
+    """Address -> name of every function `x module!*` lists (data symbols left out)."""
+    return {int(m.group(1).replace("`", ""), 16): m.group(2)
+            for m in _X_FUNCTION.finditer(text or "")}
+
+
+def prefer_dml(text: str) -> Optional[bool]:
+    """`.prefer_dml`'s current setting; None when the text does not say."""
+    m = _PREFER_DML.search(text or "")
+    return None if m is None else m.group(1) == "on"
+
+
+def export_only_starts(lm_text: str) -> Set[int]:
+    """Start addresses of the modules `lm` lists with export symbols only."""
+    return {int(m.group(1).replace("`", ""), 16) for m in _LM_STATE.finditer(lm_text or "")
+            if m.group(2).strip().lower() == "export symbols"}
