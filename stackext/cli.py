@@ -9,7 +9,8 @@ import shutil
 import sys
 from typing import Callable, Iterator, List, Optional, TextIO
 
-from stackext import __version__, frames, lab
+from stackext import __version__, lab
+from stackext import frames_command as frames
 from stackext import report_json as RJ
 from stackext.analyze import analyze
 from stackext.errors import StackextError, open_output, run_guarded

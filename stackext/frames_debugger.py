@@ -15,7 +15,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Callable, List, Optional
 
-from stackext import frames, launch
+from stackext import frames_command as frames
+from stackext import launch
 from stackext.debugger import DebuggerParser, Write, inside_debugger, run_command
 from stackext.errors import StackextError
 from stackext.options import add_help_alias
