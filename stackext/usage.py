@@ -144,19 +144,11 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
         write(MARKER_BEGIN, False)
     dml = inside and wants_dml(dbg, args.dml, args.format)
     thread, where = _open_target(dbg, args)
-    stack = live.collect(dbg, thread=thread)
-    stack.warnings.extend(missing_symbol_folders(args.symbols if args.dump else None))
-    # the high-water mark (a few page reads) and, when the walk failed or stopped short, the
-    # frames a raw scan of the stack finds (one read of the stack, one of the module list)
-    memory.attach(dbg, stack, high_water=args.high_water)
-    if not stack.frames:
-        raise StackextError("the debugger returned no frames for this thread, and a raw scan of "
-                            "its stack found none (.reload; .thread)")
-    if where:
-        stack.source = where
-    report = analyze(stack, analysis_options(args))
-    if args.locals and args.top > 0:
-        anatomy.attach(dbg, stack, report, args.top, thread=thread)
+    with live.walked(dbg, thread=thread) as walk:
+        # in the thread and context the stack was walked in: `.frame N` (the locals) lands on
+        # the report's frame N; all of it is put back on leaving, also on errors and Ctrl+Break
+        report = _analyse(dbg, walk, args, where)
+    report.warnings.extend(walk.put_back)
     if args.strict and report.warnings:
         raise StackextError("warning treated as error (--strict): %s" % report.warnings[0])
     if args.html:
@@ -175,6 +167,24 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
         if links:
             write(links, True)
     return 0
+
+
+def _analyse(dbg: Debugger, walk: live.Walk, args: argparse.Namespace, where: Optional[str]):
+    """Collect's stack (more memory read), analysed, with the largest locals."""
+    stack = walk.stack
+    stack.warnings.extend(missing_symbol_folders(args.symbols if args.dump else None))
+    # the high-water mark (a few page reads) and, when the walk failed or stopped short, the
+    # frames a raw scan of the stack finds (one read of the stack, one of the module list)
+    memory.attach(dbg, stack, high_water=args.high_water)
+    if not stack.frames:
+        raise StackextError("the debugger returned no frames for this thread, and a raw scan of "
+                            "its stack found none (.reload; .thread)")
+    if where:
+        stack.source = where
+    report = analyze(stack, analysis_options(args))
+    if args.locals and args.top > 0:
+        anatomy.attach(dbg, walk, report, args.top)
+    return report
 
 
 def _write_html(path: str, report, ropts, write: Write) -> int:

@@ -6,8 +6,11 @@ real `.trap` shows."""
 
 from __future__ import annotations
 
+import json
+
 from fakes import pykd as fakepykd
 
+from stackext import usage
 from stackext.analyze import analyze
 from stackext.model import SegmentKind, VerdictKind
 from stackext.sources.pykd import live
@@ -64,3 +67,21 @@ def test_a_user_stack_off_its_teb_bounds_is_its_own_unknown_segment():
     assert not r.overflow and r.below_limit is None and r.used is None
     unmoved = analyze(live.collect(fakepykd.fake("013_ldrp_user_x64").dbg))
     assert unmoved.segments[unmoved.thread_segment].kind == SegmentKind.USER
+
+
+def test_locals_beyond_the_trap_frame_say_why_they_are_not_read():
+    # the frames walked from KiDoubleFaultAbort's trap frame (03 on) are not where `.frame N`
+    # lands once the `.trap` is put back: the warning says so, not "a .cxr context is set"
+    engine = fakepykd.fake("005_doublefault_ist_only_x64")
+    before = engine.snapshot()
+    assert usage.main(["--format", "json"], debugger=engine.dbg) == 0
+    st = json.loads("\n".join(fakepykd.output_text(engine).splitlines()[1:-1]))["stacks"][0]
+    assert engine.snapshot() == before
+    why = [w for w in st["warnings"] if w.startswith("locals of frame")]
+    assert len(why) == 1 and why[0].endswith(
+        " not read: walked from the double fault's trap frame (`.trap fffff880`021748b0`), "
+        "which `.frame N` does not reach once the debugger's context is put back (run `.trap "
+        "fffff880`021748b0`, then this command)")
+    named = [int(n, 16) for n in why[0].split(" not read")[0].split("frames ")[1].split(", ")]
+    assert named[0] == st["heaviest"][0] and len(named) == 5 and min(named) == 3
+    assert not any("context is set" in w or "landed on another" in w for w in st["warnings"])

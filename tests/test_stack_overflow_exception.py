@@ -6,9 +6,11 @@ handler waiting on what was left of the stack; `.ecxr` is the overflowing `grow`
 
 from __future__ import annotations
 
+import json
+
 from fakes import pykd as fakepykd
 
-from stackext import words
+from stackext import usage, words
 from stackext.analyze import analyze
 from stackext.model import VerdictKind
 from stackext.report_json import load_stack, stack_dict
@@ -82,3 +84,39 @@ def test_a_context_the_user_set_first_stays_and_the_exception_still_counts():
     r = analyze(stack)
     assert r.frames[0].sp == ECXR_SP and r.exception_code == 0xC00000FD
     assert r.verdict == VerdictKind.OVERFLOW and r.verdict_proven and r.remaining == 0
+
+
+def _usage_json(engine):
+    assert usage.main(["--format", "json"], debugger=engine.dbg) == 0
+    return json.loads("\n".join(fakepykd.output_text(engine).splitlines()[1:-1]))["stacks"][0]
+
+
+def test_the_largest_local_is_read_in_the_exception_context_then_put_back():
+    # `.frame N; dv` runs while `.ecxr` is in place (after it, `.frame 0` is the handler's
+    # wait): the heaviest grow frame's largest local is its `char pad[512]` (overflow.c), the
+    # dv/.fnent texts the real engine printed after `.ecxr`
+    engine = fakepykd.fake("real_overflow_user_x64")
+    before = engine.snapshot()
+    st = _usage_json(engine)
+    assert engine.snapshot() == before
+    cmds = _commands(engine)
+    assert cmds.index(".ecxr") < cmds.index(".frame 0; dv /V /t") < cmds.index(".cxr")
+    big = st["frames"][st["heaviest"][0]]
+    assert int(big["sp"], 16) == ECXR_SP and big["call_site"] == "overflow!grow+0x22"
+    assert big["locals"][0] == {"name": "pad", "type": "char [512]", "size": 512,
+                                "offset": "rsp+0x20", "address": hex(ECXR_SP + 0x20)}
+    # .fnent's fixed allocation plus the return address is the frame's Child-SP difference
+    assert big["layout"]["fixed"] + 8 == big["size"] == 0x230
+    assert not any("locals" in w or ".frame /c" in w for w in st["warnings"])
+
+
+def test_ctrl_break_while_reading_locals_in_the_exception_context_puts_it_back():
+    engine = fakepykd.fake("real_overflow_user_x64")
+    _usage_json(engine)
+    nth = _commands(engine).index(".frame 1; dv /V /t") + 1
+    engine = fakepykd.fake("real_overflow_user_x64")
+    before = engine.snapshot()
+    engine.interrupt, engine.interrupt_once = ("dbgCommand", nth), True
+    usage.main(["--format", "json"], debugger=engine.dbg)
+    assert "interrupted (CTRL+BREAK)" in fakepykd.output_text(engine)
+    assert engine.snapshot() == before and _commands(engine)[-1] == ".cxr"

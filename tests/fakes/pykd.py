@@ -143,6 +143,7 @@ class FakeEngine:
         self.calls: List[tuple] = []
         self.output: List[tuple] = []
         self.interrupt: Optional[tuple] = None  # (api name, nth call) -> SystemExit("CTRL+BREAK")
+        self.interrupt_once = False  # True: only the nth call raises (the break is reported once)
         self.fail: Dict[str, Exception] = {}  # api name -> exception to raise
         self.threads = {h(t["address"]): t for t in session["threads"]}
         self.thread = h(session["implicit_thread"])
@@ -195,6 +196,8 @@ class FakeEngine:
             raise self.fail[name]
         if self.interrupt and self.interrupt[0] == name:
             if self.count(name) >= self.interrupt[1]:
+                if self.interrupt_once:
+                    self.interrupt = None
                 raise SystemExit("CTRL+BREAK")
 
     @property
@@ -696,6 +699,9 @@ class Commands:
         self.e = engine
         self.ptr64 = engine.session["cpu"] != "I386"
         self.scoped = False  # a `.frame N` after `.frame /c K`
+        # Real (`.ecxr` on the lane's overflow dump): right after a .cxr/.ecxr/.trap the
+        # context frame's row shows a zero RetAddr, until a `.frame N`
+        self.fresh = False
 
     def frames(self) -> list:
         return self.e.current_frames()
@@ -708,7 +714,8 @@ class Commands:
         else:
             sp = h(raw["fp"] if not self.ptr64 else raw["sp"])
             # Real: right after `.frame /c K` the context frame's row shows a zero RetAddr.
-            ret = 0 if self.e.context_frame and not self.e.frame and not self.scoped else raw["ret"]
+            fresh = self.e.context_frame and not self.scoped or self.fresh
+            ret = 0 if fresh and not self.e.frame else raw["ret"]
             cols = "%s %s" % (_addr(sp, self.ptr64), _addr(h(ret) or 0, self.ptr64))
         return "%02x %s %s\n" % (number, cols, _call_site(raw, self.ptr64))
 
@@ -730,7 +737,7 @@ class Commands:
             if e.context_override is None and not e.context_frame:
                 return None
             e.context_override, e.context_frame, e.frame = None, 0, 0
-            e.context_frames = None
+            e.context_frames, self.fresh = None, False
             return "Resetting default scope\n"
         if word in (".cxr", ".trap"):
             return self.context(word, cmd.split()[1])
@@ -812,14 +819,14 @@ class Commands:
         if arg == "ecxr":
             ctx = e.contexts["ecxr"]
             e.context_override, e.context_frames = dict(ctx["regs"]), list(ctx["frames"])
-            e.context_frame, e.frame = 0, 0
+            e.context_frame, e.frame, self.fresh = 0, 0, True
             return "".join("%s=%s " % kv for kv in sorted(ctx["regs"].items())) + "\n"
         addr = int(arg.replace("`", ""), 16)
         ctx = e.contexts.get(hex(addr))
         if ctx is None or ctx.get("command", word) != word:
             raise DbgException(EXECUTE_FAILED)
         e.context_override, e.context_frames = dict(ctx["regs"]), list(ctx["frames"])
-        e.context_frame, e.frame = 0, 0
+        e.context_frame, e.frame, self.fresh = 0, 0, True
         return "".join("%s=%s " % kv for kv in sorted(ctx["regs"].items())) + "\n"
 
     def frame(self, args: list) -> str:
@@ -836,6 +843,7 @@ class Commands:
         if args:
             n = int(args[0], 16) - e.context_frame
             self.scoped = self.scoped or bool(e.context_frame)
+            self.fresh = False
             # Real: in a `.frame /c` context other numbers do nothing; out of range does nothing.
             if 0 <= n < n_frames and not (e.context_frame and n):
                 e.frame = n
@@ -867,7 +875,7 @@ class Commands:
         if pick is None:
             raise DbgException(EXECUTE_FAILED)
         e.thread, e.context_override, e.context_frame, e.frame = h(pick["address"]), None, 0, 0
-        e.context_frames = None
+        e.context_frames, self.fresh = None, False
         return "%s:\n" % _call_site(pick["frames"][0], self.ptr64)
 
 

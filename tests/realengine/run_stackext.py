@@ -36,9 +36,10 @@ def restore_case(pykd, setup):
         pykd.dbgCommand(setup)
     before = snapshot(pykd)
     dbg = Debugger(pykd)
-    stack = live.collect(dbg)
-    report = analyze(stack, AnalysisOptions())
-    anatomy.attach(dbg, stack, report, 5)
+    with live.walked(dbg) as walk:  # the locals are read in the context the stack was walked in
+        stack = walk.stack
+        report = analyze(stack, AnalysisOptions())
+        anatomy.attach(dbg, walk, report, 5)
     after = snapshot(pykd)
     big = report.frame(report.heaviest[0])
     largest = (big.locals or [None])[0]

@@ -116,3 +116,13 @@ def test_a_real_stack_overflow_is_a_proven_overflow_of_the_exception_context(rea
     # the debugger's state after stackext is as it was, in each of the user's contexts
     for case in doc["restore"]:
         assert case["before"] == case["after"], case["setup"]
+    # the locals are read while `.ecxr` is in place: the heaviest grow frame's largest local is
+    # overflow.c's `volatile char pad[512]`, 0x20 above the frame's Child-SP
+    big = frames[r["heaviest"][0]]
+    assert big["call_site"].startswith("overflow!grow+")
+    assert big["locals"][0]["name"] == "pad" and big["locals"][0]["size"] == 512
+    assert int(big["locals"][0]["address"], 16) == int(big["sp"], 16) + 0x20
+    assert not any("locals" in w or ".frame /c" in w for w in r["warnings"]), r["warnings"]
+    default = doc["restore"][0]  # no context set by the user: stackext's `.ecxr`, put back
+    assert default["largest_local"]["name"] == "pad" and default["largest_local"]["size"] == 512
+    assert not any("locals" in w for w in default["warnings"]), default["warnings"]

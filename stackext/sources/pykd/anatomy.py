@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional
 from stackext.anatomy import annotate
 from stackext.model import StackInput, StackReport
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, boundary, first_line
-from stackext.sources.pykd.live import switched_thread
+from stackext.sources.pykd.live import Walk
 from stackext.sources.pykd.scrape import frame_row, row_sp, type_name
 
 
@@ -39,8 +39,9 @@ def pick_frames(report: StackReport, top: int) -> List[int]:
 
 
 def read_notes(dbg: Debugger, stack: StackInput, report: StackReport,
-               indexes: List[int]) -> List[str]:
-    """Fill stack.frame_notes[N] = {"dv", "fnent"} for the given frames; returns warnings."""
+               indexes: List[int], ours: bool = False) -> List[str]:
+    """Fill stack.frame_notes[N] = {"dv", "fnent"} for the given frames; returns warnings.
+    `ours`: the context is one stackext set and resets afterwards (.cxr/.ecxr)."""
     warnings: List[str] = []
     by_index = {f.index: f for f in report.frames}
     with boundary("cannot read the current frame"):
@@ -78,11 +79,11 @@ def read_notes(dbg: Debugger, stack: StackInput, report: StackReport,
                     pass
             stack.frame_notes[n] = notes
     finally:
-        _restore(dbg, row.group("n"), saved, warnings)
+        _restore(dbg, row.group("n"), saved, warnings, ours)
     return warnings
 
 
-def _restore(dbg: Debugger, number: str, saved: str, warnings: List[str]) -> None:
+def _restore(dbg: Debugger, number: str, saved: str, warnings: List[str], ours: bool) -> None:
     try:
         dbg.command(".frame %s" % number)
         now = dbg.command(".frame")
@@ -90,7 +91,11 @@ def _restore(dbg: Debugger, number: str, saved: str, warnings: List[str]) -> Non
         warnings.append("could not put the current frame back (.frame %s): %s"
                         % (number, first_line(exc)))
         return
-    if frame_row(now) is None or frame_row(now).group(0) != frame_row(saved).group(0):
+    # Right after a .cxr/.ecxr the row shows a zero RetAddr, after `.frame 0` the real one
+    # (real engine): in a context stackext resets next, the frame number and SP are what count.
+    was, row = frame_row(saved), frame_row(now)
+    if row is None or (row.group("n"), row_sp(row)) != (was.group("n"), row_sp(was)) or \
+            not ours and row.group(0) != was.group(0):
         warnings.append("the current frame changed: run `.frame %s` to get it back" % number)
 
 
@@ -115,16 +120,25 @@ def type_sizes(dbg: Debugger) -> Callable[[str, Optional[str]], Optional[int]]:
     return sizeof
 
 
-def attach(dbg: Debugger, stack: StackInput, report: StackReport, top: int,
-           thread: Optional[int] = None) -> None:
+def attach(dbg: Debugger, walk: Walk, report: StackReport, top: int) -> None:
     """Read the notes of the report's heaviest frames and annotate the report's frames with
-    their locals (largest first) and layout. Best effort: problems become warnings."""
+    their locals (largest first) and layout. Runs inside live.walked (the thread and context
+    the stack was walked in still current). Best effort: problems become warnings."""
+    stack = walk.stack
     indexes = pick_frames(report, top)
+    reach = len(report.frames) if walk.reach is None else walk.reach
+    beyond = [n for n in indexes if n >= reach]
+    if beyond:
+        report.warnings.append(
+            "locals of frame%s %s not read: walked from the double fault's trap frame (`%s`), "
+            "which `.frame N` does not reach once the debugger's context is put back (run "
+            "`%s`, then this command)" % ("s" if len(beyond) > 1 else "",
+                                          ", ".join("%02x" % n for n in beyond), walk.trap,
+                                          walk.trap))
+    indexes = [n for n in indexes if n < reach]
     if not indexes:
         return
-    with switched_thread(dbg, thread) as notes:
-        warnings = read_notes(dbg, stack, report, indexes)
-    report.warnings.extend(warnings + notes)
+    report.warnings.extend(read_notes(dbg, stack, report, indexes, ours=walk.switched))
     sizes = type_sizes(dbg)
     ptr = stack.ptr_size or (4 if report.arch == "x86" else 8)
     for n, text in stack.frame_notes.items():

@@ -8,6 +8,7 @@ back in try/finally.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Iterator, List, Optional, Tuple
 
 from stackext.addresses import fmt_addr
@@ -182,25 +183,34 @@ def _walk(dbg: Debugger, arch: str, kernel: bool, want, notes: List[str],
     """The walk, in the context `want` (then put back) when given: (frames, may_continue,
     whether the context was switched)."""
     with switched_context(dbg, want, notes, ptr64) as switched:
-        frames, may_continue = read_frames(dbg, arch, kernel)
-        if may_continue:
-            more = continue_walk(dbg, frames, notes)
-            if more is not None:
-                frames, may_continue = more, len(more) >= KNF_COUNT
+        frames, may_continue = _frames_here(dbg, arch, kernel, notes)
     return frames, may_continue, switched
 
 
-def _follow_double_fault(dbg: Debugger, stack: StackInput, arch: str, ptr64: bool,
-                         notes: List[str]) -> bool:
+def _frames_here(dbg: Debugger, arch: str, kernel: bool,
+                 notes: List[str]) -> Tuple[List[Frame], bool]:
+    """The walk in the current context, past pykd's 1,024 frames (knf) when it may go on."""
+    frames, may_continue = read_frames(dbg, arch, kernel)
+    if may_continue:
+        more = continue_walk(dbg, frames, notes)
+        if more is not None:
+            frames, may_continue = more, len(more) >= KNF_COUNT
+    return frames, may_continue
+
+
+def _follow_double_fault(dbg: Debugger, walk: Walk, arch: str, ptr64: bool,
+                         notes: List[str]) -> None:
     """A walk that ends on the double-fault (IST) stack: walk the overflowed thread's stack from
-    KiDoubleFaultAbort's trap frame (`.trap`, then put back) and append it, numbered on."""
+    KiDoubleFaultAbort's trap frame (`.trap`, then put back) and append it, numbered on (from
+    walk.reach on)."""
+    stack = walk.stack
     mark_trap_frame(stack)
     trap = double_fault_trap(stack)
     if trap is None:
-        return False
+        return
     more, _, switched = _walk(dbg, arch, True, (".trap", trap), notes, ptr64)
     if not switched or not more or more[0].sp == stack.frames[0].sp:
-        return False  # the engine did not switch: keep the walk and say how to get there
+        return  # the engine did not switch: keep the walk and say how to get there
     at = handler_frame(stack)
     keep = stack.frames[:next(i for i, f in enumerate(stack.frames) if f is at) + 1]
     for i, f in enumerate(more):
@@ -209,13 +219,37 @@ def _follow_double_fault(dbg: Debugger, stack: StackInput, arch: str, ptr64: boo
     notes.append("the walk ended on the double-fault stack at %s: the thread stack was walked "
                  "from its trap frame (`.trap %s`, frames %02x on) and the debugger's context "
                  "put back" % (at.symbol, fmt_addr(trap, ptr64), len(keep)))
-    return True
+    walk.reach, walk.trap = len(keep), show_context((".trap", trap), ptr64)
+
+
+@dataclasses.dataclass
+class Walk:
+    """What `walked` yields: the stack, and what putting the debugger back found (filled on
+    exit). `reach`: `.frame N` reaches only the frames below it (the rest were walked from a
+    trap frame, `trap`, whose context is put back at once); None: all of them."""
+    stack: StackInput
+    put_back: List[str] = dataclasses.field(default_factory=list)
+    reach: Optional[int] = None
+    trap: Optional[str] = None
+    switched: bool = False  # walked in a context stackext set (and resets on exit)
 
 
 def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
+    """The current (or given) thread's stack, bounds, bugcheck and architecture (`walked`,
+    with the debugger put back at once)."""
+    with walked(dbg, thread) as walk:
+        pass
+    walk.stack.warnings.extend(walk.put_back)
+    return walk.stack
+
+
+@contextlib.contextmanager
+def walked(dbg: Debugger, thread: Optional[int] = None) -> Iterator[Walk]:
     """The current (or given) thread's stack, bounds, bugcheck and architecture. On a kernel
     dump whose bugcheck carries the faulting context, that context's stack (as !analyze does),
-    unless the user set a context first (.cxr/.trap), which then stays."""
+    unless the user set a context first (.cxr/.trap), which then stays. The body runs while the
+    thread and context the stack was walked in are still current (`.frame N` lands on its frame
+    N); on exit, also on an error or Ctrl+Break, both are put back."""
     with boundary("cannot read the target"):
         kernel, dump, ptr64 = dbg.is_kernel(), dbg.is_dump(), dbg.is_64bit()
     if thread is not None and not kernel:
@@ -227,34 +261,50 @@ def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
     want = bugcheck_context(bc) if kernel and thread is None else exception_context(code)
     # only stackext's own switches: a context the user set is theirs to keep
     ours = (kernel and thread is None or want is not None) and not user_context(dbg, arch)
-    with switched_thread(dbg, thread) as notes:
-        want = want if ours else None
-        frames, may_continue, switched = _walk(dbg, arch, kernel, want, notes, ptr64)
+    want = want if ours else None
+    with switched_thread(dbg, thread) as notes, \
+            switched_context(dbg, want, notes, ptr64) as switched:
+        walk = _walk_here(dbg, arch, kernel, ptr64, notes)
+        stack, walk.switched = walk.stack, switched
         if switched:
             notes.append("the %s: its stack is analysed (`%s`, as !analyze does) and the "
                          "debugger's context put back" % (
                              "bugcheck carries the faulting context" if kernel else
                              "thread took a stack overflow (0xC00000FD)",
                              show_context(want, ptr64)))
-        stack = StackInput(frames=frames, source="debugger", arch=arch, kernel=kernel,
-                           frames_from=FramesFrom.STACK_WALK)
-        if kernel:
-            kernel_bounds(dbg, stack)
-        else:
-            user_bounds(dbg, stack)
-        if arch == "x86" and frames:
-            with boundary("cannot read esp"):
-                stack.current_sp = dbg.reg("esp")
-        followed = ours and kernel and not switched and \
-            _follow_double_fault(dbg, stack, arch, ptr64, notes)
-    stack.warnings.extend(notes)
-    stack.bugcheck = bc
-    stack.exception_code = code
+        if ours and kernel and not switched:
+            _follow_double_fault(dbg, walk, arch, ptr64, notes)
+        stack.warnings.extend(notes)
+        del notes[:]  # from here on: what putting the debugger back finds
+        stack.bugcheck = bc
+        stack.exception_code = code
+        _last_words(stack, walk, ptr64)
+        yield walk
+    walk.put_back.extend(notes)
+
+
+def _walk_here(dbg: Debugger, arch: str, kernel: bool, ptr64: bool, notes: List[str]) -> Walk:
+    """The walk in the current context, with the thread's bounds."""
+    frames, may_continue = _frames_here(dbg, arch, kernel, notes)
+    stack = StackInput(frames=frames, source="debugger", arch=arch, kernel=kernel,
+                       frames_from=FramesFrom.STACK_WALK)
+    if may_continue:
+        stack.complete = False
+    if kernel:
+        kernel_bounds(dbg, stack)
+    else:
+        user_bounds(dbg, stack)
+    if arch == "x86" and frames:
+        with boundary("cannot read esp"):
+            stack.current_sp = dbg.reg("esp")
+    return Walk(stack)
+
+
+def _last_words(stack: StackInput, walk: Walk, ptr64: bool) -> None:
     missing = modules_without_symbols(stack.frames)
     if missing:
         stack.warnings.append(missing)
-    if may_continue:
-        stack.complete = False
+    if stack.complete is False:
         stack.warnings.append("the walk stops at %d frames: the stack continues beyond frame "
                               "%x" % (len(stack.frames), len(stack.frames) - 1))
     if not stack.frames:
@@ -263,6 +313,5 @@ def collect(dbg: Debugger, thread: Optional[int] = None) -> StackInput:
                                 ".thread)")
         # the unwinder failed: the caller may rebuild the frames from the raw stack
         stack.warnings.append("the debugger returned no frames for this thread")
-    if not followed:
+    if walk.reach is None:
         _double_fault_warning(stack, ptr64)
-    return stack
