@@ -185,6 +185,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> Sta
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
                          segments=[], thread=stack.thread, process=stack.process,
+                         thread_number=stack.thread_number,
                          image=stack.image, state=stack.state, bugcheck=stack.bugcheck,
                          warnings=list(stack.warnings), heavy_threshold=opts.heavy,
                          frames_from=FramesFrom(stack.frames_from), bounds_note=stack.bounds_note)

@@ -23,9 +23,9 @@ from stackext.options import (
     add_survey_options,
     analysis_options,
     expand,
-    parse_address,
     render_options,
     survey_analysis_options,
+    thread_spec,
 )
 from stackext.render import stream
 from stackext.sources import windbg
@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("files", nargs="*", metavar="FILE",
                    help="WinDbg text (k/kn/kv/kf/!thread/!analyze -v/kd -logo); - or none: stdin")
     add_analysis_options(u)
-    u.add_argument("--thread", type=parse_address, metavar="ADDR",
-                   help="only that thread's stack from a multi-thread log")
+    u.add_argument("--thread", type=thread_spec, metavar="ADDR|~N",
+                   help="only that thread's stack from a multi-thread log: its address or id "
+                        "(hex), or ~N, the debugger's thread number in a ~*k log")
     u.add_argument("--fail-on-overflow", action="store_true",
                    help="exit 1 when any stack overflowed (for test labs)")
     u.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
@@ -99,7 +100,7 @@ def _file_reports(path: str, args: argparse.Namespace, opts) -> Iterator[StackRe
         else:
             reports = [analyze(item, opts)]
         for r in reports:
-            if args.thread is not None and r.thread != args.thread:
+            if args.thread is not None and not args.thread.matches(r.thread, r.thread_number):
                 continue
             if args.strict and r.warnings:
                 raise StackextError("warning treated as error (--strict): %s"
@@ -121,7 +122,7 @@ def _stacks(args: argparse.Namespace, failed: Callable[[StackextError], None]
         except StackextError as e:
             failed(e)
     if args.thread is not None and not found:
-        failed(StackextError("no stack of thread 0x%x in the input" % args.thread,
+        failed(StackextError("no stack of thread %s in the input" % (args.thread,),
                              ", ".join(args.files) or "<stdin>"))
 
 

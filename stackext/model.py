@@ -108,6 +108,7 @@ class StackInput:
     arch: Optional[str] = None
     kernel: Optional[bool] = None  # None: decide from addresses
     thread: Optional[int] = None
+    thread_number: Optional[int] = None  # the debugger's ~N (a ~*k thread header)
     process: Optional[int] = None
     image: Optional[str] = None
     state: Optional[str] = None
@@ -197,6 +198,7 @@ class StackReport:
     frames: List[Frame]
     segments: List[Segment]
     thread: Optional[int] = None
+    thread_number: Optional[int] = None  # the debugger's ~N
     process: Optional[int] = None
     image: Optional[str] = None
     state: Optional[str] = None

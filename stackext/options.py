@@ -9,7 +9,7 @@ import glob
 import os
 import re
 import sys
-from typing import List, Sequence
+from typing import List, NamedTuple, Optional, Sequence
 
 from stackext.analyze import AnalysisOptions
 from stackext.errors import StackextError
@@ -53,6 +53,33 @@ def parse_address(text: str) -> int:
         raise argparse.ArgumentTypeError(
             "not an address: %r (use WinDbg's fffff803`12345678, 0x... or bare hex)" % text)
     return int(m.group(1) + m.group(2), 16)
+
+
+class ThreadSpec(NamedTuple):
+    """--thread of a saved log: the debugger's thread number (`~1`) or the thread's id or
+    address (`53dc`, fffff803`12345678)."""
+    number: Optional[int] = None
+    address: Optional[int] = None
+
+    def matches(self, thread: Optional[int], number: Optional[int]) -> bool:
+        return number == self.number if self.number is not None else thread == self.address
+
+    def __str__(self) -> str:
+        return "~%d" % self.number if self.number is not None else "0x%x" % self.address
+
+
+# "~1" (as `~1s` selects it; decimal, as `~` numbers threads)
+_TILDE = re.compile(r"^\s*~(\d+)\s*$")
+
+
+def thread_spec(text: str) -> ThreadSpec:
+    m = _TILDE.match(text or "")
+    if m:
+        return ThreadSpec(number=int(m.group(1)))
+    if (text or "").strip().startswith("~"):
+        raise argparse.ArgumentTypeError("not a thread number: %r (use ~N, as `~` numbers "
+                                         "threads, e.g. ~1)" % text)
+    return ThreadSpec(address=parse_address(text))
 
 
 def count(text: str) -> int:

@@ -106,6 +106,7 @@ def _lost_track(r: StackReport) -> Optional[Dict[str, Any]]:
 def stack_dict(r: StackReport) -> Dict[str, Any]:
     return {
         "source": r.source, "arch": r.arch, "kernel": r.kernel, "thread": hex_or_none(r.thread),
+        "thread_number": r.thread_number,
         "process": hex_or_none(r.process), "image": r.image, "state": r.state,
         "bugcheck": None if r.bugcheck is None else {
             "code": hex_or_none(r.bugcheck.code),

@@ -4,12 +4,14 @@ shape (its `# note:` says how it was made), and must read exactly as the origina
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from stackext import report_json as RJ
 from stackext.analyze import analyze
 from stackext.cli import main
 from stackext.errors import StackextError
@@ -118,6 +120,33 @@ def test_tilde_knf_thread_ids_name_the_threads():
 def test_tilde_kb_of_the_corpus_now_names_its_threads_too():
     result = stacks(FIX / "009_windowdemo_tilde_kb_childebp_x86_user.txt")
     assert [s.thread for s in result] == [0x3218, 0x53dc, 0x2484, 0x1754]
+
+
+# "   1  Id: 4884.53dc Suspend: 1 Teb: 01172000 Unfrozen": (number, thread id), from the file
+_HEADER = re.compile(r"^\s*(\d+)\s+Id: [0-9a-f]+\.([0-9a-f]+) ", re.M)
+
+
+@pytest.mark.parametrize("path", [TILDE, FIX / "009_windowdemo_tilde_kb_childebp_x86_user.txt"])
+def test_thread_number_picks_the_same_stack_as_its_id(path, capsys):
+    headers = _HEADER.findall(path.read_text(encoding="utf-8"))
+    assert [int(n) for n, _ in headers] == [0, 1, 2, 3]
+    assert [s.thread_number for s in stacks(path)] == [0, 1, 2, 3]
+    code, out, err = run(["usage", "--format", "json", "--thread", "~1", str(path)])
+    assert code == 0, err
+    (s,) = json.loads(out)["stacks"]
+    assert s["thread_number"] == 1 and s["thread"] == "0x" + headers[1][1]
+    by_id = run(["usage", "--format", "json", "--thread", headers[1][1], str(path)])
+    assert by_id == (0, out, "")
+    # the second thread's stack (the first waits in NtWaitForSingleObject)
+    assert len(s["frames"]) == 5
+    assert s["frames"][0]["call_site"] == "ntdll!NtWaitForWorkViaWorkerFactory+0xc"
+    code, text, _ = run(["usage", "--thread", "~1", str(path)])
+    assert code == 0 and "x86 user thread ~1 000053dc, %s:" % path in text.splitlines()[1]
+    assert [r.thread_number for r in RJ.load(out)] == [1]  # the JSON reads back
+    code, _, err = run(["usage", "--thread", "~4", str(path)])
+    assert code == 2 and err.strip().endswith("no stack of thread ~4 in the input")
+    code, _, _ = run(["usage", "--thread", "~x", str(path)])
+    assert code == 2 and "not a thread number: '~x'" in capsys.readouterr().err
 
 
 def _long_line_log(path):

@@ -38,7 +38,10 @@ def depth(report: StackReport, f: Frame) -> Optional[int]:
 
 def _who(r: StackReport) -> str:
     who = "%s %s" % (r.arch, "kernel" if r.kernel else "user")
-    if r.thread is not None:
+    if r.thread_number is not None:  # as WinDbg names it: ~1
+        who += " thread ~%d" % r.thread_number
+        who += "" if r.thread is None else " %s" % addr(r.thread, r.arch)
+    elif r.thread is not None:
         who += " thread %s" % addr(r.thread, r.arch)
     if r.image or r.state:
         who += " (%s)" % ", ".join(x for x in (r.image, r.state) if x)

@@ -119,6 +119,8 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
         result.thread = stack.tilde[1]
     elif ctx.implicit_thread is not None:
         result.thread = ctx.implicit_thread
+    if stack.tilde is not None:
+        result.thread_number = stack.tilde[0]
     result.kernel = _kernel(stack, arch, session)
     result.limit_hint = ctx.limit_hint
     result.exception_code = ctx.exception.code_for(result.thread)
