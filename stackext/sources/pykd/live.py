@@ -27,63 +27,12 @@ from stackext.sources.pykd.context import (
 )
 from stackext.sources.pykd.continued import KNF_COUNT, continue_walk
 from stackext.sources.pykd.nosymbols import modules_without_symbols
+from stackext.sources.pykd.state import switched_thread
 from stackext.symbols import parse_symbol
 
 # pykd's getStack stops at 1024 frames (kdlib's fixed buffer).
 MAX_FRAMES = 1024
 
-
-# -- register context: --thread switches it; everything changed is put back ----------------------
-
-@contextlib.contextmanager
-def switched_thread(dbg: Debugger, thread: Optional[int]) -> Iterator[List[str]]:
-    """Make `thread` (an ETHREAD/KTHREAD address) current for the body; restore exactly what
-    changed: implicit thread, implicit process, current frame, and check the register context.
-    Yields a list the body may append warnings to."""
-    notes: List[str] = []
-    if thread is None:
-        yield notes
-        return
-    with boundary("cannot read the current thread"):
-        saved = (dbg.implicit_thread(), dbg.implicit_process(), dbg.frame_number(), dbg.sp())
-    if thread == saved[0]:
-        yield notes
-        return
-    try:
-        with boundary("cannot switch to thread %s" % fmt_addr(thread),
-                      "is it an ETHREAD/KTHREAD address? try !thread %x" % thread):
-            dbg.set_implicit_thread(thread)
-        yield notes
-    finally:
-        _restore(dbg, saved, notes)
-
-
-def _restore(dbg: Debugger, saved: Tuple[int, int, int, int], notes: List[str]) -> None:
-    thread, process, frame, sp = saved
-    # Each step on its own: one failing (or a Ctrl+Break) must not skip the others.
-    steps = (
-        (lambda: dbg.implicit_thread() != thread, lambda: dbg.set_implicit_thread(thread)),
-        (lambda: dbg.implicit_process() != process, lambda: dbg.set_implicit_process(process)),
-        (lambda: dbg.frame_number() != frame, lambda: dbg.set_frame(frame)),
-    )
-    pending: Optional[BaseException] = None
-    for changed, undo in steps:
-        try:
-            if changed():
-                undo()
-        except BaseException as exc:  # noqa: BLE001 - finish restoring, then re-raise
-            pending = pending or exc
-    try:
-        if dbg.sp() != sp:
-            notes.append("the register context changed (.cxr/.trap context lost): run your "
-                         ".cxr/.trap again")
-    except BaseException as exc:  # noqa: BLE001
-        pending = pending or exc
-    if pending is not None and not isinstance(pending, DebuggerError):
-        raise pending
-
-
-# -- the target -------------------------------------------------------------------------------
 
 def target_arch(dbg: Debugger) -> str:
     with boundary("cannot read the target's processor mode"):
