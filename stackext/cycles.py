@@ -55,7 +55,7 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
     packed = b"".join(x.to_bytes(width, "big") for x in numbers)
     n = len(keys)
     runs = []
-    for p in range(1, min(MAX_PERIOD, n // 2) + 1):
+    for p in _periods(numbers, len(ids), min(MAX_PERIOD, n // 2)):
         count = (n - p) * width
         diff = (int.from_bytes(packed[: count], "big") ^
                 int.from_bytes(packed[p * width:], "big")).to_bytes(count, "big")
@@ -68,6 +68,21 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
             runs.extend((m.start(), m.end(), p) for m in _RUN_RE[p].finditer(diff))
     runs.sort()
     return runs
+
+
+def _periods(numbers: List[int], distinct: int, top: int):
+    """The periods 1..top worth an XOR: those where some key recurs p positions later (any other
+    leaves no 0 in its diff). Found from the few repeated keys when there are few (most stacks);
+    all of them otherwise."""
+    if len(numbers) - distinct > 8:
+        return range(1, top + 1)
+    seen: Dict[int, List[int]] = {}
+    periods = set()
+    for j, x in enumerate(numbers):
+        before = seen.setdefault(x, [])
+        periods.update(j - i for i in before if j - i <= top)
+        before.append(j)
+    return sorted(periods)
 
 
 _ZEROS = [b"\x00" * p for p in range(MAX_PERIOD + 1)]

@@ -31,15 +31,13 @@ from stackext.sources.windbg.rows import Row, _leading
 HEX16 = r"([0-9a-fA-F]{8})`([0-9a-fA-F]{8})"
 FAST_ROW_RE = re.compile(
     r"(?:([0-9a-fA-F]{1,7}) +)?" + HEX16 + " +" + HEX16 + r" +: "
-    r"((?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8} +){3}[0-9a-fA-F]{8}`[0-9a-fA-F]{8}) +: "
-    r"([A-Za-z0-9_.$@?~]+)!([A-Za-z0-9_.$@?~:]+?)(?:\+0x([0-9a-fA-F]{1,16}))?"
-    r"(?: +\[([A-Za-z0-9_.:\\ -]+?) @ ([0-9]{1,9})\])? *\r?\n?\Z"
+    + HEX16 + " +" + HEX16 + " +" + HEX16 + " +" + HEX16 + r" +: "
+    r"([A-Za-z0-9_.$@?~]+)!([A-Za-z0-9_.$@?~:]+)(?:\+0x([0-9a-fA-F]{1,16}))?"
+    r"(?: +\[([A-Za-z0-9_.:\\ -]+) @ ([0-9]{1,9})\])? *\r?\n?\Z"
 )
 _FIELDS = Frame.__dataclass_fields__  # type: ignore[attr-defined]
 # Every field's default, in the dataclass's order; the fields without one are all set below.
 _DEFAULTS = {k: f.default for k, f in _FIELDS.items()}
-_SET = ("index", "sp", "ret", "call_site", "module", "function", "offset", "args", "memory",
-        "line")
 
 
 def ready(reader, paste, dps, notes) -> bool:
@@ -56,17 +54,18 @@ def feed(reader, paste, dps, notes, n: int, raw: str) -> Optional[List]:
     m = FAST_ROW_RE.match(raw)
     if m is None:
         return None
-    num, sh, sl, rh, rl, cells, module, function, off, src, src_line = m.groups()
+    (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
+     src_line) = m.groups()
     number, memory = _leading(None, num, reader.layout)
     d = dict(_DEFAULTS)
     d["index"] = number if number is not None else -1
     d["sp"] = int(sh + sl, 16)
     d["ret"] = int(rh + rl, 16)
-    d["call_site"] = raw[m.start(7):m.end(9 if off is not None else 8)]
+    d["call_site"] = raw[m.start(14):m.end(16 if off is not None else 15)]
     d["module"] = module
     d["function"] = function
     d["offset"] = int(off, 16) if off is not None else 0
-    d["args"] = [int(c.replace("`", ""), 16) for c in cells.split()]
+    d["args"] = [int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)]
     d["memory"] = memory
     d["line"] = n
     if src is not None:
