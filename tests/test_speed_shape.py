@@ -123,7 +123,9 @@ def test_a_json_run_imports_only_the_json_renderer():
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True)
     assert proc.returncode == 0, proc.stderr[-400:]
-    assert proc.stderr.split() == ["stackext.render.base", "stackext.render.json_"]
+    # json_fast is the JSON writer's own fast path, no other format's renderer
+    assert proc.stderr.split() == ["stackext.render.base", "stackext.render.json_",
+                                   "stackext.render.json_fast"]
 
 
 FIXTURES = sorted(p for p in (ROOT / "fixtures").glob("*.txt"))
