@@ -7,6 +7,7 @@ Pure: imports stackext.model only.
 from __future__ import annotations
 
 import re
+from itertools import combinations
 from typing import Dict, List, Optional, Tuple
 
 from stackext.model import Cycle, Frame, SymbolQuality
@@ -14,8 +15,16 @@ from stackext.model import Cycle, Frame, SymbolQuality
 MAX_PERIOD = 64  # longest round looked for, in frames
 
 
+_SITES: Dict[str, str] = {}  # call site -> its key (a lab's logs repeat the same sites)
+
+
 def _site(f: Frame) -> str:
-    return " ".join(f.call_site.split()).lower()
+    key = _SITES.get(f.call_site)
+    if key is None:
+        if len(_SITES) > 4096:
+            _SITES.clear()
+        key = _SITES[f.call_site] = " ".join(f.call_site.split()).lower()
+    return key
 
 
 def _function(f: Frame) -> str:
@@ -71,18 +80,15 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
 
 
 def _periods(numbers: List[int], distinct: int, top: int):
-    """The periods 1..top worth an XOR: those where some key recurs p positions later (any other
-    leaves no 0 in its diff). Found from the few repeated keys when there are few (most stacks);
-    all of them otherwise."""
+    """The periods 1..top worth an XOR: those at which some key recurs (any other leaves no 0
+    in its diff). From the few repeated keys when there are few (most stacks); all otherwise."""
     if len(numbers) - distinct > 8:
         return range(1, top + 1)
-    seen: Dict[int, List[int]] = {}
-    periods = set()
+    where: Dict[int, List[int]] = {}
     for j, x in enumerate(numbers):
-        before = seen.setdefault(x, [])
-        periods.update(j - i for i in before if j - i <= top)
-        before.append(j)
-    return sorted(periods)
+        where.setdefault(x, []).append(j)
+    return sorted({b - a for js in where.values() if len(js) > 1
+                   for a, b in combinations(js, 2) if b - a <= top})
 
 
 _ZEROS = [b"\x00" * p for p in range(MAX_PERIOD + 1)]
@@ -91,8 +97,12 @@ _RUN_RE = [re.compile(b"\x00{%d,}" % max(p, 1)) for p in range(MAX_PERIOD + 1)]
 
 def _find(scope: List[Frame], keys: List[str], remaining: Optional[int]) -> List[Cycle]:
     n = len(keys)
+    if len(set(keys)) == n:
+        return []  # no key recurs: no run, no cycle
     runs = _runs(keys)
     cycles: List[Cycle] = []
+    if not runs:
+        return cycles
     active: List[Tuple[int, int, int]] = []
     k = 0
     i = 0

@@ -44,18 +44,35 @@ def _hex(x) -> str:
     return "null" if x is None else '"0x%x"' % x
 
 
+# A bool field's value as json writes it; an int there (never in the model) raises KeyError.
+_BOOL = {True: "true", False: "false"}
+
+
 def frame_line(f: Frame) -> Optional[str]:
-    if f.locals is not None or f.layout is not None:
+    """The frame's line, each value written for its field's type in stackext.model (ints,
+    bools, strs, enums, None); None for a frame with locals or a layout (the dict path)."""
+    d = f.__dict__
+    if d["locals"] is not None or d["layout"] is not None:
         return None
-    reason, quality = f.size_unknown_reason, f.symbol_quality
+    module, function, src = d["module"], d["function"], d["source_file"]
+    reason, quality = d["size_unknown_reason"], d["symbol_quality"]
+    offset, size, gap, src_line, memory, line = (
+        d["offset"], d["size"], d["gap_bytes"], d["source_line"], d["memory"], d["line"])
     return _FRAME % (
-        _v(f.index), _hex(f.sp), _hex(f.ret), _v(f.call_site), _v(f.module), _v(f.function),
-        _v(f.offset), _v(f.inline), _v(f.size),
-        "null" if reason is None else _v(reason.value),
-        "null" if reason is None else _v(reason.label),
-        _v(f.gap_bytes), "null" if quality is None else _v(quality.value),
-        _v(f.segment), _v(f.driver), _v(f.heavy), _v(f.estimated), _hex(f.ip),
-        _v(f.source_file), _v(f.source_line), _v(f.memory), _hex(f.trap_frame), _v(f.line))
+        int.__repr__(d["index"]), _hex(d["sp"]), _hex(d["ret"]), _esc(d["call_site"]),
+        "null" if module is None else _esc(module),
+        "null" if function is None else _esc(function),
+        "null" if offset is None else int.__repr__(offset), _BOOL[d["inline"]],
+        "null" if size is None else int.__repr__(size),
+        "null" if reason is None else _esc(reason.value),
+        "null" if reason is None else _esc(reason.label),
+        "null" if gap is None else int.__repr__(gap),
+        "null" if quality is None else _esc(quality.value),
+        int.__repr__(d["segment"]), _BOOL[d["driver"]], _BOOL[d["heavy"]],
+        _BOOL[d["estimated"]], _hex(d["ip"]), "null" if src is None else _esc(src),
+        "null" if src_line is None else int.__repr__(src_line),
+        "null" if memory is None else int.__repr__(memory), _hex(d["trap_frame"]),
+        "null" if line is None else int.__repr__(line))
 
 
 def frame_lines(frames: List[Frame]) -> Optional[List[str]]:
