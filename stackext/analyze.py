@@ -100,7 +100,9 @@ def _rollups(report: StackReport, frames: List[Frame]) -> None:
             m[2] = m[2] or f.driver
         if not f.inline:
             # a nearest-export name is no function: roll such frames up by call site
-            fkey = f.symbol if f.symbol_quality == pdb else f.call_site
+            fkey = f.call_site if f.symbol_quality != pdb else \
+                "%s!%s" % (f.module, f.function) if f.module and f.function else \
+                f.module or f.call_site  # Frame.symbol, inline
             x = funcs.get(fkey)
             if x is None:
                 funcs[fkey] = [size, 1, f]
@@ -146,8 +148,13 @@ def _heaviest(report: StackReport, frames: List[Frame], opts: AnalysisOptions) -
     system call or the bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
     t = report.thread_segment
+    known = {}  # (module, microsoft) -> driver: a stack has few modules
     for f in frames:
-        f.driver = K.is_driver_module(f.module, drivers, f.microsoft)
+        key = (f.module, f.microsoft)
+        driver = known.get(key)
+        if driver is None:
+            driver = known[key] = K.is_driver_module(f.module, drivers, f.microsoft)
+        f.driver = driver
         f.heavy = f.size is not None and not f.inline and f.size >= opts.heavy and \
             (t is None or f.segment == t)
     ranked = sorted((f for f in frames if f.size and (t is None or f.segment == t)),

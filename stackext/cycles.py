@@ -7,6 +7,7 @@ Pure: imports stackext.model only.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from itertools import combinations
 from typing import Dict, List, Optional, Tuple
 
@@ -84,11 +85,14 @@ def _periods(numbers: List[int], distinct: int, top: int):
     in its diff). From the few repeated keys when there are few (most stacks); all otherwise."""
     if len(numbers) - distinct > 8:
         return range(1, top + 1)
-    where: Dict[int, List[int]] = {}
-    for j, x in enumerate(numbers):
-        where.setdefault(x, []).append(j)
-    return sorted({b - a for js in where.values() if len(js) > 1
-                   for a, b in combinations(js, 2) if b - a <= top})
+    periods = set()
+    for x, count in Counter(numbers).items():
+        if count > 1:
+            js = [numbers.index(x)]
+            for _ in range(count - 1):
+                js.append(numbers.index(x, js[-1] + 1))
+            periods.update(b - a for a, b in combinations(js, 2) if b - a <= top)
+    return sorted(periods)
 
 
 _ZEROS = [b"\x00" * p for p in range(MAX_PERIOD + 1)]

@@ -5,6 +5,7 @@ outside what the fast row takes (they must fall back and read as before)."""
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from stackext import fastpath
 from stackext.cli import main
+from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources.windbg import fastrow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +116,27 @@ def test_rows_at_the_fast_paths_edge_read_as_before(header, variant, tmp_path, m
     log.write_text("\n".join([header, first, VARIANTS[variant], last, ""]), encoding="utf-8")
     for fmt in ("json", "csv"):
         assert _run(log, fmt, True, monkeypatch) == _run(log, fmt, False, monkeypatch)
+
+
+# Hand edits of a stackext document, each alone: a float where an int goes, an int where a bool
+# goes (in a frame and in a module), a bool where an int goes.
+EDITS = [(r'"line": (\d+)}', r'"line": \1.5}'), (r'"driver": true, "heavy"', r'"driver": 1, "heavy"'),
+         (r'"driver": true}', r'"driver": 1}'), (r'"index": 2, "sp"', r'"index": true, "sp"')]
+
+
+@pytest.mark.parametrize("edit", range(len(EDITS)))
+def test_an_embedded_document_with_odd_values_reads_as_before(edit, tmp_path, monkeypatch):
+    """stackext's own JSON read back from a kd log, hand-edited: the fast writer leaves such a
+    stack to the dict path, which writes the odd value as it was read."""
+    monkeypatch.chdir(ROOT)
+    fixture = "fixtures/024_insightengineering_ntfs_stacktext_full_x64.txt"
+    status, doc, _ = _run(fixture, "json", True, monkeypatch)
+    pattern, repl = EDITS[edit]
+    edited, count = re.subn(pattern, repl, doc, count=1)
+    assert status == 0 and count == 1
+    log = tmp_path / "kd.log"
+    log.write_text("0: kd> !py stackext.usage --format json\n%s\n%s%s\n" % (
+        MARKER_BEGIN, edited, MARKER_END), encoding="utf-8")
+    fast = _run(log, "json", True, monkeypatch)
+    assert fast == _run(log, "json", False, monkeypatch)
+    assert fast[0] == 0 and re.search(repl.replace("\\1", r"\d+"), fast[1])

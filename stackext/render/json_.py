@@ -32,10 +32,11 @@ def _written(r: StackReport) -> Dict[str, List[str]]:
     frames = F.frame_lines(r.frames) if r.frames else None
     if frames is not None:
         out["frames"] = frames
-    if r.modules:
-        out["modules"] = [F.module_line(m) for m in r.modules]
-    if r.functions:
-        out["functions"] = [F.function_line(x) for x in r.functions]
+    totals = F.total_lines(r.modules, r.functions)
+    if totals is not None:
+        for key, lines in zip(("modules", "functions"), totals):
+            if lines:
+                out[key] = lines
     return out
 
 

@@ -1,15 +1,15 @@
 """The JSON writer's fast path: a frame's line (and a module's and a function's) written from
 the object itself, without building its dict, exactly as json.dumps prints that dict.
 
-Each value is written as json.dumps writes a value of its type (None null, True/False, an int's
-repr, a str through the encoder's own ASCII escaper); a value of any other type goes through
-json.dumps itself. A frame with locals or a layout returns None: the dict path writes it.
+Each value is written as json.dumps writes a value of its field's type (None null, true/false,
+an int's repr, a str through the encoder's own ASCII escaper); a value of another type (a
+hand-edited document read back from a log) leaves the stack to the dict path, as does a frame
+with locals or a layout.
 tests/test_fast_path.py compares both paths on every log we keep. Imports stackext.model only.
 """
 
 from __future__ import annotations
 
-import json
 from json.encoder import encode_basestring_ascii as _esc  # what json.dumps uses (ensure_ascii)
 from typing import List, Optional
 
@@ -24,28 +24,26 @@ _MODULE = '{"module": %s, "bytes": %s, "frames": %s, "driver": %s, "share": %s}'
 _FUNCTION = '{"function": %s, "bytes": %s, "count": %s, "module": %s, "driver": %s}'
 
 
-def _v(x) -> str:
-    """One value as json.dumps writes it."""
-    if x is None:
-        return "null"
-    t = type(x)
-    if t is int:
-        return int.__repr__(x)
-    if t is str:
-        return _esc(x)
-    if x is True:
-        return "true"
-    if x is False:
-        return "false"
-    return json.dumps(x)
-
-
 def _hex(x) -> str:
     return "null" if x is None else '"0x%x"' % x
 
 
-# A bool field's value as json writes it; an int there (never in the model) raises KeyError.
-_BOOL = {True: "true", False: "false"}
+def _n(x) -> str:
+    """An int field's value (or None); anything else there (a bool, a float) raises."""
+    if x is None:
+        return "null"
+    if x.__class__ is not int:
+        raise TypeError("not an int: %r" % (x,))
+    return int.__repr__(x)
+
+
+def _b(x) -> str:
+    """A bool field's value; anything else there (an int in a hand-edited document) raises."""
+    if x is True:
+        return "true"
+    if x is False:
+        return "false"
+    raise TypeError("not a bool: %r" % (x,))
 
 
 def frame_line(f: Frame) -> Optional[str]:
@@ -59,32 +57,45 @@ def frame_line(f: Frame) -> Optional[str]:
     offset, size, gap, src_line, memory, line = (
         d["offset"], d["size"], d["gap_bytes"], d["source_line"], d["memory"], d["line"])
     return _FRAME % (
-        int.__repr__(d["index"]), _hex(d["sp"]), _hex(d["ret"]), _esc(d["call_site"]),
+        _n(d["index"]), _hex(d["sp"]), _hex(d["ret"]), _esc(d["call_site"]),
         "null" if module is None else _esc(module),
         "null" if function is None else _esc(function),
-        "null" if offset is None else int.__repr__(offset), _BOOL[d["inline"]],
-        "null" if size is None else int.__repr__(size),
+        _n(offset), _b(d["inline"]),
+        _n(size),
         "null" if reason is None else _esc(reason.value),
         "null" if reason is None else _esc(reason.label),
-        "null" if gap is None else int.__repr__(gap),
+        _n(gap),
         "null" if quality is None else _esc(quality.value),
-        int.__repr__(d["segment"]), _BOOL[d["driver"]], _BOOL[d["heavy"]],
-        _BOOL[d["estimated"]], _hex(d["ip"]), "null" if src is None else _esc(src),
-        "null" if src_line is None else int.__repr__(src_line),
-        "null" if memory is None else int.__repr__(memory), _hex(d["trap_frame"]),
-        "null" if line is None else int.__repr__(line))
+        _n(d["segment"]), _b(d["driver"]), _b(d["heavy"]),
+        _b(d["estimated"]), _hex(d["ip"]), "null" if src is None else _esc(src),
+        _n(src_line),
+        _n(memory), _hex(d["trap_frame"]),
+        _n(line))
 
 
 def frame_lines(frames: List[Frame]) -> Optional[List[str]]:
     """Every frame's line, or None when one of them needs the dict path."""
-    out = [frame_line(f) for f in frames]
+    try:
+        out = [frame_line(f) for f in frames]
+    except (TypeError, KeyError):  # a value not of its field's type (a hand-edited document)
+        return None
     return None if None in out else out
+
+
+def total_lines(modules: List[ModuleTotal], functions: List[FunctionTotal]):
+    """(module lines, function lines), or None when a value is not of its field's type."""
+    try:
+        return [module_line(m) for m in modules], [function_line(x) for x in functions]
+    except (TypeError, KeyError):
+        return None
 
 
 def module_line(m: ModuleTotal) -> str:
     share = None if m.share is None else round(m.share, 4)
-    return _MODULE % (_v(m.module), _v(m.bytes), _v(m.frames), _v(m.driver), _v(share))
+    return _MODULE % (_esc(m.module), _n(m.bytes), _n(m.frames),
+                      _b(m.driver), "null" if share is None else float.__repr__(share))
 
 
 def function_line(x: FunctionTotal) -> str:
-    return _FUNCTION % (_v(x.function), _v(x.bytes), _v(x.count), _v(x.module), _v(x.driver))
+    return _FUNCTION % (_esc(x.function), _n(x.bytes), _n(x.count),
+                        "null" if x.module is None else _esc(x.module), _b(x.driver))
