@@ -75,7 +75,7 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
                 merged |= int.from_bytes(diff[k::width], "big")
             diff = merged.to_bytes(n - p, "big")
         if _ZEROS[p] in diff:  # 0 at j where keys[j] == keys[j + p]
-            runs.extend((m.start(), m.end(), p) for m in _RUN_RE[p].finditer(diff))
+            runs.extend((m.start(), m.end(), p) for m in _run_re(p).finditer(diff))
     runs.sort()
     return runs
 
@@ -96,7 +96,15 @@ def _periods(numbers: List[int], distinct: int, top: int):
 
 
 _ZEROS = [b"\x00" * p for p in range(MAX_PERIOD + 1)]
-_RUN_RE = [re.compile(b"\x00{%d,}" % max(p, 1)) for p in range(MAX_PERIOD + 1)]
+_RUN_RES: Dict[int, "re.Pattern"] = {}  # compiled when first needed: 65 cost ~3 ms at import
+
+
+def _run_re(p: int):
+    """A run of at least p zero bytes (p >= 1): b"\x00{p,}"."""
+    r = _RUN_RES.get(p)
+    if r is None:
+        r = _RUN_RES[p] = re.compile(b"\x00{%d,}" % max(p, 1))
+    return r
 
 
 def _find(scope: List[Frame], keys: List[str], remaining: Optional[int]) -> List[Cycle]:
