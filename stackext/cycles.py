@@ -61,11 +61,16 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
     period is one XOR of two big integers (C speed, the same cost whatever the stack's shape)."""
     ids: Dict[str, int] = {}
     numbers = [ids.setdefault(k, len(ids)) for k in keys]
-    width = 1 if len(ids) < 0x100 else 2 if len(ids) < 0x10000 else 3
-    packed = b"".join(x.to_bytes(width, "big") for x in numbers)
     n = len(keys)
+    # A run of p matches at period p makes p keys repeats of earlier ones: p <= n - distinct.
+    periods = _periods(numbers, len(ids), min(MAX_PERIOD, n // 2, n - len(ids)))
+    if not periods:
+        return []
+    width = 1 if len(ids) < 0x100 else 2 if len(ids) < 0x10000 else 3
+    packed = bytes(numbers) if width == 1 else b"".join(x.to_bytes(width, "big")
+                                                          for x in numbers)
     runs = []
-    for p in _periods(numbers, len(ids), min(MAX_PERIOD, n // 2)):
+    for p in periods:
         count = (n - p) * width
         diff = (int.from_bytes(packed[: count], "big") ^
                 int.from_bytes(packed[p * width:], "big")).to_bytes(count, "big")
