@@ -110,15 +110,16 @@ def _rollups(report: StackReport, frames: List[Frame]) -> None:
                 x[0] += size
                 x[1] += 1
     used = report.used if report.used and not report.used_is_lower_bound else None
-    for name, (total, count, driver) in mods.items():
-        report.modules.append(ModuleTotal(module=name, bytes=total, frames=count,
-                                          driver=bool(driver),
-                                          share=(total / used) if used else None))
-    report.modules.sort(key=lambda m: (-m.bytes, m.module.lower()))
-    for name, (total, count, first) in funcs.items():
-        report.functions.append(FunctionTotal(function=name, bytes=total, count=count,
-                                              module=first.module, driver=first.driver))
-    report.functions.sort(key=lambda x: (-x.bytes, x.function.lower()))
+    # ModuleTotal(module, bytes, frames, driver, share), FunctionTotal(function, bytes, count,
+    # module, driver): positional, sorted by (-bytes, name lower case) before they are made
+    report.modules.extend(
+        ModuleTotal(name, total, count, bool(driver), (total / used) if used else None)
+        for name, (total, count, driver) in sorted(mods.items(),
+                                                   key=lambda m: (-m[1][0], m[0].lower())))
+    report.functions.extend(
+        FunctionTotal(name, total, count, first.module, first.driver)
+        for name, (total, count, first) in sorted(funcs.items(),
+                                                  key=lambda x: (-x[1][0], x[0].lower())))
 
 
 def _copy_frame(f: Frame) -> Frame:

@@ -38,6 +38,7 @@ FAST_ROW_RE = re.compile(
 _FIELDS = Frame.__dataclass_fields__  # type: ignore[attr-defined]
 # Every field's default, in the dataclass's order; the fields without one are all set below.
 _DEFAULTS = {k: f.default for k, f in _FIELDS.items()}
+_new = object.__new__
 
 
 def ready(reader, paste, dps, notes) -> bool:
@@ -49,30 +50,23 @@ def ready(reader, paste, dps, notes) -> bool:
 def feed(reader, paste, dps, notes, n: int, raw: str) -> Optional[List]:
     """The items the row ends (usually none), or None when the line is not a fast row or the
     reader is in a state that could read it otherwise."""
-    if len(raw) > L.MAX_LINE or not ready(reader, paste, dps, notes):
-        return None
-    m = FAST_ROW_RE.match(raw)
-    if m is None:
+    m = FAST_ROW_RE.match(raw) if len(raw) <= L.MAX_LINE else None
+    if m is None or not ready(reader, paste, dps, notes):
         return None
     (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
      src_line) = m.groups()
     number, memory = _leading(None, num, reader.layout)
-    d = dict(_DEFAULTS)
-    d["index"] = number if number is not None else -1
-    d["sp"] = int(sh + sl, 16)
-    d["ret"] = int(rh + rl, 16)
-    d["call_site"] = raw[m.start(14):m.end(16 if off is not None else 15)]
-    d["module"] = module
-    d["function"] = function
-    d["offset"] = int(off, 16) if off is not None else 0
-    d["args"] = [int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)]
-    d["memory"] = memory
-    d["line"] = n
+    d = _DEFAULTS.copy()
+    d.update(index=number if number is not None else -1, sp=int(sh + sl, 16),
+             ret=int(rh + rl, 16), call_site=raw[m.start(14):m.end(16 if off is not None else 15)],
+             module=module, function=function, offset=int(off, 16) if off is not None else 0,
+             args=[int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
+             memory=memory, line=n)
     if src is not None:
         d["source_file"] = src.strip()
         d["source_line"] = int(src_line)
-    frame = Frame.__new__(Frame)
-    frame.__dict__.update(d)
+    frame = _new(Frame)
+    frame.__dict__ = d  # what the dataclass's __init__ would set, without its call
     out: List = []
     reader._add_row(n, Row(frame, number is not None, 16), out)
     return out
