@@ -100,6 +100,8 @@ VARIANTS = [
     "05 40 " + ROW,
     ROW.replace("     :", "\t:"),
     ROW.replace("ffffed0e`e77dd390", "ffffed0ee77dd390"),
+    ROW.replace("GetIndexBuffer", "Foo<int,char>::Bar"),  # a comma: csv quotes the cell
+    ROW.replace("GetIndexBuffer", 'Get"Index'),
 ]
 
 
@@ -140,3 +142,12 @@ def test_an_embedded_document_with_odd_values_reads_as_before(edit, tmp_path, mo
     fast = _run(log, "json", True, monkeypatch)
     assert fast == _run(log, "json", False, monkeypatch)
     assert fast[0] == 0 and re.search(repl.replace("\\1", r"\d+"), fast[1])
+
+
+def test_a_log_whose_name_has_a_comma_and_a_quote(tmp_path, monkeypatch):
+    """Every CSV row names its source: quoted there, so the hand-joined rows give way."""
+    log = tmp_path / 'lab "7", run 2.log'
+    bench_parse.build(log, 3)
+    fast = _run(log, "csv", True, monkeypatch)
+    assert fast == _run(log, "csv", False, monkeypatch)
+    assert fast[1].count('"') == 6 * 3 * 36  # two quotes doubled, two around, every row
