@@ -17,6 +17,7 @@ MAX_PERIOD = 64  # longest round looked for, in frames
 
 
 _SITES: Dict[str, str] = {}  # call site -> its key (a lab's logs repeat the same sites)
+_FUNCTIONS: Dict[Tuple[Optional[str], str], str] = {}  # (module, function) -> its key
 
 
 def _site(f: Frame) -> str:
@@ -31,7 +32,12 @@ def _site(f: Frame) -> str:
 def _function(f: Frame) -> str:
     """The function to compare by; a nearest-export name is no function (its call site is)."""
     if f.function and f.symbol_quality == SymbolQuality.PDB:
-        return ("%s!%s" % (f.module, f.function)).lower()
+        key = _FUNCTIONS.get((f.module, f.function))
+        if key is None:
+            if len(_FUNCTIONS) > 4096:
+                _FUNCTIONS.clear()
+            key = _FUNCTIONS[f.module, f.function] = ("%s!%s" % (f.module, f.function)).lower()
+        return key
     return _site(f)
 
 
@@ -88,7 +94,7 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
 def _periods(numbers: List[int], distinct: int, top: int):
     """The periods 1..top worth an XOR: those at which some key recurs (any other leaves no 0
     in its diff). From the few repeated keys when there are few (most stacks); all otherwise."""
-    if len(numbers) - distinct > 8:
+    if len(numbers) - distinct > 8 or top <= 3:  # many repeats, or few periods: try them all
         return range(1, top + 1)
     periods = set()
     for x, count in Counter(numbers).items():
