@@ -48,29 +48,36 @@ def _b(x) -> str:
 
 def frame_line(f: Frame) -> Optional[str]:
     """The frame's line, each value written for its field's type in stackext.model (ints,
-    bools, strs, enums, None); None for a frame with locals or a layout (the dict path)."""
+    bools, strs, enums, None; the common types inline, anything else through _n and _b, which
+    raise); None for a frame with locals or a layout (the dict path)."""
     d = f.__dict__
     if d["locals"] is not None or d["layout"] is not None:
         return None
+    index, offset, size, gap, segment, src_line, memory, line = (
+        d["index"], d["offset"], d["size"], d["gap_bytes"], d["segment"], d["source_line"],
+        d["memory"], d["line"])
+    inline, driver, heavy, estimated = d["inline"], d["driver"], d["heavy"], d["estimated"]
     module, function, src = d["module"], d["function"], d["source_file"]
     reason, quality = d["size_unknown_reason"], d["symbol_quality"]
-    offset, size, gap, src_line, memory, line = (
-        d["offset"], d["size"], d["gap_bytes"], d["source_line"], d["memory"], d["line"])
     return _FRAME % (
-        _n(d["index"]), _hex(d["sp"]), _hex(d["ret"]), _esc(d["call_site"]),
+        int.__repr__(index) if index.__class__ is int else _n(index),
+        _hex(d["sp"]), _hex(d["ret"]), _esc(d["call_site"]),
         "null" if module is None else _esc(module),
         "null" if function is None else _esc(function),
-        _n(offset), _b(d["inline"]),
-        _n(size),
+        int.__repr__(offset) if offset.__class__ is int else _n(offset),
+        "false" if inline is False else _b(inline),
+        int.__repr__(size) if size.__class__ is int else _n(size),
         "null" if reason is None else _esc(reason.value),
         "null" if reason is None else _esc(reason.label),
-        _n(gap),
+        "null" if gap is None else _n(gap),
         "null" if quality is None else _esc(quality.value),
-        _n(d["segment"]), _b(d["driver"]), _b(d["heavy"]),
-        _b(d["estimated"]), _hex(d["ip"]), "null" if src is None else _esc(src),
-        _n(src_line),
-        _n(memory), _hex(d["trap_frame"]),
-        _n(line))
+        int.__repr__(segment) if segment.__class__ is int else _n(segment),
+        "false" if driver is False else _b(driver), "false" if heavy is False else _b(heavy),
+        "false" if estimated is False else _b(estimated), _hex(d["ip"]),
+        "null" if src is None else _esc(src),
+        "null" if src_line is None else _n(src_line),
+        "null" if memory is None else _n(memory), _hex(d["trap_frame"]),
+        int.__repr__(line) if line.__class__ is int else _n(line))
 
 
 def frame_lines(frames: List[Frame]) -> Optional[List[str]]:
