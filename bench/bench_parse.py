@@ -3,8 +3,10 @@ STACK_TEXTs (fixture 024, 36 frames, each copy moved to other addresses; never c
 times `stackext usage --format F` on it and the floor -- a bare Python loop that matches the
 Child-SP column and subtracts consecutive values -- as subprocesses of this one, in turn.
 
-Prints, per format: the median wall time of the runs, the floor's, the ratio (x floor) and the
-peak memory (max RSS) of the run. Usage:
+Prints, per format: the median CPU time (user + system, each child's own rusage) of the runs,
+the floor's, the ratio of each run to the floor run next to it (x floor; CPU time, as the machine
+may be shared), the same ratio in wall time, the peak memory (max RSS) of the run and the load
+average. Usage:
     python bench/bench_parse.py [--stacks 2000] [--runs 5] [--formats json,csv,table,markdown]
     python bench/bench_parse.py --floor LOG      (the floor loop alone; prints its sum)
 """
@@ -55,7 +57,7 @@ def floor(path: str) -> int:
 
 
 def timed(cmd) -> tuple:
-    """(wall seconds, max RSS MB) of one subprocess run (its own rusage); output discarded."""
+    """(wall s, CPU s, max RSS MB) of one subprocess run (its own rusage); output discarded."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=str(ROOT))
@@ -64,7 +66,7 @@ def timed(cmd) -> tuple:
     proc.returncode = status
     if status != 0:
         raise SystemExit("failed (status %d): %s" % (status, " ".join(cmd)))
-    return dt, usage.ru_maxrss / 1024.0
+    return dt, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
 def main() -> int:
@@ -85,20 +87,23 @@ def main() -> int:
     print("python %s; input: %d stacks of 36 frames, %.1f MB"
           % (sys.version.split()[0], a.stacks, log.stat().st_size / 1e6))
     floor_cmd = [sys.executable, __file__, "--floor", str(log)]
-    print("%-9s %9s %9s %8s %9s" % ("format", "median s", "floor s", "x floor", "peak MB"))
+    print("load average %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+    print("%-9s %9s %9s %8s %8s %9s" % ("format", "cpu s", "floor s", "x floor", "x wall",
+                                       "peak MB"))
     for fmt in a.formats.split(","):
         cmd = [sys.executable, "-m", "stackext", "usage", "--format", fmt, str(log)]
-        walls, floors, ratios, peak = [], [], [], 0.0
+        cpus, floors, ratios, walls, peak = [], [], [], [], 0.0
         for _ in range(a.runs):  # in turn, so a drift of the machine's speed hits both
-            w, rss = timed(cmd)
-            f, _ = timed(floor_cmd)
-            walls.append(w)
-            floors.append(f)
-            ratios.append(w / f)
+            w, cpu, rss = timed(cmd)
+            fw, fcpu, _ = timed(floor_cmd)
+            cpus.append(cpu)
+            floors.append(fcpu)
+            ratios.append(cpu / fcpu)
+            walls.append(w / fw)
             peak = max(peak, rss)
-        print("%-9s %9.3f %9.3f %7.1fx %9.1f" % (fmt, statistics.median(walls),
-                                                 statistics.median(floors),
-                                                 statistics.median(ratios), peak))
+        med = statistics.median
+        print("%-9s %9.3f %9.3f %7.1fx %7.1fx %9.1f" % (fmt, med(cpus), med(floors), med(ratios),
+                                                       med(walls), peak))
     os.remove(log)
     return 0
 

@@ -6,9 +6,8 @@ Pure: no I/O, no argparse, no pykd, no stackext.sources or stackext.render.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from stackext import knowledge as K
 from stackext import segments as S
@@ -82,29 +81,45 @@ def _symbol_quality(frames: List[Frame], export_modules) -> None:
 
 
 def _rollups(report: StackReport, frames: List[Frame]) -> None:
+    """Bytes per module and per function, in one pass (first seen first among equals)."""
     t = report.thread_segment
-    scope = [f for f in frames if t is None or f.segment == t]
-    mods: "OrderedDict[str, List[Frame]]" = OrderedDict()
-    funcs: "OrderedDict[str, List[Frame]]" = OrderedDict()
-    for f in scope:
+    mods: Dict[str, list] = {}  # key -> [bytes, frames, driver]
+    funcs: Dict[str, list] = {}  # key -> [bytes, count, first frame]
+    pdb = SymbolQuality.PDB
+    for f in frames:
+        if t is not None and f.segment != t:
+            continue
+        size = f.size or 0
         key = f.module or "?"
-        mods.setdefault(key, []).append(f)
+        m = mods.get(key)
+        if m is None:
+            mods[key] = [size, 1, f.driver]
+        else:
+            m[0] += size
+            m[1] += 1
+            m[2] = m[2] or f.driver
         if not f.inline:
             # a nearest-export name is no function: roll such frames up by call site
-            fkey = f.symbol if f.symbol_quality == SymbolQuality.PDB else f.call_site
-            funcs.setdefault(fkey, []).append(f)
+            fkey = f.call_site if f.symbol_quality != pdb else \
+                "%s!%s" % (f.module, f.function) if f.module and f.function else \
+                f.module or f.call_site  # Frame.symbol, inline
+            x = funcs.get(fkey)
+            if x is None:
+                funcs[fkey] = [size, 1, f]
+            else:
+                x[0] += size
+                x[1] += 1
     used = report.used if report.used and not report.used_is_lower_bound else None
-    for name, fs in mods.items():
-        total = sum(f.size or 0 for f in fs)
-        report.modules.append(ModuleTotal(module=name, bytes=total, frames=len(fs),
-                                          driver=any(f.driver for f in fs),
-                                          share=(total / used) if used else None))
-    report.modules.sort(key=lambda m: (-m.bytes, m.module.lower()))
-    for name, fs in funcs.items():
-        report.functions.append(FunctionTotal(function=name, bytes=sum(f.size or 0 for f in fs),
-                                              count=len(fs), module=fs[0].module,
-                                              driver=fs[0].driver))
-    report.functions.sort(key=lambda x: (-x.bytes, x.function.lower()))
+    # ModuleTotal(module, bytes, frames, driver, share), FunctionTotal(function, bytes, count,
+    # module, driver): positional, sorted by (-bytes, name lower case) before they are made
+    report.modules.extend(
+        ModuleTotal(name, total, count, bool(driver), (total / used) if used else None)
+        for name, (total, count, driver) in sorted(mods.items(),
+                                                   key=lambda m: (-m[1][0], m[0].lower())))
+    report.functions.extend(
+        FunctionTotal(name, total, count, first.module, first.driver)
+        for name, (total, count, first) in sorted(funcs.items(),
+                                                  key=lambda x: (-x[1][0], x[0].lower())))
 
 
 def _copy_frame(f: Frame) -> Frame:
@@ -134,8 +149,13 @@ def _heaviest(report: StackReport, frames: List[Frame], opts: AnalysisOptions) -
     system call or the bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
     t = report.thread_segment
+    known = {}  # (module, microsoft) -> driver: a stack has few modules
     for f in frames:
-        f.driver = K.is_driver_module(f.module, drivers, f.microsoft)
+        key = (f.module, f.microsoft)
+        driver = known.get(key)
+        if driver is None:
+            driver = known[key] = K.is_driver_module(f.module, drivers, f.microsoft)
+        f.driver = driver
         f.heavy = f.size is not None and not f.inline and f.size >= opts.heavy and \
             (t is None or f.segment == t)
     ranked = sorted((f for f in frames if f.size and (t is None or f.segment == t)),

@@ -7,6 +7,8 @@ Pure: imports stackext.model only.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from itertools import combinations
 from typing import Dict, List, Optional, Tuple
 
 from stackext.model import Cycle, Frame, SymbolQuality
@@ -14,14 +16,28 @@ from stackext.model import Cycle, Frame, SymbolQuality
 MAX_PERIOD = 64  # longest round looked for, in frames
 
 
+_SITES: Dict[str, str] = {}  # call site -> its key (a lab's logs repeat the same sites)
+_FUNCTIONS: Dict[Tuple[Optional[str], str], str] = {}  # (module, function) -> its key
+
+
 def _site(f: Frame) -> str:
-    return " ".join(f.call_site.split()).lower()
+    key = _SITES.get(f.call_site)
+    if key is None:
+        if len(_SITES) > 4096:
+            _SITES.clear()
+        key = _SITES[f.call_site] = " ".join(f.call_site.split()).lower()
+    return key
 
 
 def _function(f: Frame) -> str:
     """The function to compare by; a nearest-export name is no function (its call site is)."""
     if f.function and f.symbol_quality == SymbolQuality.PDB:
-        return ("%s!%s" % (f.module, f.function)).lower()
+        key = _FUNCTIONS.get((f.module, f.function))
+        if key is None:
+            if len(_FUNCTIONS) > 4096:
+                _FUNCTIONS.clear()
+            key = _FUNCTIONS[f.module, f.function] = ("%s!%s" % (f.module, f.function)).lower()
+        return key
     return _site(f)
 
 
@@ -51,11 +67,16 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
     period is one XOR of two big integers (C speed, the same cost whatever the stack's shape)."""
     ids: Dict[str, int] = {}
     numbers = [ids.setdefault(k, len(ids)) for k in keys]
-    width = 1 if len(ids) < 0x100 else 2 if len(ids) < 0x10000 else 3
-    packed = b"".join(x.to_bytes(width, "big") for x in numbers)
     n = len(keys)
+    # A run of p matches at period p makes p keys repeats of earlier ones: p <= n - distinct.
+    periods = _periods(numbers, len(ids), min(MAX_PERIOD, n // 2, n - len(ids)))
+    if not periods:
+        return []
+    width = 1 if len(ids) < 0x100 else 2 if len(ids) < 0x10000 else 3
+    packed = bytes(numbers) if width == 1 else b"".join(x.to_bytes(width, "big")
+                                                          for x in numbers)
     runs = []
-    for p in range(1, min(MAX_PERIOD, n // 2) + 1):
+    for p in periods:
         count = (n - p) * width
         diff = (int.from_bytes(packed[: count], "big") ^
                 int.from_bytes(packed[p * width:], "big")).to_bytes(count, "big")
@@ -65,19 +86,46 @@ def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
                 merged |= int.from_bytes(diff[k::width], "big")
             diff = merged.to_bytes(n - p, "big")
         if _ZEROS[p] in diff:  # 0 at j where keys[j] == keys[j + p]
-            runs.extend((m.start(), m.end(), p) for m in _RUN_RE[p].finditer(diff))
+            runs.extend((m.start(), m.end(), p) for m in _run_re(p).finditer(diff))
     runs.sort()
     return runs
 
 
+def _periods(numbers: List[int], distinct: int, top: int):
+    """The periods 1..top worth an XOR: those at which some key recurs (any other leaves no 0
+    in its diff). From the few repeated keys when there are few (most stacks); all otherwise."""
+    if len(numbers) - distinct > 8 or top <= 3:  # many repeats, or few periods: try them all
+        return range(1, top + 1)
+    periods = set()
+    for x, count in Counter(numbers).items():
+        if count > 1:
+            js = [numbers.index(x)]
+            for _ in range(count - 1):
+                js.append(numbers.index(x, js[-1] + 1))
+            periods.update(b - a for a, b in combinations(js, 2) if b - a <= top)
+    return sorted(periods)
+
+
 _ZEROS = [b"\x00" * p for p in range(MAX_PERIOD + 1)]
-_RUN_RE = [re.compile(b"\x00{%d,}" % max(p, 1)) for p in range(MAX_PERIOD + 1)]
+_RUN_RES: Dict[int, "re.Pattern"] = {}  # compiled when first needed: 65 cost ~3 ms at import
+
+
+def _run_re(p: int):
+    """A run of at least p zero bytes (p >= 1): b"\x00{p,}"."""
+    r = _RUN_RES.get(p)
+    if r is None:
+        r = _RUN_RES[p] = re.compile(b"\x00{%d,}" % max(p, 1))
+    return r
 
 
 def _find(scope: List[Frame], keys: List[str], remaining: Optional[int]) -> List[Cycle]:
     n = len(keys)
+    if len(set(keys)) == n:
+        return []  # no key recurs: no run, no cycle
     runs = _runs(keys)
     cycles: List[Cycle] = []
+    if not runs:
+        return cycles
     active: List[Tuple[int, int, int]] = []
     k = 0
     i = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, fields
-from typing import Any, Dict, List, Optional
+from typing import Any, Collection, Dict, List, Optional
 
 from stackext import __version__, words
 from stackext import knowledge as K
@@ -103,7 +103,9 @@ def _lost_track(r: StackReport) -> Optional[Dict[str, Any]]:
             "dropped": lt.dropped, "text": words.lost_track(r)}
 
 
-def stack_dict(r: StackReport) -> Dict[str, Any]:
+def stack_dict(r: StackReport, leave_out: Collection[str] = ()) -> Dict[str, Any]:
+    """The stack's object; the lists named in `leave_out` (frames, modules, functions) are
+    left empty (a writer that writes them itself)."""
     return {
         "source": r.source, "arch": r.arch, "kernel": r.kernel, "thread": hex_or_none(r.thread),
         "thread_number": r.thread_number,
@@ -130,18 +132,19 @@ def stack_dict(r: StackReport) -> Dict[str, Any]:
         "high_water": None if r.high_water is None else _high_water(r.high_water),
         "committed_limit": hex_or_none(r.committed_limit),
         "heavy_threshold": r.heavy_threshold,
-        "frames": [frame_dict(f) for f in r.frames],
+        "frames": [] if "frames" in leave_out else [frame_dict(f) for f in r.frames],
         "segments": [{"index": s.index, "kind": s.kind.value, "first_frame": s.first_frame,
                       "last_frame": s.last_frame, "low": hex_or_none(s.low),
                       "high": hex_or_none(s.high), "note": s.note, "used": s.used,
                       "budget": s.budget, "heaviest_drivers": list(s.heaviest_drivers)}
                      for s in r.segments],
         "heaviest": list(r.heaviest), "heaviest_drivers": list(r.heaviest_drivers),
-        "modules": [{"module": m.module, "bytes": m.bytes, "frames": m.frames,
-                     "driver": m.driver, "share": None if m.share is None
-                     else round(m.share, 4)} for m in r.modules],
-        "functions": [{"function": x.function, "bytes": x.bytes, "count": x.count,
-                       "module": x.module, "driver": x.driver} for x in r.functions],
+        "modules": [] if "modules" in leave_out else [
+            {"module": m.module, "bytes": m.bytes, "frames": m.frames, "driver": m.driver,
+             "share": None if m.share is None else round(m.share, 4)} for m in r.modules],
+        "functions": [] if "functions" in leave_out else [
+            {"function": x.function, "bytes": x.bytes, "count": x.count, "module": x.module,
+             "driver": x.driver} for x in r.functions],
         "cycles": [{"call_sites": c.call_sites, "repeats": c.repeats,
                     "bytes_per_round": c.bytes_per_round, "first_frame": c.first_frame,
                     "last_frame": c.last_frame, "rounds_left": c.rounds_left,

@@ -29,14 +29,14 @@ def _in_thread(sp: int, limit: Optional[int], base: Optional[int]) -> Optional[b
     return True
 
 
-def _is_switch(inner: Frame, outer: Frame, arch: str, jump_limit: int,
-               limit: Optional[int], base: Optional[int]) -> bool:
-    """Does the stack change between two physical frames (inner first)?"""
-    a, b = inner.sp, outer.sp
-    ka, kb = K.is_kernel_address(a, arch), K.is_kernel_address(b, arch)
+def _is_switch(a: int, ka: bool, ta: Optional[bool], ist: bool, b: int, kb: bool,
+               tb: Optional[bool], jump_limit: int) -> bool:
+    """Does the stack change between two physical frames, inner SP a and outer SP b? k*: in
+    kernel space; t*: on the thread's own stack (None: the bounds do not say); ist: the inner
+    frame is an IST handler. (Each frame's facts are found once, in split.)"""
     if ka != kb:
         return True  # kernel <-> user: the system-call boundary
-    if K.fn_key(inner.function) in K.IST_ROUTINES:
+    if ist:
         return True  # an IST handler: what it interrupted is on another stack
     if b < a:
         return True  # stacks grow down: going outward the SP can only rise
@@ -44,7 +44,6 @@ def _is_switch(inner: Frame, outer: Frame, arch: str, jump_limit: int,
         return True  # no kernel frame is bigger than the whole kernel stack
     # on and off the thread's own stack (kernel bounds, or a user target's TEB bounds: a fiber
     # or a hand-made stack)
-    ta, tb = _in_thread(a, limit, base), _in_thread(b, limit, base)
     if ta is not None and tb is not None and ta != tb:
         return True
     # User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch.
@@ -58,18 +57,22 @@ def split(frames: List[Frame], arch: str, jump_limit: int,
     Inline frames and frames without an SP stay with the physical frame before them."""
     runs: List[Tuple[int, int]] = []
     start = 0
-    prev: Optional[Frame] = None
+    prev = None  # (sp, kernel, on the thread's stack, IST handler) of the last physical frame
     for pos, f in enumerate(frames):
         if f.inline or f.sp is None:
             continue
-        if prev is not None and _is_switch(prev, f, arch, jump_limit, limit, base):
+        sp = f.sp
+        here = (sp, K.is_kernel_address(sp, arch), _in_thread(sp, limit, base),
+                K.fn_key(f.function) in K.IST_ROUTINES)
+        if prev is not None and _is_switch(prev[0], prev[1], prev[2], prev[3], sp, here[1],
+                                           here[2], jump_limit):
             # inline frames between belong to the outer physical frame they sit in
             cut = pos
             while cut > start and frames[cut - 1].inline:
                 cut -= 1
             runs.append((start, cut))
             start = cut
-        prev = f
+        prev = here
     if frames:
         runs.append((start, len(frames)))
     return runs
@@ -101,12 +104,12 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
             kind, note = SegmentKind.UNKNOWN, "not on the thread's stack (StackBase/StackLimit)"
         elif p and not is_kernel[i]:
             kind = SegmentKind.USER
-        elif any(n in K.IST_ROUTINES for n in names):
+        elif not K.IST_ROUTINES.isdisjoint(names):
             kind = SegmentKind.IST
             note = "double-fault/NMI/machine-check stack"
         elif p and base is not None and all(_in_thread(f.sp, limit, base) for f in p):
             kind = SegmentKind.THREAD
-        elif i != outermost_kernel and any(n in K.DPC_ROUTINES for n in names):
+        elif i != outermost_kernel and not K.DPC_ROUTINES.isdisjoint(names):
             kind = SegmentKind.DPC
         elif i != outermost_kernel and (
             any(n.startswith(K.ISR_ROUTINES_PREFIX) for n in names)

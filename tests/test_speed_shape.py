@@ -123,7 +123,9 @@ def test_a_json_run_imports_only_the_json_renderer():
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True)
     assert proc.returncode == 0, proc.stderr[-400:]
-    assert proc.stderr.split() == ["stackext.render.base", "stackext.render.json_"]
+    # json_fast is the JSON writer's own fast path, no other format's renderer
+    assert proc.stderr.split() == ["stackext.render.base", "stackext.render.json_",
+                                   "stackext.render.json_fast"]
 
 
 FIXTURES = sorted(p for p in (ROOT / "fixtures").glob("*.txt"))
@@ -154,3 +156,44 @@ def test_row_first_path_is_taken_on_most_x64_fixtures():
     taken = [p.name for p in FIXTURES if "x64" in p.name and any(
         SP_ROW_RE.match(clean_line(x)) for x in p.read_text("utf-8").splitlines())]
     assert len(taken) >= 20, taken
+
+
+def _all_runs(keys):
+    """Every maximal run of keys[j] == keys[j + p] (p = 1..64) at least p long, by brute force."""
+    n, runs = len(keys), []
+    for p in range(1, min(cycles.MAX_PERIOD, n // 2) + 1):
+        j = 0
+        while j < n - p:
+            if keys[j] != keys[j + p]:
+                j += 1
+                continue
+            end = j
+            while end < n - p and keys[end] == keys[end + p]:
+                end += 1
+            if end - j >= p:
+                runs.append((j, end, p))
+            j = end
+    return sorted(runs)
+
+
+@pytest.mark.parametrize("keys", ["AA", "ABAB", "xABCABCy", "ABCDEFGHIABCDEFGHI", "AAxA"])
+def test_a_run_as_long_as_the_repeated_keys_is_found(keys):
+    """A round of p keys repeated once has exactly p repeated keys: the bound p <= n - distinct
+    is tight, and such a run is still searched."""
+    assert cycles._runs(list(keys)) == _all_runs(list(keys)) != []
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_cycle_search_skips_no_period_that_holds_a_run(seed):
+    """Only the periods at which a key recurs, and none above the count of repeated keys, are
+    searched: the runs found are those of a search over every period."""
+    import random
+    rng = random.Random(seed)
+    n = rng.randrange(2, 160)
+    alphabet = rng.choice([2, 3, 5, 12, n])
+    keys = ["k%d" % rng.randrange(alphabet) for _ in range(n)]
+    if seed % 4 == 0:  # a distinct stack with a few repeats and a real round in it
+        keys = ["u%d" % i for i in range(n)]
+        at, p = rng.randrange(n), rng.randrange(1, 9)
+        keys[at:at + 3 * p] = (["r%d" % i for i in range(p)] * 3)[: len(keys[at:at + 3 * p])]
+    assert cycles._runs(keys) == _all_runs(keys)

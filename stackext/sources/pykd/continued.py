@@ -7,11 +7,11 @@ Goes through the adapter only (one dbgCommand).
 
 from __future__ import annotations
 
+import importlib
 from typing import List, Optional
 
 from stackext.model import Frame
 from stackext.sources.pykd.adapter import Debugger, DebuggerError, first_line
-from stackext.sources.windbg.rows import parse_header, parse_row
 
 # `knf` takes a frame count up to 0xffff; 0x2000 is what WinDbg users type for deep stacks.
 KNF_COUNT = 0x2000
@@ -19,18 +19,20 @@ KNF_COUNT = 0x2000
 
 def engine_rows(text: str) -> List[Frame]:
     """The frames of `knf N` output, in order (an unreadable row ends the list: numbering must
-    not drift)."""
+    not drift). The WinDbg row parser is imported here, past pykd's 1,024 frames only: every
+    `!py` is a fresh interpreter."""
+    rows = importlib.import_module("stackext.sources.windbg.rows")
     layout = None
     frames: List[Frame] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if layout is None:
-            layout = parse_header(line.strip())
+            layout = rows.parse_header(line.strip())
             continue
         if not line.strip():
             if frames:
                 break
             continue
-        row = parse_row(line.strip(), layout, lineno)
+        row = rows.parse_row(line.strip(), layout, lineno)
         if row is None or row.frame.index != len(frames):
             break
         frames.append(row.frame)

@@ -6,7 +6,17 @@ stack being read) and context (!thread, bugcheck) -> reader (the state machine);
 stackext.symbols, shared with the pykd source.
 """
 
-from stackext.sources.windbg.lines import EmbeddedJson, Item
-from stackext.sources.windbg.reader import Reader, read_file, read_stacks
+import importlib
 
 __all__ = ["EmbeddedJson", "Item", "Reader", "read_file", "read_stacks"]
+
+# Imported when first used: the debugger's knf continuation needs only `rows`, and every `!py`
+# is a fresh interpreter that would otherwise pay for the whole reader (~15 ms).
+_WHERE = {"EmbeddedJson": "lines", "Item": "lines", "Reader": "reader", "read_file": "reader",
+          "read_stacks": "reader"}
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    return getattr(importlib.import_module("%s.%s" % (__name__, _WHERE[name])), name)

@@ -12,6 +12,7 @@ from typing import Iterable, Iterator, List, Optional
 from stackext.errors import StackextError
 from stackext.model import Gap, GapKind, StackInput
 from stackext.report_json import MARKER_BEGIN
+from stackext.sources.windbg import fastrow
 from stackext.sources.windbg import lines as L
 from stackext.sources.windbg.context import Context, ThreadInfo, thread_header
 from stackext.sources.windbg.dps import DpsCapture
@@ -62,6 +63,11 @@ def read_stacks(lines: Iterable[str], name: str,
             if "\x00" in raw[: BINARY_PROBE - seen]:
                 raise StackextError("binary file, not a WinDbg text log", where="%s:1" % name)
             seen += len(raw)
+        done = fastrow.feed(reader, paste, dps, notes, lineno, raw)  # a plain row, fast
+        if done is not None:
+            if done or reader.retired:
+                yield from notes.hold(done + reader.drain())
+            continue
         raw = paste.line(lineno, raw)
         consumed, scanned = dps.feed(lineno, raw)
         if scanned:

@@ -1,0 +1,108 @@
+"""The JSON writer's fast path: a frame's line (and a module's and a function's) written from
+the object itself, without building its dict, exactly as json.dumps prints that dict.
+
+Each value is written as json.dumps writes a value of its field's type (None null, true/false,
+an int's repr, a str through the encoder's own ASCII escaper); a value of another type (a
+hand-edited document read back from a log) leaves the stack to the dict path, as does a frame
+with locals or a layout.
+tests/test_fast_path.py compares both paths on every log we keep. Imports stackext.model only.
+"""
+
+from __future__ import annotations
+
+from json.encoder import encode_basestring_ascii as _esc  # what json.dumps uses (ensure_ascii)
+from typing import List, Optional
+
+from stackext.model import Frame, FunctionTotal, ModuleTotal
+
+_FRAME = ('{"index": %s, "sp": %s, "ret": %s, "call_site": %s, "module": %s, "function": %s, '
+          '"offset": %s, "inline": %s, "size": %s, "size_unknown_reason": %s, '
+          '"size_unknown_label": %s, "gap_bytes": %s, "symbol_quality": %s, "segment": %s, '
+          '"driver": %s, "heavy": %s, "estimated": %s, "ip": %s, "source_file": %s, '
+          '"source_line": %s, "memory": %s, "trap_frame": %s, "line": %s}')
+_MODULE = '{"module": %s, "bytes": %s, "frames": %s, "driver": %s, "share": %s}'
+_FUNCTION = '{"function": %s, "bytes": %s, "count": %s, "module": %s, "driver": %s}'
+
+
+def _hex(x) -> str:
+    return "null" if x is None else '"0x%x"' % x
+
+
+def _n(x) -> str:
+    """An int field's value (or None); anything else there (a bool, a float) raises."""
+    if x is None:
+        return "null"
+    if x.__class__ is not int:
+        raise TypeError("not an int: %r" % (x,))
+    return int.__repr__(x)
+
+
+def _b(x) -> str:
+    """A bool field's value; anything else there (an int in a hand-edited document) raises."""
+    if x is True:
+        return "true"
+    if x is False:
+        return "false"
+    raise TypeError("not a bool: %r" % (x,))
+
+
+def frame_line(f: Frame) -> Optional[str]:
+    """The frame's line, each value written for its field's type in stackext.model (ints,
+    bools, strs, enums, None; the common types inline, anything else through _n and _b, which
+    raise); None for a frame with locals or a layout (the dict path)."""
+    d = f.__dict__
+    if d["locals"] is not None or d["layout"] is not None:
+        return None
+    index, offset, size, gap, segment, src_line, memory, line = (
+        d["index"], d["offset"], d["size"], d["gap_bytes"], d["segment"], d["source_line"],
+        d["memory"], d["line"])
+    inline, driver, heavy, estimated = d["inline"], d["driver"], d["heavy"], d["estimated"]
+    module, function, src = d["module"], d["function"], d["source_file"]
+    reason, quality = d["size_unknown_reason"], d["symbol_quality"]
+    return _FRAME % (
+        int.__repr__(index) if index.__class__ is int else _n(index),
+        _hex(d["sp"]), _hex(d["ret"]), _esc(d["call_site"]),
+        "null" if module is None else _esc(module),
+        "null" if function is None else _esc(function),
+        int.__repr__(offset) if offset.__class__ is int else _n(offset),
+        "false" if inline is False else _b(inline),
+        int.__repr__(size) if size.__class__ is int else _n(size),
+        "null" if reason is None else _esc(reason.value),
+        "null" if reason is None else _esc(reason.label),
+        "null" if gap is None else _n(gap),
+        "null" if quality is None else _esc(quality.value),
+        int.__repr__(segment) if segment.__class__ is int else _n(segment),
+        "false" if driver is False else _b(driver), "false" if heavy is False else _b(heavy),
+        "false" if estimated is False else _b(estimated), _hex(d["ip"]),
+        "null" if src is None else _esc(src),
+        "null" if src_line is None else _n(src_line),
+        "null" if memory is None else _n(memory), _hex(d["trap_frame"]),
+        int.__repr__(line) if line.__class__ is int else _n(line))
+
+
+def frame_lines(frames: List[Frame]) -> Optional[List[str]]:
+    """Every frame's line, or None when one of them needs the dict path."""
+    try:
+        out = [frame_line(f) for f in frames]
+    except (TypeError, KeyError):  # a value not of its field's type (a hand-edited document)
+        return None
+    return None if None in out else out
+
+
+def total_lines(modules: List[ModuleTotal], functions: List[FunctionTotal]):
+    """(module lines, function lines), or None when a value is not of its field's type."""
+    try:
+        return [module_line(m) for m in modules], [function_line(x) for x in functions]
+    except (TypeError, KeyError):
+        return None
+
+
+def module_line(m: ModuleTotal) -> str:
+    share = None if m.share is None else round(m.share, 4)
+    return _MODULE % (_esc(m.module), _n(m.bytes), _n(m.frames),
+                      _b(m.driver), "null" if share is None else float.__repr__(share))
+
+
+def function_line(x: FunctionTotal) -> str:
+    return _FUNCTION % (_esc(x.function), _n(x.bytes), _n(x.count),
+                        "null" if x.module is None else _esc(x.module), _b(x.driver))

@@ -1,0 +1,67 @@
+"""The reader's fast path for the most common line of a big log: a plain x64 row with
+Child-SP, RetAddr, four "Args to Child" and a `module!function+0xoff` call site.
+
+For such a line every step of the full path (pasted text, dps and frame-note capture, line
+cleaning, the dispatcher's cascade, ROW_RE, the call-site parser) is known to give one answer:
+the Frame built here. Any other line, or any reader state in which a step could answer
+otherwise, returns None and the line takes the full path. tests/test_fast_path.py runs both
+paths on every log we keep and compares the output byte for byte.
+
+Imports the reader's helpers, stackext.model and the switch (stackext.fastpath) only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional
+
+from stackext import fastpath
+from stackext.model import Frame
+from stackext.sources.windbg import lines as L
+from stackext.sources.windbg.rows import Row, _leading
+
+# STACK_TEXT / !thread / kv rows (the number only under a "#" header):
+# ffffed0e`e77dcd48 fffff802`0442bfa9     : 00000000`0000000a ffff8009`1002ac08 00000000`00000002
+#  00000000`00000001 : nt!KeBugCheckEx          (one line in the log)
+# 05 ffffed0e`e77dd390 fffff802`084660ee : ... : Ntfs!GetIndexBuffer+0x6f
+# (a number of 8 or more digits reads as an address there: such a row takes the full path)
+# The call site's characters leave out all that would make the full path read it otherwise:
+# blanks, ( [ < / (annotations, source tails, comments, parameter lists), > (a prompt), * | `.
+# A source tail is read as the full path reads it: " [c:\src\driver.c @ 21]".
+HEX16 = r"([0-9a-fA-F]{8})`([0-9a-fA-F]{8})"
+FAST_ROW_RE = re.compile(
+    r"(?:([0-9a-fA-F]{1,7}) +)?" + HEX16 + " +" + HEX16 + r" +: "
+    + HEX16 + " +" + HEX16 + " +" + HEX16 + " +" + HEX16 + r" +: "
+    r"([A-Za-z0-9_.$@?~]+)!([A-Za-z0-9_.$@?~:]+)(?:\+0x([0-9a-fA-F]{1,16}))?"
+    r"(?: +\[([A-Za-z0-9_.:\\ -]+) @ ([0-9]{1,9})\])? *\r?\n?\Z"
+)
+
+
+def ready(reader, paste, dps, notes) -> bool:
+    """Whether no step of the full path is in a state that reads a row otherwise."""
+    return fastpath.ENABLED and not (reader.skip_rows or reader.json.open or paste.mex
+                                     or dps.rows is not None or notes.kind is not None)
+
+
+def feed(reader, paste, dps, notes, n: int, raw: str) -> Optional[List]:
+    """The items the row ends (usually none), or None when the line is not a fast row or the
+    reader is in a state that could read it otherwise."""
+    m = FAST_ROW_RE.match(raw) if len(raw) <= L.MAX_LINE else None
+    if m is None or not ready(reader, paste, dps, notes):
+        return None
+    (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
+     src_line) = m.groups()
+    number, memory = _leading(None, num, reader.layout)
+    # The dataclass's own __init__: its instances share one key table (a frame built from a
+    # plain dict costs 2.5 times the memory, which a table of a big log holds for every frame).
+    frame = Frame(index=number if number is not None else -1, sp=int(sh + sl, 16),
+                  ret=int(rh + rl, 16),
+                  call_site=raw[m.start(14):m.end(16 if off is not None else 15)],
+                  module=module, function=function,
+                  offset=int(off, 16) if off is not None else 0,
+                  args=[int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
+                  source_file=None if src is None else src.strip(),
+                  source_line=None if src_line is None else int(src_line), memory=memory, line=n)
+    out: List = []
+    reader._add_row(n, Row(frame, number is not None, 16), out)
+    return out
