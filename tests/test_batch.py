@@ -60,3 +60,17 @@ def test_usage_errors_are_one_line():
 def test_arch_x86_on_an_x64_log_says_so():
     rc, _, err = _run(["usage", "--arch", "x86", B])
     assert rc == 2 and "--arch x86, but this stack has 64-bit addresses" in err
+
+
+def test_the_table_summary_does_not_hold_the_stacks(tmp_path, monkeypatch):
+    """The table opens with a line per stack: the blocks are spooled (to a file past the
+    in-memory size) while only the lines are kept, and come out whole after the summary."""
+    from stackext import render
+
+    monkeypatch.setattr(render, "SPOOL_IN_MEMORY", 1024)  # force the temporary file
+    rc, out, _ = _run(["usage", A, B])
+    assert rc == 0
+    head, _, rest = out.partition("\n\n")
+    assert head.splitlines()[0] == "2 stacks:" and len(head.splitlines()) == 3
+    assert head.splitlines()[1].startswith("  %s:" % A)
+    assert rest.count("\n#   Size") == 2  # both stacks' tables follow

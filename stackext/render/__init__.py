@@ -8,6 +8,7 @@ pays only for the renderer it uses (tabulate alone costs ~26 ms to import).
 from __future__ import annotations
 
 import importlib
+import tempfile
 from types import ModuleType
 from typing import Callable, Iterable, List, Optional
 
@@ -37,15 +38,36 @@ def stream(reports: Iterable[StackReport], fmt: str, options: Optional[RenderOpt
     opts = options or RenderOptions()
     module = renderer(fmt)
     write(module.begin(opts))
-    summary = getattr(module, "summary", None)
-    if summary is not None:  # a format that opens with a line per stack reads them all first
-        reports = list(reports)
-        write(summary(reports, opts))
-    count = 0
-    for r in reports:
-        write(module.one(r, opts, count))
-        count += 1
+    if hasattr(module, "summary_line"):
+        count = _spooled(reports, module, opts, write)
+    else:
+        count = 0
+        for r in reports:
+            write(module.one(r, opts, count))
+            count += 1
     write(module.end(opts, count))
+    return count
+
+
+SPOOL_IN_MEMORY = 4 << 20  # a bigger report goes to a temporary file
+
+
+def _spooled(reports: Iterable[StackReport], module: ModuleType, opts: RenderOptions,
+             write: Callable[[str], object]) -> int:
+    """A format that opens with one line per stack (the summary): each stack's block goes to a
+    spool as it comes, only its summary line is kept, so memory stays flat; then the summary,
+    then the blocks."""
+    lines: List[str] = []
+    count = 0
+    with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, "w+", encoding="utf-8") as spool:
+        for r in reports:
+            lines.append(module.summary_line(r))
+            spool.write(module.one(r, opts, count))
+            count += 1
+        write(module.summary(lines, opts))
+        spool.seek(0)
+        for chunk in iter(lambda: spool.read(1 << 16), ""):
+            write(chunk)
     return count
 
 

@@ -101,8 +101,11 @@ def headline(r: StackReport) -> str:
     return verdict_part(r) + (" - " + "; ".join(found) if found else "")
 
 
-def summary_lines(reports: List[StackReport]) -> List[str]:
+def summary_line(r: StackReport) -> str:
+    """One stack's line in the summary a file with many stacks starts with."""
+    return "  %s: %s" % (r.source, headline(r))
+
+
+def summary_lines(lines: List[str]) -> List[str]:
     """A file with many stacks starts with one line per stack."""
-    out = ["%d stacks:" % len(reports)]
-    out.extend("  %s: %s" % (r.source, headline(r)) for r in reports)
-    return out
+    return ["%d stacks:" % len(lines)] + lines

@@ -50,8 +50,13 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     return "\n".join(out)
 
 
-def summary(reports: List[StackReport], opts: RenderOptions) -> str:  # noqa: ARG001
-    return "\n".join(H.summary_lines(reports)) + "\n\n" if len(reports) > 1 else ""
+def summary_line(r: StackReport) -> str:
+    return H.summary_line(r)
+
+
+def summary(lines: List[str], opts: RenderOptions) -> str:  # noqa: ARG001
+    """The summary over the stacks' lines (render/__init__ spools the blocks meanwhile)."""
+    return "\n".join(H.summary_lines(lines)) + "\n\n" if len(lines) > 1 else ""
 
 
 begin = end = no_text
