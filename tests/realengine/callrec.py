@@ -111,3 +111,21 @@ def wrap(pykd, log):
             value = _function(name, value, log)
         setattr(m, name, value)
     return m
+
+
+def run_entry(entry_main, argv, real):
+    """Run an in-debugger entry's main(argv, debugger=...) on the real pykd, recording every
+    pykd call and capturing what it prints. Returns (exit status, printed text, calls)."""
+    import io
+    import sys
+
+    from stackext.sources.pykd.adapter import Debugger
+
+    log = []
+    buf, saved = io.StringIO(), sys.stdout
+    sys.stdout = buf
+    try:
+        rc = entry_main(argv, debugger=Debugger(wrap(real, log)))
+    finally:
+        sys.stdout = saved
+    return rc, buf.getvalue(), log

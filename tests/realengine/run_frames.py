@@ -7,7 +7,6 @@ with the real pykd, the way a user does outside the debugger (the same in-debugg
 Writes OUT.json: {"rc", "stdout", "calls"}.
 """
 
-import io
 import json
 import os
 import sys
@@ -22,17 +21,10 @@ def main():
     import pykd as real
 
     from stackext import frames_debugger
-    from stackext.sources.pykd.adapter import Debugger
 
-    log = []
-    buf, saved = io.StringIO(), sys.stdout
-    sys.stdout = buf
-    try:
-        rc = frames_debugger.main(argv, debugger=Debugger(callrec.wrap(real, log)))
-    finally:
-        sys.stdout = saved
+    rc, printed, log = callrec.run_entry(frames_debugger.main, argv, real)
     with open(out_path, "w", encoding="utf-8") as f:
-        json.dump({"rc": rc, "stdout": buf.getvalue(), "calls": log}, f, indent=1)
+        json.dump({"rc": rc, "stdout": printed, "calls": log}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Writes OUT.json: {"rc", "stdout", "calls", "knf", "kv", "restore": [...]}.
 """
 
 import dataclasses
-import io
 import json
 import os
 import sys
@@ -53,17 +52,10 @@ def main():
     argv = sys.argv[sys.argv.index("--") + 1:]
     import pykd as real
 
-    from stackext import usage as debugger
-    from stackext.sources.pykd.adapter import Debugger
+    from stackext import usage
 
-    log = []
-    buf, saved = io.StringIO(), sys.stdout
-    sys.stdout = buf
-    try:
-        rc = debugger.main(argv, debugger=Debugger(callrec.wrap(real, log)))
-    finally:
-        sys.stdout = saved
-    doc = {"rc": rc, "stdout": buf.getvalue(), "calls": log}
+    rc, printed, log = callrec.run_entry(usage.main, argv, real)
+    doc = {"rc": rc, "stdout": printed, "calls": log}
     if rc == 0:
         doc["knf"] = real.dbgCommand("knf 1000")
         doc["kv"] = real.dbgCommand("kv 1000")
