@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable, List, Optional
 
+from stackext.addresses import parse_hex
 from stackext.model import Frame, FrameLayout, Local
 
 # `dv /V /t` rows as the real engine prints them:
@@ -76,7 +77,7 @@ def parse_dv(text: str, ptr_size: int = 8,
             name=name, type=type_text, size=type_size(type_text, ptr_size, sizeof),
             offset="%s%s" % (reg, "" if off is None else
                              ("+0x%x" % off if off >= 0 else "-0x%x" % -off)),
-            address=int(m.group("addr").replace("`", ""), 16))))
+            address=parse_hex(m.group("addr")))))
     for reg, off, loc in rows:
         if loc.size is None and off is not None:
             above = sorted(o for r, o, _ in rows if r == reg and o is not None and o > off)

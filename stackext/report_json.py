@@ -13,6 +13,7 @@ from typing import Any, Collection, Dict, List, Optional
 
 from stackext import __version__, words
 from stackext import knowledge as K
+from stackext.addresses import hex_or_none
 from stackext.errors import StackextError
 from stackext.model import (
     Bugcheck,
@@ -39,10 +40,6 @@ from stackext.model import (
 # read back by `stackext usage LOG` without analysing again.
 MARKER_BEGIN = "----- stackext json begin -----"
 MARKER_END = "----- stackext json end -----"
-
-
-def hex_or_none(v: Optional[int]) -> Optional[str]:
-    return None if v is None else "0x%x" % v
 
 
 def unhex(v: Any) -> Optional[int]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Optional, Tuple
 
+from stackext.addresses import parse_hex
+
 # A raw code address as a call site: 0x77a670d4, 0x00007ff9`7909c1b4.
 RAW_SITE_RE = re.compile(r"0x([0-9a-fA-F]{1,8}(?:`?[0-9a-fA-F]{8})?)$")
 # The displacement at the end of a WinDbg symbol: nt!KiBugCheckDispatch+0x69, ql2300+0x69416
@@ -38,7 +40,7 @@ def split_call_site(site: str) -> Symbol:
     """The parts of a WinDbg call site: `module!function+0xoff`, `module+0xoff` or `0xADDR`."""
     m = RAW_SITE_RE.match(site)
     if m:
-        return Symbol(None, None, None, int(m.group(1).replace("`", ""), 16))
+        return Symbol(None, None, None, parse_hex(m.group(1)))
     module, bang, function = site.partition("!")
     if not bang:
         m = OFFSET_RE.search(site)

@@ -7,6 +7,7 @@ import io
 from typing import Optional
 
 from stackext import fastpath
+from stackext.addresses import hex_or_none
 from stackext.model import StackReport
 from stackext.render.base import RenderOptions
 
@@ -15,8 +16,8 @@ COLUMNS = ["source", "thread", "index", "sp", "ret", "size", "size_unknown_reaso
            "budget", "used", "overflow"]
 
 
-def _hex(v):
-    return "" if v is None else "0x%x" % v
+def _hex(v) -> str:
+    return hex_or_none(v) or ""
 
 
 def _rows(rows) -> str:

@@ -8,6 +8,7 @@ import html
 import re
 from typing import Any, Dict, List, Optional
 
+from stackext.addresses import fmt_addr
 from stackext.model import UnknownReason
 
 # C0 controls other than tab and newline, and DEL: not allowed in an HTML document
@@ -40,12 +41,7 @@ def n(value: Optional[int]) -> str:
 
 
 def addr(value: Optional[int], d: Dict[str, Any]) -> str:
-    if value is None:
-        return "-"
-    if d.get("arch") == "x86" and value <= 0xFFFFFFFF:
-        return "%08x" % value
-    text = "%016x" % value
-    return text[:8] + "`" + text[8:]
+    return fmt_addr(value, d.get("arch") != "x86")
 
 
 def clip(text: str, width: int) -> str:

@@ -13,12 +13,9 @@ from tabulate import tabulate
 
 from stackext import __version__
 from stackext.addresses import fmt_addr
+from stackext.addresses import hex_or_none as _hex
 from stackext.render.markup import esc
 from stackext.survey import DriverView, ThreadRow
-
-
-def _hex(v: Optional[int]) -> Optional[str]:
-    return None if v is None else "0x%x" % v
 
 
 def _addr(v: Optional[int]) -> Optional[str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Set, Tuple
 
+from stackext.addresses import parse_hex
+
 # `.frame` / `.frame N` answer with the frame's row, as knf prints it (no Memory column):
 #   04 00000000`0011f290 00000001`40001697 seed!MyStruct_toDebugStr+0x72
 #   04 (Inline Function) --------`-------- inline!inner_helper+0x1a
@@ -42,7 +44,7 @@ def row_sp(m: Optional[re.Match]) -> Optional[int]:
     """The Child-SP/ChildEBP of a frame row; None for an inline frame or no row."""
     if m is None or m.group("sp").startswith("("):
         return None
-    return int(m.group("sp").replace("`", ""), 16)
+    return parse_hex(m.group("sp"))
 
 
 def type_name(type_text: str) -> str:
@@ -55,8 +57,8 @@ def parse_lm(text: str) -> List[Tuple[int, int, str]]:
     for line in text.splitlines():
         m = _LM_ROW.match(line)
         if m:
-            out.append((int(m.group(1).replace("`", ""), 16),
-                        int(m.group(2).replace("`", ""), 16), m.group(3)))
+            out.append((parse_hex(m.group(1)),
+                        parse_hex(m.group(2)), m.group(3)))
     return out
 
 
@@ -112,7 +114,7 @@ def current_thread_ids(text: str) -> Optional[Tuple[int, int]]:
 
 def x_functions(text: str) -> Dict[int, str]:
     """Address -> name of every function `x module!*` lists (data symbols left out)."""
-    return {int(m.group(1).replace("`", ""), 16): m.group(2)
+    return {parse_hex(m.group(1)): m.group(2)
             for m in _X_FUNCTION.finditer(text or "")}
 
 
@@ -124,5 +126,5 @@ def prefer_dml(text: str) -> Optional[bool]:
 
 def export_only_starts(lm_text: str) -> Set[int]:
     """Start addresses of the modules `lm` lists with export symbols only."""
-    return {int(m.group(1).replace("`", ""), 16) for m in _LM_STATE.finditer(lm_text or "")
+    return {parse_hex(m.group(1)) for m in _LM_STATE.finditer(lm_text or "")
             if m.group(2).strip().lower() == "export symbols"}

@@ -11,6 +11,7 @@ import re
 from typing import Optional
 
 from stackext import knowledge as K
+from stackext.addresses import parse_hex
 
 # .exr / !analyze's EXCEPTION_RECORD: "   ExceptionCode: c00000fd (Stack overflow)"
 EXR_RE = re.compile(r"^ExceptionCode:\s*([0-9a-fA-F]{8})\b")
@@ -44,7 +45,7 @@ class ExceptionFacts:
             return False
         m = THREAD_RE.match(text)
         if m:
-            self.thread = int(m.group(1).replace("`", ""), 16)
+            self.thread = parse_hex(m.group(1))
             return True
         m = EVENT_RE.match(text)
         if m:

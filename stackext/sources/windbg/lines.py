@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, List, NamedTuple, Optional, Union
 
+from stackext.addresses import parse_hex
 from stackext.model import Gap, GapKind, StackInput
 
 READ_CHUNK = 1 << 20  # never more than this of a line without a newline is held
@@ -101,9 +102,7 @@ def bounded_lines(stream) -> Iterator[str]:
         dropping = not ends
 
 
-def to_int(text: str) -> int:
-    """A hex number as WinDbg prints it, backtick or not: fffff880`021748b0."""
-    return int(text.replace("`", ""), 16)
+to_int = parse_hex  # the reader's name for addresses.parse_hex
 
 
 def clean_line(raw: str) -> str:
