@@ -192,11 +192,13 @@ def _high_water(report: StackReport, stack: StackInput) -> None:
                                       origin="TEB StackLimit (committed bottom)")
 
 
-def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None) -> StackReport:
-    """The whole analysis of one stack. The input's frames are copied, never changed."""
+def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
+            owned: bool = False) -> StackReport:
+    """The whole analysis of one stack. The input's frames are copied, never changed -- unless
+    the caller `owned` them (a log's stack read only to be analysed once: no copy per frame)."""
     opts = options or AnalysisOptions()
     arch = detect_arch(stack, opts.arch)
-    frames = [_copy_frame(f) for f in stack.frames]
+    frames = list(stack.frames) if owned else [_copy_frame(f) for f in stack.frames]
     kernel = stack.kernel
     if kernel is None:
         kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch) for f in frames)

@@ -98,7 +98,7 @@ def _file_reports(path: str, args: argparse.Namespace, opts) -> Iterator[StackRe
             for r in reports:  # a live target (or older stackext) names no dump: the log does
                 r.source = item.source if r.source == "debugger" else r.source
         else:
-            reports = [analyze(item, opts)]
+            reports = [analyze(item, opts, owned=True)]  # read once: no copy
         for r in reports:
             if args.thread is not None and not args.thread.matches(r.thread, r.thread_number):
                 continue

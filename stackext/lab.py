@@ -149,7 +149,7 @@ def stack_dicts(path: str, opts: AnalysisOptions) -> Iterator[Dict[str, Any]]:
             for k, d in enumerate(doc.get("stacks") or [] if isinstance(doc, dict) else []):
                 yield _checked(d, "%s: stack %d" % (item.source, k))
         else:
-            yield stack_dict(analyze(item, opts))
+            yield stack_dict(analyze(item, opts, owned=True))  # read once: no copy
 
 
 def over_gate(d: Dict[str, Any], share: Optional[float]) -> bool:

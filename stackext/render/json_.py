@@ -7,6 +7,7 @@ Streams: one stack at a time, a key per line and a frame per line, written by th
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _esc  # json.dumps's own
 from typing import Any, Dict, List
 
 from stackext import fastpath
@@ -18,10 +19,21 @@ from stackext.report_json import MARKER_BEGIN, MARKER_END, document_head, stack_
 _LISTS = ("frames", "modules", "functions", "segments")
 
 
-# Between the pieces of one encoding: a string no piece can print, as json prints it (a string
-# value's quotes are always escaped inside it; no key starts with NUL).
-_CUT = "\x00stackext-piece\x00"
-_CUT_JSON = ", %s, " % json.dumps(_CUT)
+def _value(v: Any) -> str:
+    """A value as json.dumps prints it: the scalars inline, anything else through json.dumps
+    (a str or int enum, a float, a dict)."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    cls = v.__class__
+    if cls is str:
+        return _esc(v)
+    if cls is int:
+        return int.__repr__(v)
+    return json.dumps(v)
 
 
 def _written(r: StackReport) -> Dict[str, List[str]]:
@@ -41,39 +53,20 @@ def _written(r: StackReport) -> Dict[str, List[str]]:
 
 
 def stack_json(r: StackReport, indent: str = "") -> str:
-    """One stack's object, each key on a line and each frame on a line, from ONE json.dumps
-    call (the pieces come out as json.dumps would print each alone; a call per piece cost a
-    third of a big log's time)."""
+    """One stack's object, each key on a line and each frame (module, function, segment) on a
+    line, as json.dumps prints each value alone."""
     written = _written(r)
-    d = stack_dict(r, leave_out=written)
-    pieces = []
-    shape: List[Any] = []  # per key: list items that follow it, lines written, or None
-    for key, value in d.items():
-        pieces.append(key)
-        if key in written:
-            shape.append(written[key])
-        elif key in _LISTS and value:
-            pieces.extend(value)
-            shape.append(len(value))
-        else:
-            pieces.append(value)
-            shape.append(None)
-    out = json.dumps([x for p in pieces for x in (p, _CUT)][:-1])[1:-1].split(_CUT_JSON)
     pad = indent + "  "
+    between = ",\n" + pad + "  "
     lines = []
-    at = 0
-    for count in shape:
-        key = out[at]
-        if count is None:
-            lines.append("%s%s: %s" % (pad, key, out[at + 1]))
-            at += 2
-            continue
-        if isinstance(count, list):
-            items, at = count, at + 1
+    for key, value in stack_dict(r, leave_out=written).items():
+        items = written.get(key)
+        if items is None and value and key in _LISTS:
+            items = [_value(x) for x in value]
+        if items is None:
+            lines.append('%s"%s": %s' % (pad, key, _value(value)))
         else:
-            items, at = out[at + 1: at + 1 + count], at + 1 + count
-        inner = (",\n" + pad + "  ").join(items)
-        lines.append('%s%s: [\n%s  %s\n%s]' % (pad, key, pad, inner, pad))
+            lines.append('%s"%s": [\n%s  %s\n%s]' % (pad, key, pad, between.join(items), pad))
     return "{\n" + ",\n".join(lines) + "\n" + indent + "}"
 
 

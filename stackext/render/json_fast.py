@@ -13,13 +13,22 @@ from __future__ import annotations
 from json.encoder import encode_basestring_ascii as _esc  # what json.dumps uses (ensure_ascii)
 from typing import List, Optional
 
-from stackext.model import Frame, FunctionTotal, ModuleTotal
+from stackext.model import Frame, FunctionTotal, ModuleTotal, SymbolQuality
 
 _FRAME = ('{"index": %s, "sp": %s, "ret": %s, "call_site": %s, "module": %s, "function": %s, '
           '"offset": %s, "inline": %s, "size": %s, "size_unknown_reason": %s, '
           '"size_unknown_label": %s, "gap_bytes": %s, "symbol_quality": %s, "segment": %s, '
           '"driver": %s, "heavy": %s, "estimated": %s, "ip": %s, "source_file": %s, '
           '"source_line": %s, "memory": %s, "trap_frame": %s, "line": %s}')
+# The common frame (a row of a log: no inline frame, no unknown size, no source, no kf Memory)
+# with those fields' values written in; _FRAME for all others.
+_COMMON = ('{"index": %d, "sp": "0x%x", "ret": "0x%x", "call_site": %s, "module": %s, '
+           '"function": %s, "offset": %d, "inline": false, "size": %d, '
+           '"size_unknown_reason": null, "size_unknown_label": null, "gap_bytes": null, '
+           '"symbol_quality": %s, "segment": %d, "driver": %s, "heavy": %s, '
+           '"estimated": false, "ip": null, "source_file": null, "source_line": null, '
+           '"memory": null, "trap_frame": null, "line": %d}')
+_PDB, _EXPORT = SymbolQuality.PDB, SymbolQuality.EXPORT
 _MODULE = '{"module": %s, "bytes": %s, "frames": %s, "driver": %s, "share": %s}'
 _FUNCTION = '{"function": %s, "bytes": %s, "count": %s, "module": %s, "driver": %s}'
 
@@ -51,6 +60,36 @@ def frame_line(f: Frame) -> Optional[str]:
     bools, strs, enums, None; the common types inline, anything else through _n and _b, which
     raise); None for a frame with locals or a layout (the dict path)."""
     d = f.__dict__
+    if d["inline"] is False and d["size_unknown_reason"] is None and d["gap_bytes"] is None \
+            and d["estimated"] is False and d["ip"] is None and d["source_file"] is None \
+            and d["source_line"] is None and d["memory"] is None and d["trap_frame"] is None \
+            and d["locals"] is None and d["layout"] is None:
+        line = _common_line(d)
+        if line is not None:
+            return line
+    return _frame_line(d)
+
+
+def _common_line(d: dict) -> Optional[str]:
+    """The common frame's line; None when a value is not of its field's type (each is checked:
+    %d would print a bool as 1 and a str module would need no quotes)."""
+    index, sp, ret, offset, size, segment, line = (d["index"], d["sp"], d["ret"], d["offset"],
+                                                   d["size"], d["segment"], d["line"])
+    module, function, quality, driver, heavy = (d["module"], d["function"], d["symbol_quality"],
+                                                d["driver"], d["heavy"])
+    if index.__class__ is int and sp.__class__ is int and ret.__class__ is int and \
+            offset.__class__ is int and size.__class__ is int and segment.__class__ is int and \
+            line.__class__ is int and module.__class__ is str and function.__class__ is str and \
+            (quality is _PDB or quality is _EXPORT) and (driver is True or driver is False) and \
+            (heavy is True or heavy is False):
+        return _COMMON % (index, sp, ret, _esc(d["call_site"]), _esc(module), _esc(function),
+                          offset, size, '"pdb"' if quality is _PDB else '"export"', segment,
+                          "true" if driver else "false", "true" if heavy else "false", line)
+    return None
+
+
+def _frame_line(d: dict) -> Optional[str]:
+    """Any frame's line (frame_line's general path)."""
     if d["locals"] is not None or d["layout"] is not None:
         return None
     index, offset, size, gap, segment, src_line, memory, line = (
@@ -104,5 +143,10 @@ def module_line(m: ModuleTotal) -> str:
 
 
 def function_line(x: FunctionTotal) -> str:
-    return _FUNCTION % (_esc(x.function), _n(x.bytes), _n(x.count),
-                        "null" if x.module is None else _esc(x.module), _b(x.driver))
+    total, count, module, driver = x.bytes, x.count, x.module, x.driver
+    if total.__class__ is int and count.__class__ is int and module.__class__ is str and \
+            (driver is True or driver is False):  # the common line, its values checked
+        return _FUNCTION % (_esc(x.function), int.__repr__(total), int.__repr__(count),
+                            _esc(module), "true" if driver else "false")
+    return _FUNCTION % (_esc(x.function), _n(total), _n(count),
+                        "null" if module is None else _esc(module), _b(driver))
