@@ -54,12 +54,13 @@ def detect_arch(stack: StackInput, forced: Optional[str] = None) -> str:
     return "x64" if widest > 0xFFFFFFFF else "x86"
 
 
-def _bounds_from_start_frame(frames: List[Frame]) -> Optional[Tuple[int, int]]:
+def _bounds_from_start_frame(frames: List[Frame],
+                             names: List[str]) -> Optional[Tuple[int, int]]:
     """KiStartSystemThread's first two arguments are the thread's StackBase and StackLimit in
     real kv/STACK_TEXT output (they match !thread's Base/Limit in the same logs). Used only when
     they agree with the frame they sit in."""
-    for f in frames:
-        if K.fn_key(f.function) in ("kistartsystemthread", "kxstartsystemthread") and \
+    for f, name in zip(frames, names):
+        if name in ("kistartsystemthread", "kxstartsystemthread") and \
                 len(f.args) >= 2 and f.args[0] and f.args[1] and f.sp:
             base, limit = f.args[0], f.args[1]
             size = base - limit
@@ -70,14 +71,20 @@ def _bounds_from_start_frame(frames: List[Frame]) -> Optional[Tuple[int, int]]:
 
 def _symbol_quality(frames: List[Frame], export_modules) -> None:
     """pdb / export (the nearest export of a module without its PDB) / none."""
+    pdb, export, none = SymbolQuality.PDB, SymbolQuality.EXPORT, SymbolQuality.NONE
+    far = K.EXPORT_DISPLACEMENT
+    exported: Dict[Optional[str], bool] = {}  # module -> without its PDB (a stack has few)
     for f in frames:
+        module, offset = f.module, f.offset
+        no_pdb = exported.get(module)
+        if no_pdb is None:
+            no_pdb = exported[module] = (module or "").lower() in export_modules
         if not f.function:
-            f.symbol_quality = SymbolQuality.NONE
-        elif (f.module or "").lower() in export_modules or \
-                (f.offset is not None and f.offset >= K.EXPORT_DISPLACEMENT):
-            f.symbol_quality = SymbolQuality.EXPORT
+            f.symbol_quality = none
+        elif no_pdb or (offset is not None and offset >= far):
+            f.symbol_quality = export
         else:
-            f.symbol_quality = SymbolQuality.PDB
+            f.symbol_quality = pdb
 
 
 def _rollups(report: StackReport, frames: List[Frame]) -> None:
@@ -129,16 +136,16 @@ def _copy_frame(f: Frame) -> Frame:
     return c
 
 
-def _segments(report: StackReport, frames: List[Frame], stack: StackInput,
+def _segments(report: StackReport, frames: List[Frame], names: List[str], stack: StackInput,
               opts: AnalysisOptions) -> None:
     base, limit, arch = report.stack_base, report.stack_limit, report.arch
     seg_limit = limit if limit is not None else stack.limit_hint
     default = K.default_budget(arch)
     jump = opts.budget or (base - limit if base is not None and limit is not None else None) \
         or default
-    runs = S.split(frames, arch, max(jump, default), seg_limit, base)
+    runs = S.split(frames, arch, max(jump, default), seg_limit, base, names)
     report.segments, report.thread_segment = S.label(frames, runs, arch, report.kernel,
-                                                     seg_limit, base)
+                                                     seg_limit, base, names)
     for seg, (s, e) in zip(report.segments, runs):
         for f in frames[s:e]:
             f.segment = seg.index
@@ -149,17 +156,23 @@ def _heaviest(report: StackReport, frames: List[Frame], opts: AnalysisOptions) -
     system call or the bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
     t = report.thread_segment
-    known = {}  # (module, microsoft) -> driver: a stack has few modules
+    heavy = opts.heavy
+    known: Dict[Tuple[Optional[str], Optional[bool]], bool] = {}  # a stack has few modules
+    ranked = []
     for f in frames:
         key = (f.module, f.microsoft)
         driver = known.get(key)
         if driver is None:
             driver = known[key] = K.is_driver_module(f.module, drivers, f.microsoft)
         f.driver = driver
-        f.heavy = f.size is not None and not f.inline and f.size >= opts.heavy and \
-            (t is None or f.segment == t)
-    ranked = sorted((f for f in frames if f.size and (t is None or f.segment == t)),
-                    key=lambda f: (-f.size, f.index))
+        size = f.size
+        if size and (t is None or f.segment == t):
+            ranked.append(f)
+            f.heavy = size >= heavy and not f.inline
+        else:
+            f.heavy = False if size is None or f.inline else \
+                size >= heavy and (t is None or f.segment == t)
+    ranked.sort(key=lambda f: (-f.size, f.index))
     report.heaviest = [f.index for f in ranked[: opts.top]]
     report.heaviest_drivers = [f.index for f in ranked if f.driver][: opts.top]
 
@@ -205,6 +218,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     lost = find_lost(frames, kernel, arch, stack.frames_from)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
+    names = [K.fn_key(f.function) for f in frames]  # once: the routine tables' key per frame
     report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
                          segments=[], thread=stack.thread, process=stack.process,
                          thread_number=stack.thread_number,
@@ -216,17 +230,17 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     report.exception_code = stack.exception_code
     origin = stack.bounds_origin
     if stack.stack_base is None and stack.stack_limit is None and kernel:
-        found = _bounds_from_start_frame(frames)
+        found = _bounds_from_start_frame(frames, names)
         if found:
             report.stack_base, report.stack_limit = found
             origin = Origin.LOG
-    _segments(report, frames, stack, opts)
+    _segments(report, frames, names, stack, opts)
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
     if lost is not None:
         mark_lost(frames)
-    start_area(frames, report, report.stack_base)
+    start_area(frames, names, report, report.stack_base)
     V.budget(report, opts.budget, origin, stack.bounds_note)
-    report.double_fault = V.is_double_fault(report, frames)
+    report.double_fault = V.is_double_fault(report, names)
     m = V.measure(stack, report, frames)
     if m is not None:
         V.judge(report, m)

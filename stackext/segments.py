@@ -29,62 +29,49 @@ def _in_thread(sp: int, limit: Optional[int], base: Optional[int]) -> Optional[b
     return True
 
 
-def _is_switch(a: int, ka: bool, ta: Optional[bool], ist: bool, b: int, kb: bool,
-               tb: Optional[bool], jump_limit: int) -> bool:
-    """Does the stack change between two physical frames, inner SP a and outer SP b? k*: in
-    kernel space; t*: on the thread's own stack (None: the bounds do not say); ist: the inner
-    frame is an IST handler. (Each frame's facts are found once, in split.)"""
-    if ka != kb:
-        return True  # kernel <-> user: the system-call boundary
-    if ist:
-        return True  # an IST handler: what it interrupted is on another stack
-    if b < a:
-        return True  # stacks grow down: going outward the SP can only rise
-    if ka and b - a > jump_limit:
-        return True  # no kernel frame is bigger than the whole kernel stack
-    # on and off the thread's own stack (kernel bounds, or a user target's TEB bounds: a fiber
-    # or a hand-made stack)
-    if ta is not None and tb is not None and ta != tb:
-        return True
-    # User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch.
-    return False
+def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
+          base: Optional[int], names: List[str]) -> List[Tuple[int, int]]:
+    """Positions [start, end) of each run of frames on one stack, innermost run first. `names`:
+    each frame's K.fn_key.
 
-
-def split(frames: List[Frame], arch: str, jump_limit: int,
-          limit: Optional[int], base: Optional[int]) -> List[Tuple[int, int]]:
-    """Positions [start, end) of each run of frames on one stack, innermost run first.
-
-    Inline frames and frames without an SP stay with the physical frame before them."""
+    Inline frames and frames without an SP stay with the physical frame before them. Between
+    two physical frames, inner SP a and outer SP b, the stack changes when:
+    - one is in kernel space and the other not: the system-call boundary;
+    - the inner frame is an IST handler: what it interrupted is on another stack;
+    - b < a: stacks grow down, so going outward the SP can only rise;
+    - in kernel space, b - a > jump_limit: no kernel frame is bigger than the whole stack;
+    - one is on the thread's own stack and the other not (kernel bounds, or a user target's TEB
+      bounds: a fiber or a hand-made stack), where the bounds say.
+    User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch."""
     runs: List[Tuple[int, int]] = []
     start = 0
-    prev = None  # (sp, kernel, on the thread's stack, IST handler) of the last physical frame
+    floor = K.ARCH[arch].kernel_floor
+    ist_routines = K.IST_ROUTINES
+    a = ka = ta = ist = None  # the last physical frame's SP, kernel, on the thread, IST handler
     for pos, f in enumerate(frames):
-        if f.inline or f.sp is None:
-            continue
         sp = f.sp
-        here = (sp, K.is_kernel_address(sp, arch), _in_thread(sp, limit, base),
-                K.fn_key(f.function) in K.IST_ROUTINES)
-        if prev is not None and _is_switch(prev[0], prev[1], prev[2], prev[3], sp, here[1],
-                                           here[2], jump_limit):
+        if f.inline or sp is None:
+            continue
+        kb, tb = sp >= floor, _in_thread(sp, limit, base)
+        if a is not None and (ka != kb or ist or sp < a or (kb and sp - a > jump_limit)
+                              or (ta is not None and tb is not None and ta != tb)):
             # inline frames between belong to the outer physical frame they sit in
             cut = pos
             while cut > start and frames[cut - 1].inline:
                 cut -= 1
             runs.append((start, cut))
             start = cut
-        prev = here
+        a, ka, ta, ist = sp, kb, tb, names[pos] in ist_routines
     if frames:
         runs.append((start, len(frames)))
     return runs
 
 
-def _names(frames: List[Frame]) -> List[str]:
-    return [K.fn_key(f.function) for f in frames]
-
-
 def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: bool,
-          limit: Optional[int], base: Optional[int]) -> Tuple[List[Segment], Optional[int]]:
-    """Segments with their kinds, and the index of the thread's own stack segment (or None)."""
+          limit: Optional[int], base: Optional[int],
+          all_names: List[str]) -> Tuple[List[Segment], Optional[int]]:
+    """Segments with their kinds, and the index of the thread's own stack segment (or None).
+    `all_names`: each frame's K.fn_key."""
     segs: List[Segment] = []
     phys = [[f for f in frames[s:e] if not f.inline and f.sp is not None] for s, e in runs]
     is_kernel = [bool(p) and K.is_kernel_address(p[0].sp, arch) for p in phys]
@@ -93,9 +80,9 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
     thread: Optional[int] = None
     for i, (s, e) in enumerate(runs):
         seg_frames = frames[s:e]
-        names = _names(seg_frames)
+        names = all_names[s:e]
         p = phys[i]
-        nxt = frames[e] if e < len(frames) else None
+        nxt_name = all_names[e] if e < len(frames) else None
         kind = SegmentKind.UNKNOWN
         note = None
         if p and not is_kernel[i] and not kernel and base is not None and limit is not None \
@@ -113,11 +100,11 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
             kind = SegmentKind.DPC
         elif i != outermost_kernel and (
             any(n.startswith(K.ISR_ROUTINES_PREFIX) for n in names)
-            or (nxt is not None and K.fn_key(nxt.function).startswith(K.ISR_ROUTINES_PREFIX))
+            or (nxt_name is not None and nxt_name.startswith(K.ISR_ROUTINES_PREFIX))
         ):
             kind = SegmentKind.ISR
         elif i != outermost_kernel and (
-            (nxt is not None and K.fn_key(nxt.function) in K.EXPAND_ROUTINES)
+            (nxt_name is not None and nxt_name in K.EXPAND_ROUTINES)
             or (names and names[-1] in K.EXPAND_ROUTINES)
         ):
             kind = SegmentKind.EXPANDED

@@ -70,21 +70,27 @@ def _child_sp_sizes(frames: List[Frame], base: Optional[int], thread_seg: Option
         if f.inline:
             continue
         j = nxt[pos]
-        if f.sp is None:
+        sp = f.sp
+        if sp is None:
             f.size_unknown_reason = UnknownReason.NO_SP
-        elif j is None:
+            continue
+        if j is None:
             f.size_unknown_reason = UnknownReason.BASE_UNKNOWN if base is None or \
                 f.segment != thread_seg else UnknownReason.STACK_CONTINUES
-        elif frames[j].segment != f.segment:
+            continue
+        g = frames[j]
+        outer = g.sp
+        if g.segment != f.segment:
             f.size_unknown_reason = UnknownReason.OTHER_STACK
-        elif gap_between(frames, pos, j):
+        elif (g.gap_before is not None or g.index != f.index + 1) if j == pos + 1 else \
+                gap_between(frames, pos, j):
             f.size_unknown_reason = UnknownReason.FRAMES_MISSING
-            if frames[j].sp is not None and frames[j].sp >= f.sp:
-                f.gap_bytes = frames[j].sp - f.sp
-        elif frames[j].sp is None:
+            if outer is not None and outer >= sp:
+                f.gap_bytes = outer - sp
+        elif outer is None:
             f.size_unknown_reason = UnknownReason.NO_SP
         else:
-            f.size = frames[j].sp - f.sp
+            f.size = outer - sp
 
 
 def fill_sizes(frames: List[Frame], arch: str, base: Optional[int], thread_seg: Optional[int],
@@ -95,24 +101,26 @@ def fill_sizes(frames: List[Frame], arch: str, base: Optional[int], thread_seg: 
     else:
         _child_sp_sizes(frames, base, thread_seg)
     for f in frames:
-        if f.inline:
+        if f.inline:  # (a stack has few: this loop only tests)
             f.size = 0
             f.size_unknown_reason = None
 
 
-def _reaches_start(f: Frame, next_seg_is_user: bool) -> bool:
+def _reaches_start(f: Frame, name: str, next_seg_is_user: bool) -> bool:
     """Did the walk reach where the thread's stack begins (so the rest up to StackBase is the
-    start area, not some function's frame)?"""
-    if K.fn_key(f.function) in K.START_ROUTINES or f.ret == 0:
+    start area, not some function's frame)? `name`: the frame's K.fn_key."""
+    if name in K.START_ROUTINES or f.ret == 0:
         return True
     # A kernel stack entered from user mode begins at the system-call entry: what lies above
     # its frame is the trap frame and the initial area.
-    return next_seg_is_user and K.fn_key(f.function) in K.SYSCALL_ROUTINES
+    return next_seg_is_user and name in K.SYSCALL_ROUTINES
 
 
-def start_area(frames: List[Frame], report: StackReport, base: Optional[int]) -> None:
+def start_area(frames: List[Frame], names: List[str], report: StackReport,
+               base: Optional[int]) -> None:
     """The bytes between the thread segment's outermost frame and StackBase, when the walk
-    reached the thread's start: its start frames and initial trap/context area."""
+    reached the thread's start: its start frames and initial trap/context area. `names`: each
+    frame's K.fn_key."""
     t = report.thread_segment
     if t is None or base is None:
         return
@@ -125,7 +133,7 @@ def start_area(frames: List[Frame], report: StackReport, base: Optional[int]) ->
     f = frames[last]
     if later and not next_is_user:
         return
-    reaches = _reaches_start(f, next_is_user)
+    reaches = _reaches_start(f, names[last], next_is_user)
     if not reaches and f.size_unknown_reason == UnknownReason.STACK_CONTINUES and f.sp < base:
         # the log (or the walk) stops before the thread's start: say how much is not shown
         report.not_shown = base - f.sp

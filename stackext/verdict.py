@@ -190,7 +190,8 @@ def _proof(report: StackReport, m: Measure, over: bool) -> None:
     report.verdict_proven = not missing and _own_bounds(report)
 
 
-def is_double_fault(report: StackReport, frames: List[Frame]) -> bool:
+def is_double_fault(report: StackReport, names: List[str]) -> bool:
+    """`names`: each frame's K.fn_key."""
     bc = report.bugcheck
-    return bool(bc and bc.code == 0x7F and bc.args and bc.args[0] == 8) or any(
-        K.fn_key(f.function) in K.DOUBLE_FAULT_ROUTINES for f in frames)
+    return bool(bc and bc.code == 0x7F and bc.args and bc.args[0] == 8) or \
+        not K.DOUBLE_FAULT_ROUTINES.isdisjoint(names)
