@@ -18,7 +18,7 @@ from typing import List, Optional
 from stackext import fastpath
 from stackext.model import Frame
 from stackext.sources.windbg import lines as L
-from stackext.sources.windbg.rows import Row, _leading
+from stackext.sources.windbg.rows import Row
 
 # STACK_TEXT / !thread / kv rows (the number only under a "#" header):
 # ffffed0e`e77dcd48 fffff802`0442bfa9     : 00000000`0000000a ffff8009`1002ac08 00000000`00000002
@@ -51,17 +51,28 @@ def feed(reader, paste, dps, notes, n: int, raw: str) -> Optional[List]:
         return None
     (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
      src_line) = m.groups()
-    number, memory = _leading(None, num, reader.layout)
-    # The dataclass's own __init__: its instances share one key table (a frame built from a
-    # plain dict costs 2.5 times the memory, which a table of a big log holds for every frame).
-    frame = Frame(index=number if number is not None else -1, sp=int(sh + sl, 16),
-                  ret=int(rh + rl, 16),
-                  call_site=raw[m.start(14):m.end(16 if off is not None else 15)],
-                  module=module, function=function,
-                  offset=int(off, 16) if off is not None else 0,
-                  args=[int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
-                  source_file=None if src is None else src.strip(),
-                  source_line=None if src_line is None else int(src_line), memory=memory, line=n)
+    layout = reader.layout
+    number = memory = None
+    if num is not None:  # rows.Row's _leading with one number
+        if layout.memory and not layout.numbered:
+            memory = int(num, 16)  # kf without n: the one number is Memory
+        else:
+            number = int(num, 16)
+    # The dataclass's own __init__, positional (its fields' order): its instances share one key
+    # table (a frame built from a plain dict costs 2.5 times the memory, which a table of a big
+    # log holds for every frame).
+    frame = Frame(number if number is not None else -1, int(sh + sl, 16), int(rh + rl, 16),
+                  raw[m.start(14):m.end(16 if off is not None else 15)], module, function,
+                  int(off, 16) if off is not None else 0, False, None,
+                  [int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
+                  None if src is None else src.strip(),
+                  None if src_line is None else int(src_line), memory, None, None, None, n)
+    stack = reader.stack
+    if stack is not None and stack.append_next(frame, number is not None):
+        return _NONE
     out: List = []
     reader._add_row(n, Row(frame, number is not None, 16), out)
     return out
+
+
+_NONE: List = []  # (never appended to: the reader's "no item ended here")

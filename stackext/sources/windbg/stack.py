@@ -70,6 +70,22 @@ class OpenStack:
         sp = row.frame.sp
         return sp is None or (last_sp is not None and 0 < sp - last_sp <= CONTINUE_REACH)
 
+    def append_next(self, frame: Frame, numbered: bool) -> bool:
+        """add_row for the common row, when nothing is pending: the next frame of this listing
+        (numbered as the rows before it, the next number, no blank line or gap before it, room
+        for it); False (nothing done) for any other row, which add_row then takes."""
+        frames = self.frames
+        if not frames or self.after_blank or self.gap is not None or \
+                numbered != self.numbered or len(frames) >= MAX_FRAMES or 16 not in self.widths:
+            return False
+        if not numbered:
+            frame.index = len(frames)
+        elif frame.index != frames[-1].index + 1:
+            return False
+        self.last_unreadable_row = False
+        frames.append(frame)
+        return True
+
     def add_row(self, n: int, row: Row) -> None:
         if len(self.frames) >= MAX_FRAMES:
             if self.complete is None:
