@@ -33,6 +33,8 @@ from stackext.sizes import fill_sizes, start_area
 
 @dataclass
 class AnalysisOptions:
+    """What the analysis is asked (the console's and the debugger's shared options)."""
+
     budget: Optional[int] = None  # --budget: overrides what the thread says
     heavy: int = K.DEFAULT_HEAVY
     top: int = 5

@@ -150,6 +150,8 @@ class SymbolQuality(str, Enum):
 
 @dataclass
 class Gap:
+    """Frames missing before (inward of) a frame: why, and where the source shows it."""
+
     kind: GapKind
     where: str = ""  # "file:line" of the line that shows it
     text: str = ""  # what the log said there, verbatim

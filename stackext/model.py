@@ -95,6 +95,8 @@ class Frame:
 
 @dataclass
 class Bugcheck:
+    """The bugcheck code and its four arguments, as the log or the dump shows them."""
+
     code: int
     args: List[Optional[int]]  # always four entries; None where the log does not show one
 
@@ -146,6 +148,9 @@ class StackInput:
 
 @dataclass
 class Segment:
+    """A run of consecutive frames on one physical stack (the thread's own, a DPC or ISR
+    stack, ...): its SP range, and its use and budget where known."""
+
     index: int
     kind: SegmentKind
     first_frame: int  # WinDbg frame numbers
@@ -161,6 +166,8 @@ class Segment:
 
 @dataclass
 class ModuleTotal:
+    """The bytes and frames of one module over the stack (the module rollup)."""
+
     module: str
     bytes: int
     frames: int
@@ -170,6 +177,8 @@ class ModuleTotal:
 
 @dataclass
 class FunctionTotal:
+    """The bytes and calls of one function over the stack (the function rollup)."""
+
     function: str
     bytes: int
     count: int
@@ -179,6 +188,9 @@ class FunctionTotal:
 
 @dataclass
 class Cycle:
+    """A round of call sites repeated on the stack (recursion), and how many more rounds the
+    remaining stack would hold."""
+
     call_sites: List[str]
     repeats: int
     bytes_per_round: Optional[int]

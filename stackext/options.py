@@ -21,13 +21,14 @@ FORMAT_CHOICES = ("table", "json", "csv", "markdown", "html", "jsonl")
 # Numbers as WinDbg reads them: bare digits are hex ("6000" = 0x6000), "0n24576" is decimal,
 # "0x6000" hex; a K/KB/KiB (M/MB/MiB) suffix makes the digits a decimal count of KiB (MiB):
 # "24K" = 24 KiB. "6000", "0x6000", "0n24576", "24K", "24 KB", "1M"
-_SIZE = re.compile(r"^\s*(?:(0x[0-9a-f]+)|(0n\d+)|(\d+)\s*(k|kb|kib|m|mb|mib)|([0-9a-f]+))\s*$",
-                   re.I)
+# (_SIZE and _ADDR are compiled on first use, in re's cache: most runs give neither option, and
+# every `!py` run is a fresh interpreter)
+_SIZE = r"^\s*(?:(0x[0-9a-f]+)|(0n\d+)|(\d+)\s*(k|kb|kib|m|mb|mib)|([0-9a-f]+))\s*$"
 SIZE_HELP = "hex as WinDbg reads it (6000 = 0x6000), 0n for decimal (0n24576), or 24K (KiB)"
 
 
 def parse_size(text: str) -> int:
-    m = _SIZE.match((text or "").replace("`", ""))
+    m = re.match(_SIZE, (text or "").replace("`", ""), re.I)
     if not m:
         raise argparse.ArgumentTypeError(
             "not a size: %r (use e.g. 6000 or 0x6000 (hex), 0n24576 (decimal), 24K)" % text)
@@ -44,11 +45,11 @@ def parse_size(text: str) -> int:
 
 
 # "fffff803`12345678", "0xfffff80312345678", "fffff80312345678"
-_ADDR = re.compile(r"^\s*(?:0x)?([0-9a-f]{1,8})`?([0-9a-f]{0,8})\s*$", re.I)
+_ADDR = r"^\s*(?:0x)?([0-9a-f]{1,8})`?([0-9a-f]{0,8})\s*$"
 
 
 def parse_address(text: str) -> int:
-    m = _ADDR.match(text or "")
+    m = re.match(_ADDR, text or "", re.I)
     if not m:
         raise argparse.ArgumentTypeError(
             "not an address: %r (use WinDbg's fffff803`12345678, 0x... or bare hex)" % text)

@@ -26,7 +26,6 @@ from stackext.options import (
     render_options,
 )
 from stackext.render import render, renderer
-from stackext.report_json import MARKER_BEGIN
 from stackext.sources.pykd import anatomy, dump, live, memory
 from stackext.sources.pykd.adapter import Debugger, boundary
 from stackext.sources.pykd.nosymbols import missing_symbol_folders
@@ -141,6 +140,9 @@ def run(args: argparse.Namespace, dbg: Debugger, write: Write) -> int:
     # stackext's own commands lies inside the block (the log reader skips it), not before it.
     early_marker = inside and args.format == "json"
     if early_marker:
+        # start-up: the JSON document module is for a JSON run only (the renderer imports it)
+        from stackext.report_json import MARKER_BEGIN
+
         write(MARKER_BEGIN, False)
     dml = inside and wants_dml(dbg, args.dml, args.format)
     thread, where = _open_target(dbg, args)

@@ -8,7 +8,6 @@ pays only for the renderer it uses (tabulate alone costs ~26 ms to import).
 from __future__ import annotations
 
 import importlib
-import tempfile
 from types import ModuleType
 from typing import Callable, Iterable, List, Optional
 
@@ -57,6 +56,10 @@ def _spooled(reports: Iterable[StackReport], module: ModuleType, opts: RenderOpt
     """A format that opens with one line per stack (the summary): each stack's block goes to a
     spool as it comes, only its summary line is kept, so memory stays flat; then the summary,
     then the blocks."""
+    # start-up: tempfile (with shutil, random, bz2, lzma) costs ~4 ms to import, and only a
+    # stream of stacks spools; an in-debugger run renders its one report with render()
+    import tempfile
+
     lines: List[str] = []
     count = 0
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, "w+", encoding="utf-8") as spool:
@@ -72,9 +75,19 @@ def _spooled(reports: Iterable[StackReport], module: ModuleType, opts: RenderOpt
 
 
 def render(reports: List[StackReport], fmt: str, options: Optional[RenderOptions] = None) -> str:
+    """The reports (in memory already) as one string: what stream() writes, without a spool."""
     parts: List[str] = []
-    stream(reports, fmt, options, parts.append)
-    return "".join(parts)
+    module = renderer(fmt)
+    if not hasattr(module, "summary_line"):
+        stream(reports, fmt, options, parts.append)
+        return "".join(parts)
+    opts = options or RenderOptions()
+    lines = []
+    for count, r in enumerate(reports):
+        lines.append(module.summary_line(r))
+        parts.append(module.one(r, opts, count))
+    return "".join([module.begin(opts), module.summary(lines, opts)] + parts
+                   + [module.end(opts, len(reports))])
 
 
 __all__ = ["FORMATS", "FORMAT_NAMES", "RenderOptions", "render", "renderer", "stream"]

@@ -14,6 +14,8 @@ from stackext.model import StackReport
 
 @dataclass
 class RenderOptions:
+    """How a renderer writes (the options every format shares)."""
+
     top: int = 5
     markers: bool = False  # JSON between marker lines (inside a debugger, for kd -logo logs)
     functions: int = 10  # function rollup rows shown in text formats
