@@ -28,6 +28,7 @@ from stackext.model import (
     StackReport,
     SymbolQuality,
 )
+from stackext.procstacks import account as processor_stacks
 from stackext.sizes import fill_sizes, start_area
 
 
@@ -253,6 +254,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     _symbol_quality(frames, stack.export_modules)
     _rollups(report, frames)
     _segment_accounts(report, frames, opts.top)
+    processor_stacks(report, frames, stack)
     report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
     for c in report.cycles:
         c.rounds_left_at_most = report.remaining_is_upper_bound

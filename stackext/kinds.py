@@ -208,3 +208,14 @@ class LostTrack:
     after_site: str
     module: Optional[str]  # the module of the last frame kept: no symbols/unwind data there
     dropped: int  # frames not listed
+
+
+@dataclass
+class ProcessorStack:
+    """A processor's own stack that a segment can run on (the DPC stack, the ISR stack): its top
+    (`_KPRCB.DpcStack` / `IsrStack`, the highest address) and its size when known. `origin` says
+    where the top was read (the debugger's _KPRCB, a `dt`/`dx` line of the log)."""
+    kind: SegmentKind
+    top: int
+    size: Optional[int]
+    origin: str

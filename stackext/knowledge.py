@@ -132,6 +132,20 @@ BUGCHECK_CONTEXT = {0x7E: (3, ".cxr"), 0x1000007E: (3, ".cxr"), 0x3B: (2, ".cxr"
 DPC_ROUTINES = frozenset(s.lower() for s in ("KiRetireDpcList", "KxRetireDpcList",
                                              "KiExecuteAllDpcs", "KiExecuteDpc",
                                              "KiDispatchInterruptContinue"))
+# A processor's DPC stack is [_KPRCB.DpcStack - KERNEL_STACK_SIZE, _KPRCB.DpcStack]: the NT
+# exception dispatcher (RtlDispatchException; ReactOS ntoskrnl/rtl/libsupp.c
+# RtlpHandleDpcStackException, "StackLow = DpcStack - KERNEL_STACK_SIZE") switches its stack limits
+# to that range when DpcRoutineActive, and a decompiled Windows 10 x64 kernel routine tests
+# `sp < CurrentPrcb->DpcStack - 24576` (0x6000, x64's KERNEL_STACK_SIZE; x86's is 0x3000). ARM64's
+# is not sourced: no size, so no budget. DpcStack is the top (public x86 `dt nt!_KPRCB` dumps show
+# it page-aligned: `+0x868 DpcStack : 0xf88c7000 Void`).
+DPC_STACK_SIZE = {"x86": 0x3000, "x64": 0x6000}
+# The ISR stack (Windows 10+, _KPRCB.IsrStack) is [IsrStack - nt!KeIsrStackSize, IsrStack]:
+# KiInterruptDispatch* compare RSP with gs:[Prcb.IsrStack] - KeIsrStackSize before switching,
+# MmAllocateIsrStack allocates KeIsrStackSize + a guard page, MmFreeIsrStack frees KeIsrStackSize
+# below the top. Its value is the kernel's variable, not a constant any source states: read from
+# the target (nt!KeIsrStackSize), never assumed.
+ISR_STACK_SIZE_SYMBOL = "nt!KeIsrStackSize"
 ISR_ROUTINES_PREFIX = ("kiinterruptsubdispatch", "kicallinterruptserviceroutine",
                        "kiinterruptdispatch", "kiisrthunk", "kiisrlinkage")
 EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",

@@ -23,6 +23,7 @@ from stackext.kinds import (
     LostTrack,
     NotProven,
     Origin,
+    ProcessorStack,
     SegmentKind,
     SymbolQuality,
     UnknownReason,
@@ -33,6 +34,7 @@ __all__ = [
     # the typed vocabulary and small values (stackext.kinds), part of the model's face
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
     "UnknownReason", "VerdictKind", "Gap", "Local", "FrameLayout", "HighWater", "LostTrack",
+    "ProcessorStack",
     # the data
     "Frame", "Bugcheck", "StackInput", "Segment", "ModuleTotal", "FunctionTotal", "Cycle",
     "StackReport",
@@ -144,6 +146,10 @@ class StackInput:
     # The exception this thread took, when the source knows it was this thread's (the dump's
     # last event on it, !analyze's exception record): 0xC00000FD proves a stack overflow.
     exception_code: Optional[int] = None
+    # The processor's DPC/ISR stacks as the source read them (stackext.procstacks judges a DPC
+    # or ISR segment against its own), and why one could not be read: {"dpc": sentence}.
+    processor_stacks: List[ProcessorStack] = field(default_factory=list)
+    processor_stack_missing: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -160,8 +166,17 @@ class Segment:
     note: Optional[str] = None
     # bytes the SPs prove used on this stack (the thread's: StackBase - innermost SP when known)
     used: Optional[int] = None
-    budget: Optional[int] = None  # where known (the thread's own stack)
+    budget: Optional[int] = None  # where known (the thread's own stack, a DPC/ISR stack's size)
     heaviest_drivers: List[int] = field(default_factory=list)  # frame numbers
+    # A DPC/ISR stack whose bounds are known (stackext.procstacks): its top, what is left below
+    # the innermost SP, where the bounds came from; the running one's verdict. `budget_note`
+    # says why a DPC/ISR segment has no budget.
+    top: Optional[int] = None
+    remaining: Optional[int] = None
+    bounds_from: Optional[str] = None
+    verdict: Optional[VerdictKind] = None
+    verdict_proven: bool = False
+    budget_note: Optional[str] = None
 
 
 @dataclass

@@ -100,6 +100,17 @@ def _lost_track(r: StackReport) -> Optional[Dict[str, Any]]:
             "dropped": lt.dropped, "text": words.lost_track(r)}
 
 
+def _segment(r: StackReport, s: Segment) -> Dict[str, Any]:
+    return {"index": s.index, "kind": s.kind.value, "first_frame": s.first_frame,
+            "last_frame": s.last_frame, "low": hex_or_none(s.low), "high": hex_or_none(s.high),
+            "note": s.note, "used": s.used, "budget": s.budget,
+            "heaviest_drivers": list(s.heaviest_drivers), "top": hex_or_none(s.top),
+            "remaining": s.remaining, "bounds_from": s.bounds_from,
+            "verdict": words.segment_verdict(r, s),
+            "verdict_id": None if s.verdict is None else s.verdict.value,
+            "verdict_proven": s.verdict_proven, "budget_note": s.budget_note}
+
+
 def stack_dict(r: StackReport, leave_out: Collection[str] = ()) -> Dict[str, Any]:
     """The stack's object; the lists named in `leave_out` (frames, modules, functions) are
     left empty (a writer that writes them itself)."""
@@ -130,11 +141,7 @@ def stack_dict(r: StackReport, leave_out: Collection[str] = ()) -> Dict[str, Any
         "committed_limit": hex_or_none(r.committed_limit),
         "heavy_threshold": r.heavy_threshold,
         "frames": [] if "frames" in leave_out else [frame_dict(f) for f in r.frames],
-        "segments": [{"index": s.index, "kind": s.kind.value, "first_frame": s.first_frame,
-                      "last_frame": s.last_frame, "low": hex_or_none(s.low),
-                      "high": hex_or_none(s.high), "note": s.note, "used": s.used,
-                      "budget": s.budget, "heaviest_drivers": list(s.heaviest_drivers)}
-                     for s in r.segments],
+        "segments": [_segment(r, s) for s in r.segments],
         "heaviest": list(r.heaviest), "heaviest_drivers": list(r.heaviest_drivers),
         "modules": [] if "modules" in leave_out else [
             {"module": m.module, "bytes": m.bytes, "frames": m.frames, "driver": m.driver,
@@ -193,7 +200,9 @@ def load_stack(d: Dict[str, Any]) -> StackReport:
                                                   args=[unhex(a) for a in bc["args"]])
     sd["frames"] = [_load_frame(fd) for fd in d.get("frames", [])]
     sd["segments"] = [Segment(**dict(_pick(Segment, s), kind=SegmentKind(s["kind"]),
-                                     low=unhex(s.get("low")), high=unhex(s.get("high"))))
+                                     low=unhex(s.get("low")), high=unhex(s.get("high")),
+                                     top=unhex(s.get("top")), verdict=None if not s.get(
+                                         "verdict_id") else VerdictKind(s["verdict_id"])))
                       for s in d.get("segments", [])]
     sd["modules"] = [ModuleTotal(**_pick(ModuleTotal, m)) for m in d.get("modules", [])]
     sd["functions"] = [FunctionTotal(**_pick(FunctionTotal, x)) for x in d.get("functions", [])]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 from stackext import knowledge as K
-from stackext.model import Frame, StackReport, VerdictKind
+from stackext.model import Frame, Segment, StackReport, VerdictKind
 
 
 def _guard_overflow(r: StackReport) -> str:
@@ -93,6 +93,22 @@ def verdict(r: StackReport) -> str:
 
 
 _JUDGED = (VerdictKind.OVERFLOW, VerdictKind.CLOSE, VerdictKind.OK)
+
+
+_SEGMENT_VERDICT = {VerdictKind.OVERFLOW: "%s stack overflow", VerdictKind.CLOSE:
+                    "close to the %s stack's limit", VerdictKind.OK: "no overflow of the %s stack"}
+
+
+def segment_verdict(r: StackReport, seg: Segment) -> Optional[str]:
+    """The running DPC/ISR stack judged against its own size (JSON per segment `verdict`)."""
+    if seg.verdict is None or seg.budget is None or seg.used is None:
+        return None
+    text = (_SEGMENT_VERDICT[seg.verdict] % seg.kind.value.upper()) + \
+        ": {:,} of {:,} bytes used, {:,} left".format(seg.used, seg.budget, seg.remaining or 0)
+    if not seg.verdict_proven:
+        text += " (not proven: %s)" % ("the stack walk lost track" if r.lost_track is not None
+                                        else "innermost frames missing")
+    return text
 
 
 def _dynamic_why(f: Frame) -> str:

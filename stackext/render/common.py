@@ -124,6 +124,27 @@ def header_lines(r: StackReport) -> List[str]:
         segs = "; ".join(_segment_text(r, s) for s in r.segments)
         lines.append("stacks   %s%s" % (segs, "  (budget applies to #%d)" % r.thread_segment
                                          if r.thread_segment is not None else ""))
+    lines.extend(_processor_stacks(r))
+    return lines
+
+
+def _processor_stacks(r: StackReport) -> List[str]:
+    """`dpc      #0 no overflow of the DPC stack: 4,680 of 24,576 bytes used, 19,896 left;
+    bounds from ...`: a DPC/ISR stack judged against its own size, or why it cannot be."""
+    lines = []
+    for s in r.segments:
+        if s.top is None and not s.budget_note:
+            continue  # not a DPC/ISR stack (those have a top or a reason they have none)
+        text = words.segment_verdict(r, s)
+        if text is None and s.budget is not None and s.used is not None:
+            text = "{:,} of {:,} bytes used, {:,} left (interrupted, not running)".format(
+                s.used, s.budget, s.remaining or 0)
+        if text is not None:
+            lines.append("%-8s #%d %s; bounds %s..%s from %s" % (
+                s.kind.value, s.index, text, addr((s.top or 0) - s.budget, r.arch),
+                addr(s.top, r.arch), s.bounds_from))
+        elif s.budget_note:
+            lines.append("%-8s #%d budget unknown: %s" % (s.kind.value, s.index, s.budget_note))
     return lines
 
 

@@ -29,6 +29,7 @@ from .pykd import (
     SymbolException,
     TypedVar,
     TypeException,
+    h,
     make_module,
 )
 
@@ -48,6 +49,8 @@ TYPES = {
     "nt!_ETHREAD": (0x898, {"Tcb": (0, 0x430), "ThreadListEntry": (0x4E8, 16)}),
     "nt!_EPROCESS": (0xA40, {"Pcb": (0, 0x438), "ActiveProcessLinks": (0x448, 16),
                              "ImageFileName": (0x5A8, 15), "ThreadListHead": (0x5E0, 16)}),
+    # Windows 10 20H2 x64's _KPRCB (public symbol dumps): DpcStack +0x3110, IsrStack +0x85d8
+    "nt!_KPRCB": (0xAF00, {"DpcStack": (0x3110, 8), "IsrStack": (0x85D8, 8)}),
 }
 STATES = {"INITIALIZED": 0, "READY": 1, "RUNNING": 2, "STANDBY": 3, "TERMINATED": 4, "WAIT": 5,
           "TRANSITION": 6, "DEFERREDREADY": 7}
@@ -260,6 +263,14 @@ def make_kernel_module(engine: KernelEngine):
         return FakeTypeInfo(engine, name, size, fields)
 
     @api
+    def expr(text):
+        """The engine's MASM evaluator for what stackext asks of a kernel target: @$prcb (the
+        current processor's KPRCB, session "prcb"), @$thread/@$proc, poi()/dwo() of memory, a
+        `+` of terms, nt! symbols (session "variables") and hex. Real: anything it cannot
+        resolve or read raises "Evaluate failed"."""
+        return _evaluate(engine, text.strip().lower())
+
+    @api
     def getOffset(name):
         if name == "nt!PsActiveProcessHead" and "nt" in s.get("symbols", []):
             return PS_ACTIVE_PROCESS_HEAD
@@ -289,6 +300,39 @@ def make_kernel_module(engine: KernelEngine):
         return [Module(engine, raw) for raw in engine.modules]
 
     return m
+
+
+EVALUATE_FAILED = "Call IDebugControl::Evaluate failed\nHRESULT 0x80040205"
+
+
+def _evaluate(engine: KernelEngine, t: str) -> int:
+    s = engine.session
+    for fn, size in (("poi(", 4 if s["cpu"] == "I386" else 8), ("dwo(", 4)):
+        if t.startswith(fn) and t.endswith(")"):
+            addr = _evaluate(engine, t[len(fn):-1])
+            try:
+                return int.from_bytes(engine.read(addr, size), "little")
+            except MemoryException:
+                raise DbgException(EVALUATE_FAILED) from None
+    if "+" in t:
+        return sum(_evaluate(engine, part.strip()) for part in t.split("+"))
+    pseudo = {"@$thread": engine.thread, "@$proc": engine.process,
+              "@$prcb": h(s.get("prcb"))}
+    if t in pseudo:
+        if pseudo[t] is None:
+            raise DbgException(EVALUATE_FAILED)
+        return pseudo[t]
+    if t.startswith("nt!"):
+        address = {k.lower(): h(v) for k, v in s.get("variables", {}).items()}.get(t)
+        if address is None or "nt" not in s.get("symbols", []):
+            raise DbgException(EVALUATE_FAILED)
+        return address
+    try:
+        if t.startswith("0n"):
+            return int(t[2:], 10)
+        return int(t[2:] if t.startswith("0x") else t.replace("`", ""), 16)
+    except ValueError:
+        raise DbgException(EVALUATE_FAILED) from None
 
 
 # -- building a system ----------------------------------------------------------------------

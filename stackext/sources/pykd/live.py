@@ -27,6 +27,7 @@ from stackext.sources.pykd.context import (
 )
 from stackext.sources.pykd.continued import KNF_COUNT, continue_walk
 from stackext.sources.pykd.nosymbols import modules_without_symbols
+from stackext.sources.pykd.procstack import read_processor_stacks
 from stackext.sources.pykd.state import switched_thread
 from stackext.symbols import parse_symbol
 
@@ -241,6 +242,7 @@ def _walk_here(dbg: Debugger, arch: str, kernel: bool, ptr64: bool, notes: List[
         stack.complete = False
     if kernel:
         kernel_bounds(dbg, stack)
+        read_processor_stacks(dbg, stack)  # DPC/ISR frames off the thread's stack only
     else:
         user_bounds(dbg, stack)
     if arch == "x86" and frames:

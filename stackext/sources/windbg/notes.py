@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Iterator, List, Optional, Union
 
-from stackext.model import StackInput
+from stackext.model import ProcessorStack, StackInput
 from stackext.sources.windbg.lines import ADDR, MAX_LINE, clean_line, may_be_prompt, parse_prompt
+from stackext.sources.windbg.prcb import is_prcb_command, processor_stacks
 
 Item = Union[StackInput, object]  # a stack, or the reader's EmbeddedJson
 
@@ -34,6 +35,7 @@ class FrameNotes:
         self.kind: Optional[str] = None  # "dv", "fnent" or "frame" while capturing
         self.target: Optional[int] = None
         self.lines: List[str] = []
+        self.prcb: List[ProcessorStack] = []  # DPC/ISR stack tops the log showed (dt/dx _KPRCB)
 
     def feed(self, raw: str) -> bool:
         """True when the line was a frame command's output (and not a stack row)."""
@@ -52,6 +54,8 @@ class FrameNotes:
                 self.kind, self.target = "dv", self.frame
             elif ".fnent" in low:
                 self.kind, self.target = "fnent", None
+            elif is_prcb_command(prompt.commands):
+                self.kind, self.target = "prcb", None
             elif low and low[0].startswith(".frame") and self.frame is not None:
                 self.kind, self.target = "frame", self.frame  # its frame line and registers
             return False
@@ -63,6 +67,12 @@ class FrameNotes:
 
     def _close(self) -> None:
         kind, lines, self.kind, self.lines = self.kind, self.lines, None, []
+        if kind == "prcb":  # before or after the stack in the log, all the same
+            found = processor_stacks(lines)
+            self.prcb.extend(found)
+            if self.held is not None:
+                self.held.processor_stacks.extend(found)
+            return
         if kind in (None, "frame") or self.held is None or not lines:
             return
         text = "\n".join(lines)
@@ -85,6 +95,7 @@ class FrameNotes:
                 self.held = None
             if isinstance(item, StackInput):
                 self.held = item
+                item.processor_stacks.extend(self.prcb)
             else:
                 yield item
         if final:
