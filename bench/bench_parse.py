@@ -6,8 +6,17 @@ Child-SP column and subtracts consecutive values -- as subprocesses of this one,
 Prints, per format: the median CPU time (user + system, each child's own rusage) of the runs,
 the floor's, the ratio of each run to the floor run next to it (x floor; CPU time, as the machine
 may be shared), the same ratio in wall time, the peak memory (max RSS) of the run and the load
-average. Usage:
+average.
+
+Both commands run the same way, chosen by --mode:
+  installed  (default) the bytecode is cached (.pyc), as after `pip install`, which compiles it:
+             the children write and read a cache in a temporary folder (PYTHONPYCACHEPREFIX),
+             filled by one untimed run of each first
+  source     no .pyc: every run compiles the source again (PYTHONDONTWRITEBYTECODE=1, as an
+             editable install here does; ~0.07 s more for stackext, little for the floor)
+Usage:
     python bench/bench_parse.py [--stacks 2000] [--runs 5] [--formats json,csv,table,markdown]
+                                [--mode installed|source]
     python bench/bench_parse.py --floor LOG      (the floor loop alone; prints its sum)
 """
 
@@ -19,6 +28,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,11 +66,23 @@ def floor(path: str) -> int:
     return total
 
 
-def timed(cmd) -> tuple:
+def environment(mode: str, cache: str) -> dict:
+    """The children's environment: a bytecode cache of their own (installed) or none (source)."""
+    env = dict(os.environ)
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    if mode == "installed":
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def timed(cmd, env=None) -> tuple:
     """(wall s, CPU s, max RSS MB) of one subprocess run (its own rusage); output discarded."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=str(ROOT))
+                            cwd=str(ROOT), env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     dt = time.perf_counter() - t0
     proc.returncode = status
@@ -76,26 +98,34 @@ def main() -> int:
     ap.add_argument("--formats", default="json,csv,table,markdown")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out"))
     ap.add_argument("--floor", metavar="LOG", help="run the floor loop on LOG and exit")
+    ap.add_argument("--mode", choices=("installed", "source"), default="installed")
     a = ap.parse_args()
     if a.floor:
         print(floor(a.floor))
         return 0
+    with tempfile.TemporaryDirectory(prefix="stackext-pyc-") as cache:
+        return run(a, environment(a.mode, cache))
+
+
+def run(a: argparse.Namespace, env: dict) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "big.log"
     build(log, a.stacks)
-    print("python %s; input: %d stacks of 36 frames, %.1f MB"
-          % (sys.version.split()[0], a.stacks, log.stat().st_size / 1e6))
+    print("python %s; input: %d stacks of 36 frames, %.1f MB; mode %s"
+          % (sys.version.split()[0], a.stacks, log.stat().st_size / 1e6, a.mode))
     floor_cmd = [sys.executable, __file__, "--floor", str(log)]
     print("load average %s" % " ".join("%.2f" % x for x in os.getloadavg()))
     print("%-9s %9s %9s %8s %8s %9s" % ("format", "cpu s", "floor s", "x floor", "x wall",
                                        "peak MB"))
     for fmt in a.formats.split(","):
         cmd = [sys.executable, "-m", "stackext", "usage", "--format", fmt, str(log)]
+        timed(cmd, env)  # untimed: fills the bytecode cache (installed), warms the disk cache
+        timed(floor_cmd, env)
         cpus, floors, ratios, walls, peak = [], [], [], [], 0.0
         for _ in range(a.runs):  # in turn, so a drift of the machine's speed hits both
-            w, cpu, rss = timed(cmd)
-            fw, fcpu, _ = timed(floor_cmd)
+            w, cpu, rss = timed(cmd, env)
+            fw, fcpu, _ = timed(floor_cmd, env)
             cpus.append(cpu)
             floors.append(fcpu)
             ratios.append(cpu / fcpu)

@@ -67,6 +67,14 @@ def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
     return runs
 
 
+def _all_in_thread(p: List[Frame], limit: Optional[int], base: Optional[int]) -> bool:
+    """Are all these frames' SPs on the thread's own stack (as _in_thread says of each)?"""
+    if base is not None and limit is not None:  # _in_thread with both bounds, in C
+        sps = [f.sp for f in p]
+        return not sps or (max(sps) < base and min(sps) >= limit - K.OVERFLOW_SLACK)
+    return all(_in_thread(f.sp, limit, base) for f in p)
+
+
 def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: bool,
           limit: Optional[int], base: Optional[int],
           all_names: List[str]) -> Tuple[List[Segment], Optional[int]]:
@@ -86,7 +94,7 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         kind = SegmentKind.UNKNOWN
         note = None
         if p and not is_kernel[i] and not kernel and base is not None and limit is not None \
-                and not all(_in_thread(f.sp, limit, base) for f in p):
+                and not _all_in_thread(p, limit, base):
             # a user target's SP off its TEB stack: a fiber, a hand-made stack, a zero context
             kind, note = SegmentKind.UNKNOWN, "not on the thread's stack (StackBase/StackLimit)"
         elif p and not is_kernel[i]:
@@ -94,7 +102,7 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         elif not K.IST_ROUTINES.isdisjoint(names):
             kind = SegmentKind.IST
             note = "double-fault/NMI/machine-check stack"
-        elif p and base is not None and all(_in_thread(f.sp, limit, base) for f in p):
+        elif p and base is not None and _all_in_thread(p, limit, base):
             kind = SegmentKind.THREAD
         elif i != outermost_kernel and not K.DPC_ROUTINES.isdisjoint(names):
             kind = SegmentKind.DPC

@@ -35,19 +35,18 @@ FAST_ROW_RE = re.compile(
     r"([A-Za-z0-9_.$@?~]+)!([A-Za-z0-9_.$@?~:]+)(?:\+0x([0-9a-fA-F]{1,16}))?"
     r"(?: +\[([A-Za-z0-9_.:\\ -]+) @ ([0-9]{1,9})\])? *\r?\n?\Z"
 )
-
-
-def ready(reader, paste, dps, notes) -> bool:
-    """Whether no step of the full path is in a state that reads a row otherwise."""
-    return fastpath.ENABLED and not (reader.skip_rows or reader.json.open or paste.mex
-                                     or dps.rows is not None or notes.kind is not None)
+_match = FAST_ROW_RE.match
+_MAX_LINE = L.MAX_LINE
 
 
 def feed(reader, paste, dps, notes, n: int, raw: str) -> Optional[List]:
     """The items the row ends (usually none), or None when the line is not a fast row or the
     reader is in a state that could read it otherwise."""
-    m = FAST_ROW_RE.match(raw) if len(raw) <= L.MAX_LINE else None
-    if m is None or not ready(reader, paste, dps, notes):
+    m = _match(raw) if len(raw) <= _MAX_LINE else None
+    # ...and no step of the full path is in a state that reads a row otherwise
+    if m is None or not (fastpath.ENABLED and not (
+            reader.skip_rows or reader.json.open or paste.mex or dps.rows is not None
+            or notes.kind is not None)):
         return None
     (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
      src_line) = m.groups()

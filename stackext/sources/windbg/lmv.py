@@ -58,6 +58,9 @@ class ModuleFacts:
     def apply(self, stack: StackInput) -> None:
         """What the log said so far about the stack's modules."""
         stack.export_modules = set(self.export_only)
+        microsoft = self.microsoft
+        if not microsoft:
+            return  # no lmv in the log (yet): nothing to mark
         for f in stack.frames:
             if f.microsoft is None and f.module:
-                f.microsoft = self.microsoft.get(f.module.lower())
+                f.microsoft = microsoft.get(f.module.lower())
