@@ -10,8 +10,8 @@ average.
 
 Both commands run the same way, chosen by --mode:
   installed  (default) the bytecode is cached (.pyc), as after `pip install`, which compiles it:
-             the children write and read a cache in a temporary folder (PYTHONPYCACHEPREFIX),
-             filled by one untimed run of each first
+             the children write and read a cache of their own (PYTHONPYCACHEPREFIX, under
+             --out), filled by one untimed run of each first
   source     no .pyc: every run compiles the source again (PYTHONDONTWRITEBYTECODE=1, as an
              editable install here does; ~0.07 s more for stackext, little for the floor)
 Usage:
@@ -28,7 +28,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -103,8 +102,8 @@ def main() -> int:
     if a.floor:
         print(floor(a.floor))
         return 0
-    with tempfile.TemporaryDirectory(prefix="stackext-pyc-") as cache:
-        return run(a, environment(a.mode, cache))
+    # (no tempfile here: the floor runs this script too, and its imports are the floor's cost)
+    return run(a, environment(a.mode, str(Path(a.out) / "pycache")))
 
 
 def run(a: argparse.Namespace, env: dict) -> int:
