@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from itertools import combinations
+from operator import eq
 from typing import Dict, List, Optional, Tuple
 
 from stackext.model import Cycle, Frame, SymbolQuality
@@ -47,9 +48,10 @@ def find_cycles(frames: List[Frame], segment: Optional[int],
     given segment (all frames when None), largest coverage first. Compared by call site (the
     same return addresses: one code path looping), and by function (recursion entered from
     different call sites); whichever explains more frames wins."""
-    scope = [f for f in frames if segment is None or f.segment == segment]
-    by_site = _find(scope, [_site(f) for f in scope], remaining)
-    by_function = _find(scope, [_function(f) for f in scope], remaining)
+    scope = frames if segment is None else [f for f in frames if f.segment == segment]
+    sites, functions = _keys(scope)
+    by_site = _find(scope, sites, remaining)
+    by_function = _find(scope, functions, remaining)
 
     def rank(cs: List[Cycle]):
         # more frames explained first; then shorter rounds (a function calling itself from two
@@ -58,6 +60,22 @@ def find_cycles(frames: List[Frame], segment: Optional[int],
                 -sum(len(c.call_sites) for c in cs))
 
     return by_function if rank(by_function) > rank(by_site) else by_site
+
+
+def _keys(scope: List[Frame]) -> Tuple[List[str], List[str]]:
+    """Each frame's _site and _function key: read from the caches in two list comprehensions
+    (no call per frame: the cycle search runs on every stack); the calls fill in a miss."""
+    known = _SITES
+    sites = [known.get(f.call_site) for f in scope]
+    if None in sites:
+        sites = [_site(f) for f in scope]
+    known_f = _FUNCTIONS
+    pdb = SymbolQuality.PDB
+    functions = [known_f.get((f.module, f.function)) if f.function and f.symbol_quality == pdb
+                 else key for f, key in zip(scope, sites)]
+    if None in functions:
+        functions = [_function(f) for f in scope]
+    return sites, functions
 
 
 def _runs(keys: List[str]) -> List[Tuple[int, int, int]]:
@@ -118,10 +136,22 @@ def _run_re(p: int):
     return r
 
 
+def _may_repeat(keys: List[str], repeats: int) -> bool:
+    """False when no round can repeat (most stacks: none or a few keys recur), found cheaply:
+    a round of p keys repeated makes p keys equal to the key p before (three calls in a row
+    of one, p = 1: two), so p keys repeat earlier ones."""
+    if repeats < 2:
+        return False
+    if repeats > 8:
+        return True  # many repeats: the search decides
+    return any(sum(map(eq, keys, keys[p:])) >= max(p, 2)
+               for p in range(1, min(repeats, len(keys) // 2) + 1))
+
+
 def _find(scope: List[Frame], keys: List[str], remaining: Optional[int]) -> List[Cycle]:
     n = len(keys)
-    if len(set(keys)) == n:
-        return []  # no key recurs: no run, no cycle
+    if not _may_repeat(keys, n - len(set(keys))):
+        return []
     runs = _runs(keys)
     cycles: List[Cycle] = []
     if not runs:
