@@ -45,6 +45,8 @@ class AnalysisOptions:
 
 def detect_arch(stack: StackInput, forced: Optional[str] = None) -> str:
     arch = forced or stack.arch
+    if arch and arch in K.ARCH and K.ARCH[arch].ptr_size != 4:
+        return arch  # (no address is too wide for it)
     widest = max([f.sp or 0 for f in stack.frames] + [f.ret or 0 for f in stack.frames] + [0])
     if arch:
         if arch not in K.ARCH:
@@ -110,7 +112,7 @@ def _rollups(report: StackReport, frames: List[Frame]) -> None:
             m[2] = m[2] or f.driver
         if not f.inline:
             # a nearest-export name is no function: roll such frames up by call site
-            fkey = f.call_site if f.symbol_quality != pdb else \
+            fkey = f.call_site if f.symbol_quality is not pdb else \
                 "%s!%s" % (f.module, f.function) if f.module and f.function else \
                 f.module or f.call_site  # Frame.symbol, inline
             x = funcs.get(fkey)
@@ -221,7 +223,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     lost = find_lost(frames, kernel, arch, stack.frames_from)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
-    names = [K.fn_key(f.function) for f in frames]  # once: the routine tables' key per frame
+    # once: the routine tables' key per frame (K.fn_key, inline)
+    names = [(f.function or "").lower() for f in frames]
     report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
                          segments=[], thread=stack.thread, process=stack.process,
                          thread_number=stack.thread_number,

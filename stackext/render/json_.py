@@ -20,8 +20,8 @@ _LISTS = ("frames", "modules", "functions", "segments")
 
 
 def _value(v: Any) -> str:
-    """A value as json.dumps prints it: the scalars inline, anything else through json.dumps
-    (a str or int enum, a float, a dict)."""
+    """A value as json.dumps prints it: the scalars and lists of ints inline, anything else
+    through json.dumps (a str or int enum, a float, a dict)."""
     if v is None:
         return "null"
     if v is True:
@@ -33,6 +33,8 @@ def _value(v: Any) -> str:
         return _esc(v)
     if cls is int:
         return int.__repr__(v)
+    if cls is list and all(x.__class__ is int for x in v):  # [], frame numbers
+        return "[%s]" % ", ".join(map(int.__repr__, v))
     return json.dumps(v)
 
 
