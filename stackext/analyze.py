@@ -41,6 +41,8 @@ class AnalysisOptions:
     top: int = 5
     drivers: Sequence[str] = field(default_factory=tuple)
     arch: Optional[str] = None  # --arch: overrides detection
+    # module/function totals and call cycles; False for a format that prints neither (CSV)
+    totals: bool = True
 
 
 def detect_arch(stack: StackInput, forced: Optional[str] = None) -> str:
@@ -255,18 +257,21 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
         report.not_proven.append(NotProven.WALK_LOST)
     _heaviest(report, frames, opts)
     _symbol_quality(frames, stack.export_modules)
-    _rollups(report, frames)
+    if opts.totals:
+        _rollups(report, frames)
     _segment_accounts(report, frames, opts.top)
     processor_stacks(report, frames, stack)
-    report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
+    if opts.totals:
+        report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
     for c in report.cycles:
         c.rounds_left_at_most = report.remaining_is_upper_bound
     _high_water(report, stack)
-    ptr = stack.ptr_size or K.ARCH[arch].ptr_size
-    by_index = {f.index: f for f in frames}
-    for index, notes in stack.frame_notes.items():
-        if index in by_index:
-            annotate(by_index[index], notes.get("dv"), notes.get("fnent"), ptr)
+    if stack.frame_notes:
+        ptr = stack.ptr_size or K.ARCH[arch].ptr_size
+        by_index = {f.index: f for f in frames}
+        for index, notes in stack.frame_notes.items():
+            if index in by_index:
+                annotate(by_index[index], notes.get("dv"), notes.get("fnent"), ptr)
     if stack.complete is False:
         report.warnings.append("the log ends in the middle of this stack")
     return report

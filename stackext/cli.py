@@ -27,7 +27,7 @@ from stackext.options import (
     survey_analysis_options,
     thread_spec,
 )
-from stackext.render import stream
+from stackext.render import FRAMES_ONLY, stream
 from stackext.sources import windbg
 from stackext.survey import collect
 
@@ -113,6 +113,7 @@ def _stacks(args: argparse.Namespace, failed: Callable[[StackextError], None]
     """Reports for every stack in the files, one at a time. A file that fails is reported
     through `failed` and the next file is read: a lab batch never loses the good ones."""
     opts = analysis_options(args)
+    opts.totals = args.format not in FRAMES_ONLY  # what the format prints, no more
     found = 0
     for path in expand(args.files):
         try:

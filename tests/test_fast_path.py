@@ -151,3 +151,23 @@ def test_a_log_whose_name_has_a_comma_and_a_quote(tmp_path, monkeypatch):
     fast = _run(log, "csv", True, monkeypatch)
     assert fast == _run(log, "csv", False, monkeypatch)
     assert fast[1].count('"') == 6 * 3 * 36  # two quotes doubled, two around, every row
+
+
+def test_csv_leaves_out_totals_and_cycles_and_prints_the_same(monkeypatch):
+    """CSV prints frames only, so its analysis skips the module/function totals and the cycle
+    search (AnalysisOptions.totals): its text equals the CSV of the full analysis on every log,
+    and the totals it skipped are really skipped (a format that needs them gets them)."""
+    from stackext.analyze import AnalysisOptions, analyze
+    from stackext.render import FRAMES_ONLY, render
+    from stackext.sources import windbg
+
+    assert FRAMES_ONLY == {"csv"}
+    skipped = 0
+    for path in LOGS:
+        stacks = [s for s in windbg.read_file(str(path)) if not isinstance(s, windbg.EmbeddedJson)]
+        full = [analyze(s, AnalysisOptions()) for s in stacks]
+        lean = [analyze(s, AnalysisOptions(totals=False)) for s in stacks]
+        assert render(lean, "csv") == render(full, "csv"), path
+        assert all(not r.modules and not r.functions and not r.cycles for r in lean)
+        skipped += sum(bool(r.functions or r.cycles) for r in full)
+    assert skipped > 50  # the logs do have totals and cycles to skip

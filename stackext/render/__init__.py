@@ -24,6 +24,8 @@ FORMATS = {
     "jsonl": "stackext.render.jsonl",
 }
 FORMAT_NAMES = tuple(FORMATS)
+# Formats that print frames only: no module/function totals, no cycles (AnalysisOptions.totals)
+FRAMES_ONLY = frozenset({"csv"})
 
 
 def renderer(fmt: str) -> ModuleType:
@@ -90,4 +92,4 @@ def render(reports: List[StackReport], fmt: str, options: Optional[RenderOptions
                    + [module.end(opts, len(reports))])
 
 
-__all__ = ["FORMATS", "FORMAT_NAMES", "RenderOptions", "render", "renderer", "stream"]
+__all__ = ["FORMATS", "FORMAT_NAMES", "FRAMES_ONLY", "RenderOptions", "render", "renderer", "stream"]
