@@ -92,4 +92,5 @@ def render(reports: List[StackReport], fmt: str, options: Optional[RenderOptions
                    + [module.end(opts, len(reports))])
 
 
-__all__ = ["FORMATS", "FORMAT_NAMES", "FRAMES_ONLY", "RenderOptions", "render", "renderer", "stream"]
+__all__ = ["FORMATS", "FORMAT_NAMES", "FRAMES_ONLY", "RenderOptions", "render", "renderer",
+           "stream"]
