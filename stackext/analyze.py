@@ -125,15 +125,18 @@ def _rollups(report: StackReport, frames: List[Frame]) -> None:
                 x[1] += 1
     used = report.used if report.used and not report.used_is_lower_bound else None
     # ModuleTotal(module, bytes, frames, driver, share), FunctionTotal(function, bytes, count,
-    # module, driver): positional, sorted by (-bytes, name lower case) before they are made
-    report.modules.extend(
+    # module, driver): positional, sorted by (-bytes, name lower case), first seen first among
+    # equals (the position in the tuple: tuples sort in C, a key function per item does not)
+    report.modules.extend([
         ModuleTotal(name, total, count, bool(driver), (total / used) if used else None)
-        for name, (total, count, driver) in sorted(mods.items(),
-                                                   key=lambda m: (-m[1][0], m[0].lower())))
-    report.functions.extend(
+        for _, _, _, name, total, count, driver in sorted([
+            (-total, name.lower(), i, name, total, count, driver)
+            for i, (name, (total, count, driver)) in enumerate(mods.items())])])
+    report.functions.extend([
         FunctionTotal(name, total, count, first.module, first.driver)
-        for name, (total, count, first) in sorted(funcs.items(),
-                                                  key=lambda x: (-x[1][0], x[0].lower())))
+        for _, _, _, name, total, count, first in sorted([
+            (-total, name.lower(), i, name, total, count, first)
+            for i, (name, (total, count, first)) in enumerate(funcs.items())])])
 
 
 def _copy_frame(f: Frame) -> Frame:
@@ -174,14 +177,14 @@ def _heaviest(report: StackReport, frames: List[Frame], opts: AnalysisOptions) -
         f.driver = driver
         size = f.size
         if size and (t is None or f.segment == t):
-            ranked.append(f)
+            ranked.append((-size, f.index, len(ranked), f))  # sorts in C; the position: stable
             f.heavy = size >= heavy and not f.inline
         else:
             f.heavy = False if size is None or f.inline else \
                 size >= heavy and (t is None or f.segment == t)
-    ranked.sort(key=lambda f: (-f.size, f.index))
-    report.heaviest = [f.index for f in ranked[: opts.top]]
-    report.heaviest_drivers = [f.index for f in ranked if f.driver][: opts.top]
+    ranked.sort()
+    report.heaviest = [x[1] for x in ranked[: opts.top]]
+    report.heaviest_drivers = [x[1] for x in ranked if x[3].driver][: opts.top]
 
 
 def _segment_accounts(report: StackReport, frames: List[Frame], top: int) -> None:
