@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_parse import environment  # the same two modes as the parse bench
+
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import sys
@@ -48,18 +50,6 @@ IMPORT_RE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 def child(run: bool, frames: int) -> str:
     return CHILD.format(root=str(ROOT), tests=str(ROOT / "tests"), frames=frames, run=run)
-
-
-def environment(mode: str, cache: str) -> dict:
-    """The children's environment: a bytecode cache of their own (installed) or none (source)."""
-    env = dict(os.environ)
-    env.pop("PYTHONPYCACHEPREFIX", None)
-    if mode == "installed":
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = cache
-    else:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
 
 
 def timed(cmd, env) -> tuple:

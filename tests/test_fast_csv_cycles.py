@@ -4,21 +4,18 @@ old exhaustive search on every short word and on every kept log."""
 
 from __future__ import annotations
 
-import io
 import itertools
-import re
 import sys
 from pathlib import Path
 
 import pytest
+from test_fast_path import _run, edited_log
 from test_speed_shape import _exhaustive
 
-from stackext import cycles, fastpath
+from stackext import cycles
 from stackext.analyze import analyze
-from stackext.cli import main
 from stackext.model import Frame, SymbolQuality
 from stackext.render import csv_
-from stackext.report_json import MARKER_BEGIN, MARKER_END
 from stackext.sources import windbg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,13 +24,6 @@ import bench_parse  # noqa: E402  (builds the big log the speed figures are meas
 
 FIXTURE = "fixtures/024_insightengineering_ntfs_stacktext_full_x64.txt"
 LOGS = sorted((ROOT / "fixtures").glob("*.txt"))
-
-
-def _run(path, fmt, fast, monkeypatch):
-    monkeypatch.setattr(fastpath, "ENABLED", fast)
-    out, err = io.StringIO(), io.StringIO()
-    status = main(["usage", "--format", fmt, str(path)], out=out, err=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def test_the_hand_written_rows_are_taken_on_the_bench_log(tmp_path, monkeypatch):
@@ -67,14 +57,7 @@ EDITS = [(r'"index": 2,', r'"index": null,'), (r'"index": 2,', r'"index": true,'
 @pytest.mark.parametrize("edit", range(len(EDITS)))
 def test_a_read_back_document_with_odd_cells_writes_as_csv_writer_does(edit, tmp_path,
                                                                         monkeypatch):
-    monkeypatch.chdir(ROOT)
-    status, doc, _ = _run(FIXTURE, "json", True, monkeypatch)
-    pattern, repl = EDITS[edit]
-    edited, count = re.subn(pattern, repl, doc, count=1)
-    assert status == 0 and count == 1
-    log = tmp_path / "kd.log"
-    log.write_text("0: kd> !py stackext.usage --format json\n%s\n%s%s\n" % (
-        MARKER_BEGIN, edited, MARKER_END), encoding="utf-8")
+    log = edited_log(tmp_path, monkeypatch, *EDITS[edit])
     fast = _run(log, "csv", True, monkeypatch)
     assert fast == _run(log, "csv", False, monkeypatch)
     assert fast[0] == 0 and len(fast[1]) > 36 * 100

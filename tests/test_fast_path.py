@@ -126,19 +126,25 @@ EDITS = [(r'"line": (\d+)}', r'"line": \1.5}'), (r'"driver": true, "heavy"', r'"
          (r'"driver": true}', r'"driver": 1}'), (r'"index": 2, "sp"', r'"index": true, "sp"')]
 
 
-@pytest.mark.parametrize("edit", range(len(EDITS)))
-def test_an_embedded_document_with_odd_values_reads_as_before(edit, tmp_path, monkeypatch):
-    """stackext's own JSON read back from a kd log, hand-edited: the fast writer leaves such a
-    stack to the dict path, which writes the odd value as it was read."""
+def edited_log(tmp_path: Path, monkeypatch, pattern: str, repl: str) -> Path:
+    """A kd log with fixture 024's JSON report in it, hand-edited once (pattern -> repl)."""
     monkeypatch.chdir(ROOT)
     fixture = "fixtures/024_insightengineering_ntfs_stacktext_full_x64.txt"
     status, doc, _ = _run(fixture, "json", True, monkeypatch)
-    pattern, repl = EDITS[edit]
     edited, count = re.subn(pattern, repl, doc, count=1)
     assert status == 0 and count == 1
     log = tmp_path / "kd.log"
     log.write_text("0: kd> !py stackext.usage --format json\n%s\n%s%s\n" % (
         MARKER_BEGIN, edited, MARKER_END), encoding="utf-8")
+    return log
+
+
+@pytest.mark.parametrize("edit", range(len(EDITS)))
+def test_an_embedded_document_with_odd_values_reads_as_before(edit, tmp_path, monkeypatch):
+    """stackext's own JSON read back from a kd log, hand-edited: the fast writer leaves such a
+    stack to the dict path, which writes the odd value as it was read."""
+    pattern, repl = EDITS[edit]
+    log = edited_log(tmp_path, monkeypatch, pattern, repl)
     fast = _run(log, "json", True, monkeypatch)
     assert fast == _run(log, "json", False, monkeypatch)
     assert fast[0] == 0 and re.search(repl.replace("\\1", r"\d+"), fast[1])
