@@ -269,15 +269,21 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     for c in report.cycles:
         c.rounds_left_at_most = report.remaining_is_upper_bound
     _high_water(report, stack)
-    if stack.frame_notes:
-        ptr = stack.ptr_size or K.ARCH[arch].ptr_size
-        by_index = {f.index: f for f in frames}
-        for index, notes in stack.frame_notes.items():
-            if index in by_index:
-                annotate(by_index[index], notes.get("dv"), notes.get("fnent"), ptr)
+    _annotate(frames, stack, arch)
     if stack.complete is False:
         report.warnings.append("the log ends in the middle of this stack")
     return report
+
+
+def _annotate(frames: List[Frame], stack: StackInput, arch: str) -> None:
+    """Each frame's locals and layout from the dv/.fnent notes the log or debugger gave."""
+    if not stack.frame_notes:
+        return
+    ptr = stack.ptr_size or K.ARCH[arch].ptr_size
+    by_index = {f.index: f for f in frames}
+    for index, notes in stack.frame_notes.items():
+        if index in by_index:
+            annotate(by_index[index], notes.get("dv"), notes.get("fnent"), ptr)
 
 
 __all__ = ["AnalysisOptions", "analyze", "detect_arch"]

@@ -18,7 +18,7 @@ from typing import List, Optional
 from stackext import fastpath
 from stackext.model import Frame
 from stackext.sources.windbg import lines as L
-from stackext.sources.windbg.rows import Row
+from stackext.sources.windbg.rows import Row, _leading
 
 # STACK_TEXT / !thread / kv rows (the number only under a "#" header):
 # ffffed0e`e77dcd48 fffff802`0442bfa9     : 00000000`0000000a ffff8009`1002ac08 00000000`00000002
@@ -50,13 +50,7 @@ def feed(reader, paste, dps, notes, n: int, raw: str) -> Optional[List]:
         return None
     (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
      src_line) = m.groups()
-    layout = reader.layout
-    number = memory = None
-    if num is not None:  # rows.Row's _leading with one number
-        if layout.memory and not layout.numbered:
-            memory = int(num, 16)  # kf without n: the one number is Memory
-        else:
-            number = int(num, 16)
+    number, memory = _leading(None, num, reader.layout)
     # The dataclass's own __init__, positional (its fields' order): its instances share one key
     # table (a frame built from a plain dict costs 2.5 times the memory, which a table of a big
     # log holds for every frame).
