@@ -17,9 +17,7 @@ import argparse
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 from typing import Any, Dict, Iterator, List, Optional, TextIO
 
 from stackext.analyze import AnalysisOptions, analyze
@@ -179,7 +177,11 @@ def _add(d: Dict[str, Any], stats: LabStats, rows: TextIO, data: TextIO) -> str:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    # the page's renderers load here, not with the console's parser (`stackext --help` stays fast)
+    # the page's renderers and tempfile (with random: ~2 ms) load here, not with the console's
+    # parser (`stackext --help` and `usage` stay fast)
+    import shutil
+    import tempfile
+
     from stackext.render import html as H
     from stackext.render import html_lab as L
     from stackext.render import html_text as T

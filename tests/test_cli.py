@@ -140,6 +140,20 @@ def test_binary_input(tmp_path):
     assert code == 2 and "binary" in err and "crash.dmp" in err
 
 
+@pytest.mark.parametrize("at, binary", [(8000, True), (9000, False)])
+def test_binary_probe_reads_the_first_8192_characters(at, binary, tmp_path):
+    """A NUL within the log's first 8192 characters makes it a binary file, rows or not; one
+    further on is a line of a text log (the rows before it are read at full speed)."""
+    rows = (ROOT / "fixtures" / "024_insightengineering_ntfs_stacktext_full_x64.txt").read_text(
+        encoding="utf-8")
+    text = (rows * (1 + at // len(rows)))[:at] + "\n\x00junk\n" + rows
+    p = tmp_path / "lab.log"
+    p.write_text(text, encoding="utf-8")
+    code, out, err = run(["usage", "--format", "csv", str(p)])
+    assert ("binary file" in err) == binary
+    assert code == (2 if binary else 0) and (out.count("KiStartSystemThread") >= 2) != binary
+
+
 def test_missing_file_and_bad_option():
     code, _, err = run(["usage", "/nonexistent/x.txt"])
     assert code == 2 and "/nonexistent/x.txt" in err and len(err.splitlines()) == 1

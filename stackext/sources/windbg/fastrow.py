@@ -4,7 +4,7 @@ Child-SP, RetAddr, four "Args to Child" and a `module!function+0xoff` call site.
 For such a line every step of the full path (pasted text, dps and frame-note capture, line
 cleaning, the dispatcher's cascade, ROW_RE, the call-site parser) is known to give one answer:
 the Frame built here. Any other line, or any reader state in which a step could answer
-otherwise, returns None and the line takes the full path. tests/test_fast_path.py runs both
+otherwise, is left to the reader and takes the full path. tests/test_fast_path.py runs both
 paths on every log we keep and compares the output byte for byte.
 
 Imports the reader's helpers, stackext.model and the switch (stackext.fastpath) only.
@@ -13,7 +13,7 @@ Imports the reader's helpers, stackext.model and the switch (stackext.fastpath) 
 from __future__ import annotations
 
 import re
-from typing import List, Optional
+from typing import Any, Iterable, Iterator, List, Tuple
 
 from stackext import fastpath
 from stackext.model import Frame
@@ -39,33 +39,37 @@ _match = FAST_ROW_RE.match
 _MAX_LINE = L.MAX_LINE
 
 
-def feed(reader, paste, dps, notes, n: int, raw: str) -> Optional[List]:
-    """The items the row ends (usually none), or None when the line is not a fast row or the
-    reader is in a state that could read it otherwise."""
-    m = _match(raw) if len(raw) <= _MAX_LINE else None
-    # ...and no step of the full path is in a state that reads a row otherwise
-    if m is None or not (fastpath.ENABLED and not (
-            reader.skip_rows or reader.json.open or paste.mex or dps.rows is not None
-            or notes.kind is not None)):
-        return None
-    (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
-     src_line) = m.groups()
-    number, memory = _leading(None, num, reader.layout)
-    # The dataclass's own __init__, positional (its fields' order): its instances share one key
-    # table (a frame built from a plain dict costs 2.5 times the memory, which a table of a big
-    # log holds for every frame).
-    frame = Frame(number if number is not None else -1, int(sh + sl, 16), int(rh + rl, 16),
-                  raw[m.start(14):m.end(16 if off is not None else 15)], module, function,
-                  int(off, 16) if off is not None else 0, False, None,
-                  [int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
-                  None if src is None else src.strip(),
-                  None if src_line is None else int(src_line), memory, None, None, None, n)
-    stack = reader.stack
-    if stack is not None and stack.append_next(frame, number is not None):
-        return _NONE
-    out: List = []
-    reader._add_row(n, Row(frame, number is not None, 16), out)
-    return out
+def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int, str, Any]]:
+    """The log's lines (numbered from 1) but the fast rows this loop takes whole, each as (line
+    number, line, items): items are what a fast row that is not the next frame of the open
+    listing ends (a list, usually empty), None for a line the fast path leaves to the reader.
+    Most rows of a big log never leave this loop (no call per row)."""
+    match = _match
+    for n, raw in enumerate(lines, 1):
+        m = match(raw) if len(raw) <= _MAX_LINE else None
+        # ...and no step of the full path is in a state that reads a row otherwise
+        if m is None or not (fastpath.ENABLED and not (
+                reader.skip_rows or reader.json.open or paste.mex or dps.rows is not None
+                or notes.kind is not None or reader.retired)):
+            yield n, raw, None
+            continue
+        (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
+         src_line) = m.groups()
+        number, memory = (None, None) if num is None else _leading(None, num, reader.layout)
+        # The dataclass's own __init__, positional (its fields' order): its instances share one
+        # key table (a frame built from a plain dict costs 2.5 times the memory, which a table
+        # of a big log holds for every frame).
+        frame = Frame(number if number is not None else -1, int(sh + sl, 16), int(rh + rl, 16),
+                      raw[m.start(14):m.end(16 if off is not None else 15)], module, function,
+                      int(off, 16) if off is not None else 0, False, None,
+                      [int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
+                      None if src is None else src.strip(),
+                      None if src_line is None else int(src_line), memory, None, None, None, n)
+        stack = reader.stack
+        if stack is not None and stack.append_next(frame, number is not None):
+            continue
+        out: List = []
+        reader._add_row(n, Row(frame, number is not None, 16), out)
+        yield n, raw, out
 
 
-_NONE: List = []  # (never appended to: the reader's "no item ended here")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from typing import Iterator, List, NamedTuple, Optional, Union
+from itertools import chain
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
 
 from stackext.addresses import parse_hex
+from stackext.errors import StackextError
 from stackext.model import Gap, GapKind, StackInput
 
 READ_CHUNK = 1 << 20  # never more than this of a line without a newline is held
@@ -87,6 +89,27 @@ def utf16_without_bom(head: bytes) -> str:
     if even * 10 >= pairs * 9 and odd == 0:
         return "utf-16-be"
     return "utf-8"
+
+
+BINARY_PROBE = 8192  # the characters checked for NUL: a binary file is no log
+
+
+def probed(lines: Iterable[str], name: str) -> Iterator[str]:
+    """The lines, the first BINARY_PROBE characters checked for NUL (then the rest unchecked,
+    at C speed)."""
+    it = iter(lines)
+    return chain(_probe(it, name), it)
+
+
+def _probe(it: Iterator[str], name: str) -> Iterator[str]:
+    seen = 0
+    for raw in it:
+        if "\x00" in raw[: BINARY_PROBE - seen]:
+            raise StackextError("binary file, not a WinDbg text log", where="%s:1" % name)
+        seen += len(raw)
+        yield raw
+        if seen >= BINARY_PROBE:
+            return
 
 
 def bounded_lines(stream) -> Iterator[str]:

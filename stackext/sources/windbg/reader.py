@@ -31,8 +31,6 @@ from stackext.sources.windbg.rows import (
 )
 from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
 
-BINARY_PROBE = 8192
-
 
 def read_file(path: str, threads_without_stack: bool = False) -> Iterator[Item]:
     """Stacks from a file ("-" is stdin), streamed; StackextError on unreadable input."""
@@ -56,14 +54,10 @@ def read_stacks(lines: Iterable[str], name: str,
     reader = Reader(name, threads_without_stack)
     notes = FrameNotes(name)
     dps = DpsCapture(name)
-    lineno = seen = 0
+    lineno = 0
     paste = Paste(name)
-    for lineno, raw in enumerate(lines, 1):
-        if seen < BINARY_PROBE:
-            if "\x00" in raw[: BINARY_PROBE - seen]:
-                raise StackextError("binary file, not a WinDbg text log", where="%s:1" % name)
-            seen += len(raw)
-        done = fastrow.feed(reader, paste, dps, notes, lineno, raw)  # a plain row, fast
+    # the plain rows are read in fastrow.left's own loop; only what they end comes out here
+    for lineno, raw, done in fastrow.left(reader, paste, dps, notes, L.probed(lines, name)):
         if done is not None:
             if done or reader.retired:
                 yield from notes.hold(done + reader.drain())
