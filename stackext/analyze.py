@@ -76,24 +76,6 @@ def _bounds_from_start_frame(frames: List[Frame],
     return None
 
 
-def _symbol_quality(frames: List[Frame], export_modules) -> None:
-    """pdb / export (the nearest export of a module without its PDB) / none."""
-    pdb, export, none = SymbolQuality.PDB, SymbolQuality.EXPORT, SymbolQuality.NONE
-    far = K.EXPORT_DISPLACEMENT
-    exported: Dict[Optional[str], bool] = {}  # module -> without its PDB (a stack has few)
-    for f in frames:
-        module, offset = f.module, f.offset
-        no_pdb = exported.get(module)
-        if no_pdb is None:
-            no_pdb = exported[module] = (module or "").lower() in export_modules
-        if not f.function:
-            f.symbol_quality = none
-        elif no_pdb or (offset is not None and offset >= far):
-            f.symbol_quality = export
-        else:
-            f.symbol_quality = pdb
-
-
 def _rollups(report: StackReport, frames: List[Frame]) -> None:
     """Bytes per module and per function, in one pass (first seen first among equals)."""
     t = report.thread_segment
@@ -161,20 +143,31 @@ def _segments(report: StackReport, frames: List[Frame], names: List[str], stack:
             f.segment = seg.index
 
 
-def _heaviest(report: StackReport, frames: List[Frame], opts: AnalysisOptions) -> None:
-    """Heavy and heaviest are about the stack the budget applies to: a 10 KB user frame below a
-    system call or the bugcheck's own frames on the panic stack are not what to fix."""
+def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
+           export_modules) -> None:
+    """Each frame's driver, heavy and symbol quality (pdb / export: the nearest export of a
+    module without its PDB / none), and the heaviest frames, in one pass. Heavy and heaviest
+    are about the stack the budget applies to: a 10 KB user frame below a system call or the
+    bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
     t = report.thread_segment
     heavy = opts.heavy
-    known: Dict[Tuple[Optional[str], Optional[bool]], bool] = {}  # a stack has few modules
+    pdb, export, none = SymbolQuality.PDB, SymbolQuality.EXPORT, SymbolQuality.NONE
+    far = K.EXPORT_DISPLACEMENT
+    # (module, microsoft) -> (a driver, without its PDB): a stack has few modules
+    known: Dict[Tuple[Optional[str], Optional[bool]], Tuple[bool, bool]] = {}
     ranked = []
     for f in frames:
-        key = (f.module, f.microsoft)
-        driver = known.get(key)
-        if driver is None:
-            driver = known[key] = K.is_driver_module(f.module, drivers, f.microsoft)
-        f.driver = driver
+        module = f.module
+        key = (module, f.microsoft)
+        facts = known.get(key)
+        if facts is None:
+            facts = known[key] = (K.is_driver_module(module, drivers, f.microsoft),
+                                  (module or "").lower() in export_modules)
+        f.driver = facts[0]
+        offset = f.offset
+        f.symbol_quality = none if not f.function else export \
+            if facts[1] or (offset is not None and offset >= far) else pdb
         size = f.size
         if size and (t is None or f.segment == t):
             ranked.append((-size, f.index, len(ranked), f))  # sorts in C; the position: stable
@@ -258,8 +251,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     if lost is not None and not (report.overflow and report.verdict_proven):
         report.verdict_proven = False  # nothing judged on a walk that lost track is proven
         report.not_proven.append(NotProven.WALK_LOST)
-    _heaviest(report, frames, opts)
-    _symbol_quality(frames, stack.export_modules)
+    _marks(report, frames, opts, stack.export_modules)
     if opts.totals:
         _rollups(report, frames)
     _segment_accounts(report, frames, opts.top)

@@ -29,7 +29,9 @@ def find_lost(frames: List[Frame], kernel: bool, arch: str,
     is where the thread is (a bad IP there is the crash, not the walk)."""
     if not kernel or frames_from == FramesFrom.RAW_SCAN:
         return None
-    pos = next((i for i, f in enumerate(frames) if i > 0 and _in_no_module(f, arch)), None)
+    # (most frames have a module: no call for them)
+    pos = next((i for i, f in enumerate(frames)
+                if i > 0 and f.module is None and _in_no_module(f, arch)), None)
     if pos is None:
         return None
     last = pos - 1
