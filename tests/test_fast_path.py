@@ -176,13 +176,18 @@ def test_csv_leaves_out_totals_and_cycles_and_prints_the_same(monkeypatch):
     search (AnalysisOptions.totals): its text equals the CSV of the full analysis on every log,
     and the totals it skipped are really skipped (a format that needs them gets them)."""
     from stackext.analyze import AnalysisOptions, analyze
+    from stackext.errors import StackextError
     from stackext.render import FRAMES_ONLY, render
     from stackext.sources import windbg
 
     assert FRAMES_ONLY == {"csv"}
     skipped = 0
     for path in LOGS:
-        stacks = [s for s in windbg.read_file(str(path)) if not isinstance(s, windbg.EmbeddedJson)]
+        try:
+            stacks = [s for s in windbg.read_file(str(path))
+                      if not isinstance(s, windbg.EmbeddedJson)]
+        except StackextError:  # a log stackext refuses (fixtures/pasted/125): nothing to print
+            continue
         full = [analyze(s, AnalysisOptions()) for s in stacks]
         lean = [analyze(s, AnalysisOptions(totals=False)) for s in stacks]
         assert render(lean, "csv") == render(full, "csv"), path

@@ -1,5 +1,6 @@
 """WinDbg text as people paste it: each fixture in fixtures/pasted/ is a corpus file in a pasted
-shape (its `# note:` says how it was made), and must read exactly as the original does."""
+shape (its `# note:` says how it was made), and must read exactly as the original does -- or real
+text pasted as found (its `# source:`), read as the bare text would be or refused in one line."""
 
 from __future__ import annotations
 
@@ -194,3 +195,33 @@ def test_a_long_line_inside_a_stack_is_a_warning_never_a_frame(tmp_path):
     assert [f.call_site for f in s.frames] == [f.call_site for f in orig.frames]
     assert any(":%d: could not read" % (at + 1) in w and "90000 characters" in w
                for w in s.warnings), s.warnings
+
+
+COMMENTED = PASTED / "124_code_comment_thread_0x101_x64.txt"
+
+
+def test_a_stack_quoted_in_a_code_comment_reads_as_without_the_marks(tmp_path):
+    """A real !thread kept in a WinDbg script behind "// ": every number as the bare text gives
+    it (the interrupt stack, then the idle thread's own, judged against its Base/Limit)."""
+    text = COMMENTED.read_text(encoding="utf-8")
+    bare = tmp_path / "bare.txt"
+    bare.write_text(re.sub(r"(?m)^// ?", "", text), encoding="utf-8")
+    (commented,), (plain,) = stacks(COMMENTED), stacks(bare)
+    assert frames(commented) == frames(plain) and len(commented.frames) == 18
+    r = analyze(commented)
+    assert (r.budget, r.used, r.remaining) == (0x7000, 0xBB0, 0x7000 - 0xBB0)  # 0x458000-0x457450
+    isr, thread = r.segments
+    assert (isr.kind.value, isr.first_frame, isr.last_frame, isr.used) == ("isr", 0, 7, 936)
+    assert (thread.kind.value, thread.first_frame, thread.last_frame) == ("thread", 8, 17)
+    assert not r.heaviest_drivers  # dxgmms2 and nt are Windows' own
+
+
+def test_rows_without_child_sp_say_so_at_their_line():
+    """Recent WinDbg's x64 kb prints RetAddr but no Child-SP; pasted without its header, such a
+    stack is named as that, at its first row, never "no call stack found"."""
+    path = PASTED / "125_kb_no_child_sp_github_issue_x64.txt"
+    first = 1 + next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines())
+                     if line.startswith("00 "))
+    code, _, err = run(["usage", str(path)])
+    assert code == 2 and "%s:%d: this stack has no Child-SP column" % (path, first) in err
+    assert "no call stack found" not in err and len(err.splitlines()) == 1

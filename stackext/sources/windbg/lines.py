@@ -32,6 +32,13 @@ TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspen
 # x64 kb in recent WinDbg has no Child-SP column:
 # " # RetAddr               : Args to Child                                      : Call Site"
 NO_SP_HEADER_RE = re.compile(r"^#?\s*RetAddr\s+:\s*Args to Child\s*:\s*Call Site", re.I)
+# A row of that layout (x64 kb without its header, as people paste it; a mail list may wrap it
+# after the arguments):
+# 00 fffff805`8d0a04e9     : 00000000`0000000a 00000000`00000008 ... : nt!KeBugCheckEx
+# 03 (Inline Function)     : --------`-------- ... : NetEbpfExt!RemoveEntryList+0x3
+NO_SP_ROW_RE = re.compile(
+    r"^(?:[0-9a-fA-F]{2,4}\s+)?(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|\(Inline Function\))\s+:\s*"
+    r"(?:[0-9a-fA-F-]{8}`[0-9a-fA-F-]{8}(?:\s+|$)){1,4}(?::\s*\S|$)")
 # "WARNING: Stack unwind information not available. Following frames may be wrong."
 # "WARNING: Frame IP not in any known module. Following frames may be wrong."
 UNWIND_RE = re.compile(r"^WARNING:.*(?:Following frames may be wrong|unwind information not avail)")
@@ -129,10 +136,11 @@ to_int = parse_hex  # the reader's name for addresses.parse_hex
 
 
 def clean_line(raw: str) -> str:
-    """One log line without CR, web-page quoting, markdown emphasis and surrounding blanks."""
+    """One log line without CR, web-page and code-comment quoting, markdown emphasis and
+    surrounding blanks."""
     text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
-    while text.startswith(">"):  # "> " quoting in web copies
-        text = text[1:].lstrip()
+    while text.startswith((">", "//")):  # "> " quoting in web copies, "// " in source code
+        text = text[2:].lstrip() if text.startswith("//") else text[1:].lstrip()
     if "**" in text and not text.startswith("*"):
         text = text.replace("**", "")
     if len(text) > 4 and text.startswith("__") and text.endswith("__"):

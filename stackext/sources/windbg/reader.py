@@ -139,6 +139,8 @@ class Reader:
             self.modules.note(text)
             return out
         row = None if self.skip_rows else parse_row(text, self.layout, n)
+        if row is None and L.NO_SP_ROW_RE.match(text):
+            self.no_sp_line = self.no_sp_line or n  # a row without Child-SP (x64 kb)
         if row is not None:
             self._add_row(n, row, out)
         elif self.stack is not None and not L.LABEL_RE.match(text):
