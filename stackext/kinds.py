@@ -108,6 +108,8 @@ class VerdictKind(str, Enum):
     NO_STACK_POINTERS = "no-stack-pointers"
     DOUBLE_FAULT_ON_IST = "double-fault-on-ist"  # the walk stops on the double-fault stack
     DOUBLE_FAULT_UNPROVEN = "double-fault-unproven"  # no bounds to prove an overflow
+    # what follows the double-fault stack runs kernel code on a user-space SP (a corrupted RSP)
+    DOUBLE_FAULT_OFF_STACK = "double-fault-off-stack"
     DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
 
 

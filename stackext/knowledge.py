@@ -166,6 +166,10 @@ SYSCALL_ROUTINES = frozenset(s.lower() for s in ("KiSystemServiceCopyEnd", "KiSy
                                                  "KiSystemServicePostCall", "KiFastCallEntry",
                                                  "KiServiceExit", "KiSystemService"))
 
+# The kernel image and HAL under their names in a stack (kernel code whatever the SP says)
+KERNEL_IMAGES = frozenset({"nt", "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "hal",
+                           "halmacpi"})
+
 # Modules that ship with Windows (kernel and the user-mode core): frames in them are not the
 # user's to fix. Matched without case. `--driver NAME` wins over this table.
 INBOX_MODULES = frozenset(

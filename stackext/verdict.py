@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from stackext import knowledge as K
-from stackext.model import Frame, NotProven, Origin, StackInput, StackReport, VerdictKind
+from stackext.model import (
+    Frame,
+    NotProven,
+    Origin,
+    SegmentKind,
+    StackInput,
+    StackReport,
+    VerdictKind,
+)
 
 
 def budget(report: StackReport, option: Optional[int], bounds_origin: Optional[Origin],
@@ -65,14 +73,27 @@ def _saved_sp(stack: StackInput, report: StackReport, frames: List[Frame]) -> Op
     return ks if limit - K.OVERFLOW_SLACK <= ks < base else None
 
 
+def _no_thread_stack(report: StackReport, frames: List[Frame]) -> VerdictKind:
+    """No frame lies on the thread's own stack. After a double fault: either the walk stops on
+    the double-fault stack, or the frames after it run kernel code (nt, the HAL) on user-space
+    stack pointers -- a corrupted RSP, not a thread stack shown running out."""
+    if not report.double_fault:
+        return VerdictKind.NO_THREAD_STACK
+    ist = [s.index for s in report.segments if s.kind == SegmentKind.IST]
+    off = [f for f in frames if ist and f.segment > ist[0] and f.sp is not None and
+           not K.is_kernel_address(f.sp, report.arch) and
+           (f.module or "").lower() in K.KERNEL_IMAGES]
+    return VerdictKind.DOUBLE_FAULT_OFF_STACK if report.kernel and off else \
+        VerdictKind.DOUBLE_FAULT_ON_IST
+
+
 def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Optional[Measure]:
     """used / remaining / below_limit from the thread segment's innermost SP, and the bytes the
     SPs prove used where frames are missing. None (with the verdict set) when no frame with an
     SP lies on the thread's own stack."""
     t = report.thread_segment
     if t is None:
-        report.verdict = VerdictKind.DOUBLE_FAULT_ON_IST if report.double_fault \
-            else VerdictKind.NO_THREAD_STACK
+        report.verdict = _no_thread_stack(report, frames)
         return None
     phys = [f for f in frames if f.segment == t and not f.inline and f.sp is not None]
     if not phys:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 from stackext import knowledge as K
-from stackext.model import Frame, Segment, StackReport, VerdictKind
+from stackext.model import Frame, Segment, SegmentKind, StackReport, VerdictKind
 
 
 def _guard_overflow(r: StackReport) -> str:
@@ -45,6 +45,15 @@ def _double_fault_unproven(r: StackReport) -> str:
         text += ("; Arg3 is the innermost thread-stack SP, %d bytes below a page boundary, where "
                  "an overflow into the guard page faults (inferred)" % r.arg3_below_page)
     return text
+
+
+def _double_fault_off_stack(r: StackReport) -> str:
+    ist = min(s.index for s in r.segments if s.kind == SegmentKind.IST)
+    low = next((s.low for s in r.segments if s.index > ist and s.kind == SegmentKind.USER
+                and s.low is not None), None)
+    return ("double fault (0x7F/8), but the frames after the double-fault stack run kernel code on "
+            "user-space stack pointers%s: a corrupted stack pointer, not a thread stack shown "
+            "running out" % ("" if low is None else " (from 0x%x)" % low))
 
 
 _FIXED = {
@@ -83,6 +92,8 @@ def verdict(r: StackReport) -> str:
         text = _overflow(r)
     elif r.verdict == VerdictKind.DOUBLE_FAULT_UNPROVEN:
         return _double_fault_unproven(r)
+    elif r.verdict == VerdictKind.DOUBLE_FAULT_OFF_STACK:
+        return _double_fault_off_stack(r)
     elif r.verdict == VerdictKind.OK and not r.verdict_proven:
         text = "no overflow seen"
     else:

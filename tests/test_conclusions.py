@@ -185,3 +185,31 @@ def test_the_report_names_the_drivers_on_another_stack():
     s = _stacks(FIXTURES / "111_jellykuo_0x133_clock_isr_stack_to_thread_x64.txt")[0]
     isr = s["segments"][0]
     assert isr["kind"] == "isr" and isr["used"] == 1416 and isr["budget"] is None
+
+
+def test_a_double_fault_whose_frames_run_kernel_code_on_user_space_sps():
+    """A real double fault (a project that runs code in ring 0 on a user stack): the frames after
+    KiDoubleFaultAbort run nt's code on SPs in user space, so the walk did not stop on the
+    double-fault stack and no thread stack is shown running out; the verdict says what the SPs
+    prove instead."""
+    s = _stacks(FIXTURES / "pasted" / "126_double_fault_user_rsp_readme_x64.txt")[0]
+    assert s["double_fault"] and not s["overflow"] and s["thread_segment"] is None
+    assert s["verdict_id"] == "double-fault-off-stack"
+    assert "user-space stack pointers (from 0x1c178380cd0)" in s["verdict"]
+    assert [(g["kind"], g["first_frame"], g["last_frame"]) for g in s["segments"]] == [
+        ("ist", 4, 5), ("user", 6, 11)]
+    # the sizes stay the SPs' differences: 0x...0d10 - 0x...0cd0, ..., 0x...1000 - 0x...0ff8
+    assert [f["size"] for f in s["frames"][2:6]] == [0x40, 0x140, 0x10, 0x198]
+
+
+def test_a_double_fault_with_no_frame_after_the_double_fault_stack(tmp_path):
+    """The same text cut after KiDoubleFaultAbort: the walk stops on the double-fault stack."""
+    lines = (FIXTURES / "pasted" / "126_double_fault_user_rsp_readme_x64.txt").read_text(
+        encoding="utf-8").splitlines()
+    cut = tmp_path / "cut.txt"
+    cut.write_text("\n".join(x for x in lines if not x.startswith(("06 ", "07 ", "08 ", "09 ",
+                                                                   "0a ", "0b "))) + "\n",
+                   encoding="utf-8")
+    s = _stacks(cut)[0]
+    assert s["double_fault"] and s["verdict_id"] == "double-fault-on-ist"
+    assert "the walk stops on the double-fault stack" in s["verdict"]
