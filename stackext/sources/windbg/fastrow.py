@@ -19,6 +19,7 @@ from stackext import fastpath
 from stackext.model import Frame
 from stackext.sources.windbg import lines as L
 from stackext.sources.windbg.rows import Row, _leading
+from stackext.sources.windbg.stack import MAX_FRAMES
 
 # STACK_TEXT / !thread / kv rows (the number only under a "#" header):
 # ffffed0e`e77dcd48 fffff802`0442bfa9     : 00000000`0000000a ffff8009`1002ac08 00000000`00000002
@@ -45,12 +46,21 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
     listing ends (a list, usually empty), None for a line the fast path leaves to the reader.
     Most rows of a big log never leave this loop (no call per row)."""
     match = _match
+    fresh = True  # the reader's state is to be read again (it may change at each yield)
+    quiet = False  # ...no step of the full path is in a state that reads a row otherwise
+    stack = None
+    frames = None  # the open listing's frames while it takes an unnumbered row as it comes
     for n, raw in enumerate(lines, 1):
         m = match(raw) if len(raw) <= _MAX_LINE else None
-        # ...and no step of the full path is in a state that reads a row otherwise
-        if m is None or not (fastpath.ENABLED and not (
+        if m is not None and fresh:
+            quiet = fastpath.ENABLED and not (
                 reader.skip_rows or reader.json.open or paste.mex or dps.rows is not None
-                or notes.kind is not None or reader.retired)):
+                or notes.kind is not None or reader.retired)
+            stack = reader.stack
+            frames = stack.taking_unnumbered() if quiet and stack is not None else None
+            fresh = False
+        if m is None or not quiet:
+            fresh = True
             yield n, raw, None
             continue
         (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
@@ -65,9 +75,13 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
                       [int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
                       None if src is None else src.strip(),
                       None if src_line is None else int(src_line), memory, None, None, None, n)
-        stack = reader.stack
+        if frames is not None and number is None and len(frames) < MAX_FRAMES:
+            frame.index = len(frames)  # what append_next does for this row
+            frames.append(frame)
+            continue
         if stack is not None and stack.append_next(frame, number is not None):
             continue
+        fresh = True
         out: List = []
         reader._add_row(n, Row(frame, number is not None, 16), out)
         yield n, raw, out

@@ -86,6 +86,15 @@ class OpenStack:
         frames.append(frame)
         return True
 
+    def taking_unnumbered(self) -> Optional[List[Frame]]:
+        """The frames, when append_next would take an unnumbered row (while there is room) and
+        leave nothing else changed: the next rows can be appended as they come."""
+        frames = self.frames
+        if not frames or self.after_blank or self.gap is not None or self.numbered is not False \
+                or 16 not in self.widths or self.last_unreadable_row:
+            return None
+        return frames
+
     def add_row(self, n: int, row: Row) -> None:
         if len(self.frames) >= MAX_FRAMES:
             if self.complete is None:
