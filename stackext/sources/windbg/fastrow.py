@@ -29,14 +29,18 @@ from stackext.sources.windbg.stack import MAX_FRAMES
 # The call site's characters leave out all that would make the full path read it otherwise:
 # blanks, ( [ < / (annotations, source tails, comments, parameter lists), > (a prompt), * | `.
 # A source tail is read as the full path reads it: " [c:\src\driver.c @ 21]".
-HEX16 = r"([0-9a-fA-F]{8})`([0-9a-fA-F]{8})"
-FAST_ROW_RE = re.compile(
-    r"(?:([0-9a-fA-F]{1,7}) +)?" + HEX16 + " +" + HEX16 + r" +: "
-    + HEX16 + " +" + HEX16 + " +" + HEX16 + " +" + HEX16 + r" +: "
-    r"([A-Za-z0-9_.$@?~]+)!([A-Za-z0-9_.$@?~:]+)(?:\+0x([0-9a-fA-F]{1,16}))?"
-    r"(?: +\[([A-Za-z0-9_.:\\ -]+) @ ([0-9]{1,9})\])? *\r?\n?\Z"
-)
+HEX16 = r"[0-9a-fA-F]{8}`[0-9a-fA-F]{8}"
+# One group per address and one for the four arguments (a group costs the match more than
+# the int() of its text saves); a row with its frame number has the number's group filled in,
+# a plain one an empty group in its place (the two share the other groups' numbers).
+_ROW = ("(" + HEX16 + ") +(" + HEX16 + r") +: (" + HEX16 + " +" + HEX16 + " +" + HEX16 + " +"
+        + HEX16 + r") +: "
+        r"([A-Za-z0-9_.$@?~]+)!([A-Za-z0-9_.$@?~:]+)(?:\+0x([0-9a-fA-F]{1,16}))?"
+        r"(?: +\[([A-Za-z0-9_.:\\ -]+) @ ([0-9]{1,9})\])? *\r?\n?\Z")
+FAST_ROW_RE = re.compile(r"([0-9a-fA-F]{1,7}) +" + _ROW)  # "05 ffffed0e`e77dd390 ..."
+PLAIN_ROW_RE = re.compile("()" + _ROW)  # the SP's backtick at [8]: no number can come first
 _match = FAST_ROW_RE.match
+_plain = PLAIN_ROW_RE.match
 _MAX_LINE = L.MAX_LINE
 
 
@@ -45,13 +49,13 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
     number, line, items): items are what a fast row that is not the next frame of the open
     listing ends (a list, usually empty), None for a line the fast path leaves to the reader.
     Most rows of a big log never leave this loop (no call per row)."""
-    match = _match
+    match, plain = _match, _plain
     fresh = True  # the reader's state is to be read again (it may change at each yield)
     quiet = False  # ...no step of the full path is in a state that reads a row otherwise
     stack = None
     frames = None  # the open listing's frames while it takes an unnumbered row as it comes
     for n, raw in enumerate(lines, 1):
-        m = match(raw) if len(raw) <= _MAX_LINE else None
+        m = None if len(raw) > _MAX_LINE else plain(raw) if raw[8:9] == "`" else match(raw)
         if m is not None and fresh:
             quiet = fastpath.ENABLED and not (
                 reader.skip_rows or reader.json.open or paste.mex or dps.rows is not None
@@ -63,16 +67,17 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
             fresh = True
             yield n, raw, None
             continue
-        (num, sh, sl, rh, rl, a0, a1, a2, a3, a4, a5, a6, a7, module, function, off, src,
-         src_line) = m.groups()
-        number, memory = (None, None) if num is None else _leading(None, num, reader.layout)
+        num, sp, ret, args, module, function, off, src, src_line = m.groups()
+        number, memory = (None, None) if not num else _leading(None, num, reader.layout)
+        a = args.replace("`", "").split()
         # The dataclass's own __init__, positional (its fields' order): its instances share one
         # key table (a frame built from a plain dict costs 2.5 times the memory, which a table
         # of a big log holds for every frame).
-        frame = Frame(number if number is not None else -1, int(sh + sl, 16), int(rh + rl, 16),
-                      raw[m.start(14):m.end(16 if off is not None else 15)], module, function,
+        frame = Frame(number if number is not None else -1, int(sp.replace("`", ""), 16),
+                      int(ret.replace("`", ""), 16),
+                      raw[m.start(5):m.end(7 if off is not None else 6)], module, function,
                       int(off, 16) if off is not None else 0, False, None,
-                      [int(a0 + a1, 16), int(a2 + a3, 16), int(a4 + a5, 16), int(a6 + a7, 16)],
+                      [int(a[0], 16), int(a[1], 16), int(a[2], 16), int(a[3], 16)],
                       None if src is None else src.strip(),
                       None if src_line is None else int(src_line), memory, None, None, None, n)
         if frames is not None and number is None and len(frames) < MAX_FRAMES:
