@@ -546,3 +546,43 @@ def test_streams_thousands_of_stacks_lazily():
     assert len(consumed) < 20  # the first stack came out long before the input ran out
     rest = list(it)
     assert len(rest) == 1999 and rest[-1].frames[0].sp == 0xFFFFCD046BB4E000 + 1999
+
+
+def _by_readline(stream, chunk):
+    """What bounded_lines gave when it called readline(READ_CHUNK) once per line."""
+    dropping = False
+    while True:
+        line = stream.readline(chunk)
+        if not line:
+            return
+        if not dropping:
+            yield line
+        dropping = not line.endswith("\n")
+
+
+# READ_BLOCK <= READ_CHUNK (a line inside a block is never too long)
+@pytest.mark.parametrize("block,chunk", [(4, 8), (8, 8), (1, 3), (3, 5), (7, 64), (16, 16)])
+def test_bounded_lines_reads_blocks_as_readline_read_lines(monkeypatch, block, chunk):
+    # every line length around the block and chunk sizes, at every offset against the blocks,
+    # with \r\n and \r newlines (translated by the text layer) and no newline at the end
+    import io
+    import random
+
+    from stackext.sources.windbg import lines as L
+    monkeypatch.setattr(L, "READ_BLOCK", block)
+    monkeypatch.setattr(L, "READ_CHUNK", chunk)
+    rng = random.Random(block * 1000 + chunk)
+    for trial in range(300):
+        parts = []
+        for _ in range(rng.randrange(0, 12)):
+            n = rng.choice([0, 1, chunk - 2, chunk - 1, chunk, chunk + 1, 2 * chunk + 3,
+                            block - 1, block, block + 1, rng.randrange(0, 3 * chunk)])
+            parts.append("".join(rng.choice("ab`0\x0c") for _ in range(max(n, 0))))
+            parts.append(rng.choice(["\n", "\r\n", "\r"]))
+        if parts and trial % 2:
+            parts.pop()  # no newline at the end
+        data = "".join(parts).encode("utf-8")
+
+        ours, theirs = (io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=None)
+                        for _ in range(2))
+        assert list(L.bounded_lines(ours)) == list(_by_readline(theirs, chunk)), repr(data)

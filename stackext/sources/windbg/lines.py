@@ -17,6 +17,7 @@ from stackext.errors import StackextError
 from stackext.model import Gap, GapKind, StackInput
 
 READ_CHUNK = 1 << 20  # never more than this of a line without a newline is held
+READ_BLOCK = 1 << 16  # the text read at a time (<= READ_CHUNK: a line inside a block fits)
 MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source paths stay < 1 KB
 
 # An address as WinDbg prints it: 8 digits on x86, 16 with the backtick on x64 -- or 16 without it,
@@ -120,16 +121,39 @@ def _probe(it: Iterator[str], name: str) -> Iterator[str]:
 
 
 def bounded_lines(stream) -> Iterator[str]:
-    """Lines of at most READ_CHUNK characters (the rest of a longer line is skipped unread)."""
-    dropping = False
+    """The lines as readline(READ_CHUNK) gives them -- at most READ_CHUNK characters each, the
+    rest of a longer line skipped -- read READ_BLOCK characters at a time and handed on at C
+    speed (a readline per line costs a big log 5 % of its time)."""
+    return chain.from_iterable(_blocks(stream))
+
+
+def _blocks(stream) -> Iterator[List[str]]:
+    head = ""  # the start of a line the last block ended in
+    dropping = False  # past READ_CHUNK characters of a line: skipping to its end
     while True:
-        chunk = stream.readline(READ_CHUNK)
-        if not chunk:
+        block = stream.read(READ_BLOCK)
+        if not block:
+            if head and not dropping:
+                yield [head]
             return
-        ends = chunk.endswith("\n")
-        if not dropping:
-            yield chunk
-        dropping = not ends
+        parts = block.split("\n")
+        tail = parts.pop()  # after the block's last newline: the start of the next line
+        if parts:
+            if dropping:
+                del parts[0]  # the end of the long line
+                dropping = False
+            else:
+                parts[0] = head + parts[0]
+            lines = [x + "\n" for x in parts]
+            if lines and len(lines[0]) > READ_CHUNK:
+                lines[0] = lines[0][:READ_CHUNK]
+            yield lines
+            head = tail
+        elif not dropping:
+            head += tail
+        if not dropping and len(head) >= READ_CHUNK:
+            yield [head[:READ_CHUNK]]
+            head, dropping = "", True
 
 
 to_int = parse_hex  # the reader's name for addresses.parse_hex
