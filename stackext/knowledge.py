@@ -7,6 +7,7 @@ Pure data and tiny predicates; imports nothing from stackext. Sources for the nu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -209,6 +210,8 @@ INBOX_MODULES = frozenset(
         "mcupdate", "mssmbios", "ndiscap", "netbios", "npsvctrig", "ntosext", "rdpbus",
         "storvsp", "swenum", "tbs", "umbus", "vfpext", "vmbkmclr", "vmbusr", "vpcivsp",
         "volume", "ws2ifsl",
+        # seen in public kernel logs: the Teredo/ISATAP tunnel, Hyper-V's switch and VMBus HID
+        "tunnel", "vmswitch", "vmbushid",
         # user-mode services and session managers (csrss, lsass, the session manager)
         "lsm", "winsrvext", "csrsrv", "basesrv", "winsrv", "sxssrv", "lsasrv", "samsrv",
         "msv1_0", "kerberos", "schannel", "rpcss", "termsrv", "csrss", "lsass", "smss",
@@ -216,7 +219,9 @@ INBOX_MODULES = frozenset(
         "taskhostw", "userenv", "profapi", "wldp", "wintrust", "ntmarta", "msasn1", "authz",
         "samlib", "netapi32", "wkscli", "srvcli", "logoncli", "dpapi", "kernel_appcore",
         "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
-        "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt",
+        "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
+        # x86 system calls return through the page WinDbg names SharedUserData (SystemCallStub)
+        "shareduserdata",
         # user-mode core
         "ntdll", "kernel32", "kernelbase", "user32", "win32u", "gdi32", "gdi32full", "msvcrt",
         "ucrtbase", "ucrtbased", "combase", "rpcrt4", "ole32", "oleaut32", "advapi32", "sechost",
@@ -232,11 +237,19 @@ INBOX_MODULES = frozenset(
 INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")
 
 
+# A second module of one name gets its base address after it from WinDbg: the 32-bit ntdll of a
+# WoW64 process in the 64-bit view, "ntdll_77980000!RtlpWaitOnCriticalSection+0x13e".
+RENAMED_RE = re.compile(r"(.+)_(?:[0-9a-f]{8}|[0-9a-f]{16})\Z")
+
+
 def is_inbox_module(module: Optional[str]) -> bool:
     if not module:
         return False
     m = module.lower()
-    return m in INBOX_MODULES or m.startswith(INBOX_PREFIXES)
+    if m in INBOX_MODULES or m.startswith(INBOX_PREFIXES):
+        return True
+    renamed = RENAMED_RE.match(m)
+    return renamed is not None and renamed.group(1) in INBOX_MODULES
 
 
 def is_driver_module(module: Optional[str], drivers: Iterable[str] = (),

@@ -49,6 +49,15 @@ DOTARGS_RE = re.compile(r"^Arguments((?:\s+" + ADDR + "){1,4})$")
 BANNER_RE = re.compile(r"^BugCheck\s+([0-9a-fA-F]{1,8}),\s*\{([0-9a-fA-F`,\s]*)\}")
 # "STACK_OVERFLOW: Stack Limit: ffff84028b90a000. Use (kF) and (!stackusage) to investigate ..."
 OVERFLOW_RE = re.compile(r"^STACK_OVERFLOW:\s*Stack Limit:\s*(" + ADDR + ")")
+# The machine, from the dump banner or the build lab (text alone cannot tell ARM64's Child-SP
+# rows from x64's): "Windows 10 Kernel Version 22621 MP (4 procs) Free ARM 64-bit (AArch64)",
+# "Edition build lab: 22621.1.arm64fre.ni_release.220506-1250", "Built by: 19041.1.amd64fre..."
+MACHINE_RE = re.compile(
+    r"^(?:Windows .*Kernel Version \d+ .*\b(?:Free|Checked) (?P<banner>x86|x64|ARM 64-bit|ARM)\b"
+    r"|(?:Built by|Edition build lab|BUILD_VERSION_STRING):\s*\S*?\b"
+    r"(?P<lab>x86|amd64|arm64|arm)(?:fre|chk)\b)")
+MACHINES = {"x86": "x86", "x64": "x64", "amd64": "x64", "ARM 64-bit": "arm64", "arm64": "arm64",
+            "ARM": None, "arm": None}  # 32-bit ARM: no budget table of ours
 
 
 class ThreadInfo:
@@ -92,6 +101,7 @@ class Context:
         self.bug_args: List[Optional[int]] = [None, None, None, None]
         self.limit_hint: Optional[int] = None
         self.exception = ExceptionFacts()
+        self.machine: Optional[str] = None  # the dump banner's (x86, x64, arm64)
 
     def thread_field(self, n: int, text: str) -> bool:
         """A line of a !thread block after its THREAD line; True when the line was one."""
@@ -162,6 +172,10 @@ class Context:
         m = OVERFLOW_RE.match(text)
         if m:
             self.limit_hint = to_int(m.group(1))
+            return True
+        m = MACHINE_RE.match(text)
+        if m:
+            self.machine = MACHINES[m.group("banner") or m.group("lab")]
             return True
         return self.exception.feed(text)
 

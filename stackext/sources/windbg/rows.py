@@ -52,6 +52,10 @@ BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger"
 COMMENT_RE = re.compile(r"\s+(?:<-|<=|<--|<==|//)(?:\s.*)?$")
+# WinDbg's own symbol warning printed onto the row it interrupted (no newline between):
+# "01 00a13f68 0f1621f4 App!X.AllocLocal()+0xbc*** WARNING: Unable to verify checksum for C:\a.exe"
+# (pasted into markdown, its "**" may be gone: "+0xbc* WARNING: Unable to ...")
+GLUED_WARNING_RE = re.compile(r"\s*\*+ ?(?:WARNING|ERROR): ")
 # Source tail: nt!KeBugCheckEx [minkernel\ntos\ke\amd64\procstat.asm @ 140]  (the ] may be cut off)
 SOURCE_RE = re.compile(r"\s+\[(?P<file>[^\[\]]+?) @ (?P<line>\d+)\]?$")
 # A source tail cut before its "@ line" (a capped line):
@@ -187,6 +191,8 @@ def _split_args(rest: str, width: int, layout: Layout):
 
 def clean_call_site(site: str):
     """The call site without comments, source tail and annotations; plus (file, line, trap)."""
+    if "*" in site:
+        site = GLUED_WARNING_RE.split(site, 1)[0]
     if "[" not in site and "(" not in site and "<" not in site and "//" not in site:
         return site.strip(), (None, None, None)  # most rows: nothing for the searches below
     site = COMMENT_RE.sub("", site.strip()).strip()

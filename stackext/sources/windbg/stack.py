@@ -6,6 +6,7 @@ Imports stackext.model/knowledge and the reader's helpers; never pykd, analyze o
 
 from __future__ import annotations
 
+import re
 from typing import List, Optional, Set, Tuple
 
 from stackext import knowledge as K
@@ -14,6 +15,10 @@ from stackext.sources.windbg.context import Context, ThreadInfo
 from stackext.sources.windbg.rows import Layout, Row
 
 MAX_FRAMES = 65536
+# kv's source line under its row: "[c:\src\crashonserver.cpp @ 13]"; a web page's copy may
+# keep its markup in it: "[c:\src\<span style="color: #ff0000;">crashonserver.cpp @ 13</span>]"
+SOURCE_ONLY_RE = re.compile(r"\[([^\[\]]+?) @ ([0-9]{1,9})\]\Z")
+TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
 MAX_WARNINGS = 200
 # After a blank line, an unnumbered row still continues the stack when its SP lies this close
 # above the last one.
@@ -35,6 +40,7 @@ class OpenStack:
         self.widths: Set[int] = set()
         self.gap: Optional[Gap] = None  # frames left out before the next row
         self.after_blank = False
+        self.blank_rows = 0  # rows that came after a blank line
         self.closed = False  # STACK_TEXT saw its closing blank line
         self.last_unreadable_row = False
         self.tinfo: Optional[ThreadInfo] = None
@@ -55,6 +61,23 @@ class OpenStack:
         else:
             self.gap = gap
 
+    def source_tail(self, text: str) -> bool:
+        """A row's source on the line after it, as kv prints it (HTML tags of a web page's copy
+        left out): "    [f:\\dd\\vctools\\crt_bld\\self_x86\\crt\\src\\crtexe.c @ 555]"."""
+        if not self.frames or not text.startswith("["):
+            return False
+        m = SOURCE_ONLY_RE.match(TAG_RE.sub("", text))
+        if m is None:
+            return False
+        last = self.frames[-1]
+        if last.source_file is None:
+            last.source_file, last.source_line = m.group(1).strip(), int(m.group(2))
+        return True
+
+    def walk_ended(self) -> bool:
+        """The last row returns to 0: the walk reached the thread's start, no frame follows."""
+        return bool(self.frames) and self.frames[-1].ret == 0 and self.gap is None
+
     def continues(self, row: Row) -> bool:
         """Whether a row belongs to this stack rather than starting another listing."""
         prev = self.frames[-1]
@@ -63,12 +86,17 @@ class OpenStack:
         if row.numbered:
             if row.frame.index <= prev.index:
                 return False  # numbering restarts: another k listing
-            return not self.after_blank or row.frame.index == prev.index + 1
+            if not self.after_blank or row.frame.index == prev.index + 1:
+                return True
+            # "03 020ef048 ...", a blank line, "07 020ef3b4 ...": rows cut out of this listing
+            return row.frame.sp is not None and self._just_above(row.frame.sp)
         if not self.after_blank:
             return True
+        return row.frame.sp is None or self._just_above(row.frame.sp)
+
+    def _just_above(self, sp: int) -> bool:
         last_sp = next((f.sp for f in reversed(self.frames) if f.sp is not None), None)
-        sp = row.frame.sp
-        return sp is None or (last_sp is not None and 0 < sp - last_sp <= CONTINUE_REACH)
+        return last_sp is not None and 0 < sp - last_sp <= CONTINUE_REACH
 
     def append_next(self, frame: Frame, numbered: bool) -> bool:
         """add_row for the common row, when nothing is pending: the next frame of this listing
@@ -112,6 +140,13 @@ class OpenStack:
         jumped = prev.index + 1 if prev is not None else 0
         if gap is None and row.numbered and frame.index > jumped:
             gap = Gap(GapKind.NUMBER_JUMP, "%s:%d" % (self.name, n), "%02x" % frame.index)
+        elif gap is None and self.after_blank and prev is not None and \
+                len(self.frames) - 1 > self.blank_rows:
+            # WinDbg prints no blank line inside a listing: one between rows that came one to a
+            # line before is rows cut out (a paste with a blank line after every row is not)
+            gap = Gap(GapKind.ELIDED, "%s:%d" % (self.name, n), "a blank line inside the listing")
+        if self.after_blank and prev is not None:
+            self.blank_rows += 1
         frame.gap_before = gap
         self.gap = None
         self.after_blank = False
@@ -131,6 +166,9 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
     """The StackInput of a finished stack. `session`: True in a kd session, False in a user-mode
     one, None when the log showed no prompt."""
     frames, arch = stack.frames, stack.arch()
+    if arch == "x64" and (ctx.machine == "arm64" or any(
+            f.function is not None and f.function.startswith("KiArm64") for f in frames)):
+        arch = "arm64"  # ARM64's rows look like x64's: the banner or nt's own routines tell
     result = StackInput(frames=frames, source="%s:%d" % (stack.name, stack.line), arch=arch)
     result.warnings = stack.warnings
     if stack.dropped_warnings:

@@ -1,0 +1,124 @@
+"""Real WinDbg text found in the field (fixtures/field/, each file's source on its first line):
+shapes the other fixtures do not have, each read the way the text itself proves right."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from stackext.cli import main
+
+FIELD = Path(__file__).resolve().parent.parent / "fixtures" / "field"
+
+
+def run(name, *options):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["usage", str(FIELD / name)] + list(options), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def stacks(name, *options):
+    code, out, err = run(name, "--format", "json", *options)
+    assert code == 0, err
+    return json.loads(out)["stacks"]
+
+
+def row(stack, call_site):
+    return next(f for f in stack["frames"] if f["call_site"] == call_site)
+
+
+def test_numbered_rows_cut_out_with_blank_lines_stay_one_stack_with_the_bytes_between():
+    # ~*kvn of thread ~1 with rows 04-06, 08-13 and 1a-1b cut out, a blank line at each cut: one
+    # stack from 020eefac to 020effec, not four; the cut rows' bytes count as used and go to no
+    # single frame
+    s = stacks("wow64_kvn_rows_cut_by_blank_lines_cs_owner_x86_user.txt")
+    assert len(s) == 3
+    cut = s[1]
+    assert cut["source"].endswith(":27") and cut["thread"] is not None
+    assert [f["index"] for f in cut["frames"]] == \
+        [0, 1, 2, 3, 7, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1c, 0x1d, 0x1e]
+    assert cut["used"] == 0x020effec - 0x020eefac == 4160 and cut["used_is_lower_bound"]
+    missing = [(f["index"], f["size_unknown_reason"], f["gap_bytes"]) for f in cut["frames"]
+               if f["size_unknown_reason"] == "frames-missing"]
+    assert missing == [(7, "frames-missing", 0x020ef3b4 - 0x020ef048),
+                       (0x14, "frames-missing", 0x020ef9d8 - 0x020ef3b4),
+                       (0x1c, "frames-missing", 0x020eff94 - 0x020efcd8)]
+
+
+def test_a_blank_line_inside_a_listing_of_adjacent_rows_is_rows_cut_out_not_one_big_frame():
+    # !cs -o's owner stack (tab-indented ChildEBP rows): nine rows one to a line, a blank line,
+    # then shell32!SHGetFolderPathW 0x6d0 above the last: the rows between were cut out
+    owner = stacks("wow64_kvn_rows_cut_by_blank_lines_cs_owner_x86_user.txt")[2]
+    f = row(owner, "shell32!SHGetFolderPathW+0x114")
+    assert f["size"] is None and f["size_unknown_reason"] == "frames-missing"
+    assert f["gap_bytes"] == 0x02a3fbc0 - 0x02a3f4f0 == 1744 and not f["heavy"]
+
+
+def test_a_wow64_guests_ntdll_renamed_by_its_base_is_windows_not_a_third_party_driver():
+    s = stacks("wow64_kvn_rows_cut_by_blank_lines_cs_owner_x86_user.txt")
+    renamed = [f for x in s for f in x["frames"] if f["module"] == "ntdll_77980000"]
+    assert len(renamed) == 14 and not any(f["driver"] for f in renamed)
+    assert all(x["heaviest_drivers"] == [] for x in s)
+    code, out, _ = run("wow64_kvn_rows_cut_by_blank_lines_cs_owner_x86_user.txt")
+    assert "third-party" not in out.split("\n\n")[0]
+
+
+def test_windows_own_tunnel_driver_is_not_third_party():
+    # tunnel.sys is Windows' Teredo/ISATAP miniport (\SystemRoot\System32\drivers\tunnel.sys)
+    s = stacks("mex_t_tunnel_dpc_stack_x64.txt")
+    tunnel = [f for f in s[0]["frames"] if f["module"] == "tunnel"]
+    assert [f["index"] for f in tunnel] == [3, 4, 5] and not any(f["driver"] for f in tunnel)
+    assert s[0]["heaviest_drivers"] == []
+
+
+def test_kv_source_lines_printed_under_their_rows_are_the_rows_sources_not_warnings():
+    # kv prints "[file @ line]" on a line of its own; the blog's copy keeps a <span> inside one
+    s = stacks("wow64_kv_source_on_own_line_html_spans_x86_user.txt")
+    main_ = row(s[1], "CrashOnServer!main+0x2e")
+    assert (main_["source_file"], main_["source_line"]) == (
+        "c:\\users\\wanderley.caloni\\documents\\projetos\\caloni\\posts\\crashonserver"
+        "\\crashonserver.cpp", 13)
+    crt = row(s[1], "CrashOnServer!__tmainCRTStartup+0x1bf")
+    assert (crt["source_file"], crt["source_line"]) == (
+        "f:\\dd\\vctools\\crt_bld\\self_x86\\crt\\src\\crtexe.c", 555)
+    assert not any("could not read" in w for x in s for w in x["warnings"])
+
+
+@pytest.mark.parametrize("name", ["wow64_kv_source_on_own_line_html_spans_x86_user.txt",
+                                  "pg_notes_disassembly_after_complete_stack_x64.txt"])
+def test_text_after_a_stack_that_returned_to_0_is_no_warning_and_strict_accepts_it(name):
+    # after a row whose RetAddr is 0 (the walk reached the thread's start) come disassembly
+    # ("fffff805`5407c00a 393b cmp dword ptr [rbx],edi"), a prompt, prose: none is a frame
+    code, out, err = run(name, "--strict")
+    assert code == 0 and err == ""
+    assert "could not read" not in out and "ends in the middle" not in out
+
+
+def test_the_pg_notes_first_stack_ends_at_its_return_to_0():
+    s = stacks("pg_notes_disassembly_after_complete_stack_x64.txt")
+    first = s[0]
+    assert first["frames"][-1]["call_site"] == "nt!KiIdleLoop+0x5a" and first["warnings"] == []
+    # used from the first SP to KiIdleLoop's (its own frame's size is not shown: at least)
+    assert first["used"] == 0xffff880363a29c60 - 0xffff880363a27d58 == 7944
+    assert first["used_is_lower_bound"] and first["frames"][-1]["size"] is None
+
+
+def test_an_arm64_dump_banner_makes_the_rows_arm64_not_x64():
+    # "Free ARM 64-bit (AArch64)", "22621.1.arm64fre": ARM64's rows look like x64's
+    s = stacks("arm64_banner_kernel_k_exception_dispatch.txt")
+    assert [x["arch"] for x in s] == ["arm64"]
+    code, out, _ = run("arm64_banner_kernel_k_exception_dispatch.txt")
+    assert "24 KB kernel stack for arm64" in out and "x64 threads 28 KB" not in out
+
+
+def test_windbgs_symbol_warning_printed_onto_a_row_is_not_part_of_its_call_site():
+    # "...AllocLocal_DivideByZero()+0xbc*** WARNING: Unable to verify checksum for C:\...exe"
+    s = stacks("arm32_stackoverflow_k_glued_symbol_warning_user.txt")
+    frames = [f for x in s for f in x["frames"] if "AllocLocal_DivideByZero" in f["call_site"]]
+    assert [f["call_site"] for f in frames] == [
+        "GitHub_21061_StackOverflowInFuncletProlog!GitHub_21061._00159000."
+        "AllocLocal_DivideByZero()+0xbc"]
+    assert frames[0]["offset"] == 0xbc
