@@ -17,6 +17,7 @@ from stackext.cycles import find_cycles
 from stackext.errors import StackextError
 from stackext.lost import find_lost, mark_lost
 from stackext.model import (
+    SIDE_STACKS,
     Frame,
     FramesFrom,
     FunctionTotal,
@@ -151,6 +152,7 @@ def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
     bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
     t = report.thread_segment
+    ran = _ran_on(report)  # frame 00's DPC/ISR/expanded stack: its 1 KB frames are heavy too
     heavy = opts.heavy
     pdb, export, none = SymbolQuality.PDB, SymbolQuality.EXPORT, SymbolQuality.NONE
     far = K.EXPORT_DISPLACEMENT
@@ -174,10 +176,19 @@ def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
             f.heavy = size >= heavy and not f.inline
         else:
             f.heavy = False if size is None or f.inline else \
-                size >= heavy and (t is None or f.segment == t)
+                size >= heavy and (t is None or f.segment == t or f.segment == ran)
     ranked.sort()
     report.heaviest = [x[1] for x in ranked[: opts.top]]
     report.heaviest_drivers = [x[1] for x in ranked if x[3].driver][: opts.top]
+
+
+def _ran_on(report: StackReport) -> Optional[int]:
+    """The segment frame 00 runs on when it is a kernel stack other than the thread's own (a
+    DPC, ISR or expanded stack: where the crash or the breakpoint happened); None otherwise."""
+    first = report.segments[0] if report.segments else None
+    if first is None or first.index == report.thread_segment or first.kind not in SIDE_STACKS:
+        return None
+    return first.index
 
 
 def _segment_accounts(report: StackReport, frames: List[Frame], top: int) -> None:

@@ -71,6 +71,11 @@ class SegmentKind(str, Enum):
     UNKNOWN = "unknown"
 
 
+# The kernel's stacks besides the thread's own that a driver's code runs on: where frame 00 runs
+# on one of them, the crash (or the breakpoint) happened there.
+SIDE_STACKS = frozenset({SegmentKind.DPC, SegmentKind.ISR, SegmentKind.EXPANDED})
+
+
 class Origin(str, Enum):
     """Where a budget (or a stack's bounds) came from."""
 

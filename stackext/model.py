@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set
 
 from stackext.kinds import (
+    SIDE_STACKS,
     FrameLayout,
     FramesFrom,
     Gap,
@@ -34,7 +35,7 @@ __all__ = [
     # the typed vocabulary and small values (stackext.kinds), part of the model's face
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
     "UnknownReason", "VerdictKind", "Gap", "Local", "FrameLayout", "HighWater", "LostTrack",
-    "ProcessorStack",
+    "ProcessorStack", "SIDE_STACKS",
     # the data
     "Frame", "Bugcheck", "StackInput", "Segment", "ModuleTotal", "FunctionTotal", "Cycle",
     "StackReport",

@@ -122,3 +122,27 @@ def test_windbgs_symbol_warning_printed_onto_a_row_is_not_part_of_its_call_site(
         "GitHub_21061_StackOverflowInFuncletProlog!GitHub_21061._00159000."
         "AllocLocal_DivideByZero()+0xbc"]
     assert frames[0]["offset"] == 0xbc
+
+
+def test_a_crash_on_the_dpc_stack_is_in_the_headline_and_its_1_kb_frames_are_heavy():
+    # a 0x109 raised in a DPC: frames 00-0f on the DPC stack (7,960 B), the thread's own stack
+    # below it used 768 B; the headline said only the 768
+    code, out, _ = run("pg_notes_disassembly_after_complete_stack_x64.txt")
+    line = next(x for x in out.splitlines() if x.startswith("  ") and x.endswith(
+        "frames 00-0f run on the DPC stack: 7,960 B used there, heaviest third-party frame "
+        "win10Rs5PatchGuard!DetourKiDispatchException+0x110 (112 B)"))
+    assert ":78: no overflow seen: at least 768 of 24,576 bytes used (3%)" in line
+    dpc = stacks("pg_notes_disassembly_after_complete_stack_x64.txt")[2]
+    assert dpc["segments"][0]["kind"] == "dpc" and dpc["segments"][0]["used"] == 7960
+    heavy = [(f["call_site"], f["size"]) for f in dpc["frames"] if f["heavy"]]
+    assert heavy == [("nt!KeBugCheck2+0x957", 0x720), ("nt!RtlDispatchException+0x430", 0x750),
+                     ("nt!KiDispatchException+0x144", 0x6b0)]
+    assert dpc["heaviest"][0] == 0x11  # the ranking stays on the thread's stack (budget's)
+
+
+def test_a_notes_comments_after_the_offset_are_not_part_of_the_call_site():
+    # ";pg..." (a debugger script's comment) and a note in Chinese after the offset
+    s = stacks("pg_notes_disassembly_after_complete_stack_x64.txt")
+    sites = [f["call_site"] for x in s for f in x["frames"]
+             if f["function"] in ("IopTimerDispatch", "KiSwInterruptDispatch")]
+    assert sites == ["nt!IopTimerDispatch+0x1cf72a", "nt!KiSwInterruptDispatch+0xfa9"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from stackext.model import Cycle, StackReport, VerdictKind
+from stackext.model import SIDE_STACKS, Cycle, StackReport, VerdictKind
 
 
 def _n(value: int) -> str:
@@ -92,10 +92,35 @@ def findings(r: StackReport) -> List[str]:
     elif r.heaviest:
         f = r.frame(r.heaviest[0])
         out.append("heaviest frame %s (%s B)" % (f.call_site, _n(f.size or 0)))
+    side = side_stack_phrase(r)
+    if side is not None:
+        out.append(side)
     c = _biggest_cycle(r)
     if c is not None:
         out.append(cycle_phrase(c))
     return out
+
+
+_SIDE_NAMES = {"dpc": "the DPC stack", "isr": "the ISR stack", "expanded": "an expanded stack"}
+
+
+def side_stack_phrase(r: StackReport) -> Optional[str]:
+    """`frames 00-0f run on the DPC stack: 7,960 B used there, heaviest third-party frame ...`:
+    where frame 00 runs on a kernel stack other than the thread's (the crash or the breakpoint
+    happened there, whatever the thread's own stack shows)."""
+    seg = r.segments[0] if r.segments else None
+    if seg is None or seg.index == r.thread_segment or seg.kind not in SIDE_STACKS or \
+            seg.used is None:
+        return None
+    text = "frames %02x-%02x run on %s: %s B used there" % (
+        seg.first_frame, seg.last_frame, _SIDE_NAMES[seg.kind.value], _n(seg.used))
+    sized = [f for f in r.frames if f.segment == seg.index and f.size]
+    drivers = [f for f in sized if f.driver]
+    if drivers or sized:
+        f = min(drivers or sized, key=lambda x: (-(x.size or 0), x.index))
+        text += ", heaviest %s%s (%s B)" % ("third-party frame " if drivers else "",
+                                            f.call_site, _n(f.size or 0))
+    return text
 
 
 def headline(r: StackReport) -> str:

@@ -50,8 +50,14 @@ ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR +
 BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
-# "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger"
-COMMENT_RE = re.compile(r"\s+(?:<-|<=|<--|<==|//)(?:\s.*)?$")
+# "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
+# "nt!IopTimerDispatch+0x1cf72a ;pg triggers the exception here" (a debugger script's comment)
+COMMENT_RE = re.compile(r"\s+(?:(?:<-|<=|<--|<==|//)(?:\s.*)?|;.*)$")
+# An author's note in their own language after the offset (WinDbg prints none there), bare or
+# in brackets that hold no "file @ line": "nt!KiSwInterruptDispatch+0xfa9 另一个执行DPC的地方",
+# "nt!KiDispatchException+0x150     [异常分发]"
+NOTE_RE = re.compile(r"(\+0x[0-9a-fA-F]+)\s+(?:[^\x00-\x7f]|\[(?![^\]]* @ [0-9]+\])"
+                     r"[^\]]*[^\x00-\x7f]).*$")
 # WinDbg's own symbol warning printed onto the row it interrupted (no newline between):
 # "01 00a13f68 0f1621f4 App!X.AllocLocal()+0xbc*** WARNING: Unable to verify checksum for C:\a.exe"
 # (pasted into markdown, its "**" may be gone: "+0xbc* WARNING: Unable to ...")
@@ -193,7 +199,10 @@ def clean_call_site(site: str):
     """The call site without comments, source tail and annotations; plus (file, line, trap)."""
     if "*" in site:
         site = GLUED_WARNING_RE.split(site, 1)[0]
-    if "[" not in site and "(" not in site and "<" not in site and "//" not in site:
+    if not site.isascii():
+        site = NOTE_RE.sub(r"\1", site)
+    if "[" not in site and "(" not in site and "<" not in site and "//" not in site and \
+            ";" not in site:
         return site.strip(), (None, None, None)  # most rows: nothing for the searches below
     site = COMMENT_RE.sub("", site.strip()).strip()
     source_file = source_line = trap = None
