@@ -30,6 +30,7 @@ from stackext.model import (
 )
 from stackext.procstacks import account as processor_stacks
 from stackext.sizes import fill_sizes, start_area
+from stackext.traps import split_traps
 
 
 @dataclass
@@ -146,7 +147,8 @@ def _segments(report: StackReport, frames: List[Frame], names: List[str], stack:
 def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
            export_modules) -> None:
     """Each frame's driver, heavy and symbol quality (pdb / export: the nearest export of a
-    module without its PDB / none), and the heaviest frames, in one pass. Heavy and heaviest
+    module without its PDB / none), and the heaviest frames, in one pass. A size that holds more
+    than the frame's own (SizeNote) is neither heavy nor ranked. Heavy and heaviest
     are about the stack the budget applies to: a 10 KB user frame below a system call or the
     bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
@@ -168,7 +170,7 @@ def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
         offset = f.offset
         f.symbol_quality = none if not f.function else export \
             if facts[1] or (offset is not None and offset >= far) else pdb
-        size = f.size
+        size = f.size if f.size_note is None else None  # (an upper bound: not ranked)
         if size and (t is None or f.segment == t):
             ranked.append((-size, f.index, len(ranked), f))  # sorts in C; the position: stable
             f.heavy = size >= heavy and not f.inline
@@ -188,7 +190,8 @@ def _segment_accounts(report: StackReport, frames: List[Frame], top: int) -> Non
             seg.used, seg.budget = report.used, report.budget
         elif seg.low is not None and seg.high is not None and seg.high > seg.low:
             seg.used = seg.high - seg.low
-        ranked = sorted((f for f in frames if f.segment == seg.index and f.size and f.driver),
+        ranked = sorted((f for f in frames if f.segment == seg.index and f.size and f.driver
+                         and f.size_note is None),
                         key=lambda f: (-f.size, f.index))
         seg.heaviest_drivers = [f.index for f in ranked[:top]]
 
@@ -240,6 +243,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
             origin = Origin.LOG
     _segments(report, frames, names, stack, opts)
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
+    if K.ARCH[arch].sp_is_frame_pointer:
+        split_traps(frames, names, stack.traps)
     if lost is not None:
         mark_lost(frames)
     start_area(frames, names, report, report.stack_base)

@@ -124,6 +124,13 @@ IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterru
                                              "KiTrap08", "KiTrap02", "KiTrap12"))
 # The double-fault handler: x64 KiDoubleFaultAbort (IST stack), x86 KiTrap08 (task gate).
 DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
+# x86 trap handlers (nt!KiTrap0E, KiTrap0D, KiTrap00, ...): the row after one is the frame that
+# faulted. Their frame and the KTRAP_FRAME lie between that frame's ESP at the fault and the
+# handler's ChildEBP.
+TRAP_HANDLER_PREFIX = "kitrap"
+# x86 KTRAP_FRAME.HardwareEsp: a trap taken in kernel mode pushes no ESP, so the ESP at the fault
+# is the trap frame's address + 0x74 (real logs: TRAP_FRAME b22192e8, `.trap` esp=b221935c).
+X86_TRAP_FRAME_ESP = 0x74
 # Bugchecks whose arguments carry the faulting context, as !analyze uses them: code -> (argument
 # index 0..3, the command that switches to it). 0x7E: Arg4 is a CONTEXT record; 0x3B: Arg3 is a
 # CONTEXT; 0x8E: Arg3 is a KTRAP_FRAME (bug-check reference).

@@ -14,6 +14,7 @@ from stackext import knowledge as K
 from stackext.model import Bugcheck, Frame
 from stackext.sources.windbg.exception import ExceptionFacts
 from stackext.sources.windbg.lines import ADDR, to_int
+from stackext.sources.windbg.trap import TrapFacts
 
 # "THREAD ffff8a071d5a3040  Cid 2f38.0bd4  Teb: 0000006d28977000 Win32Thread: 0000000000000000
 #  WAIT: (WrQueue) UserMode Alertable"   (also "RUNNING on processor 4", "TERMINATED")
@@ -92,6 +93,7 @@ class Context:
         self.bug_args: List[Optional[int]] = [None, None, None, None]
         self.limit_hint: Optional[int] = None
         self.exception = ExceptionFacts()
+        self.traps = TrapFacts()
 
     def thread_field(self, n: int, text: str) -> bool:
         """A line of a !thread block after its THREAD line; True when the line was one."""
@@ -163,7 +165,7 @@ class Context:
         if m:
             self.limit_hint = to_int(m.group(1))
             return True
-        return self.exception.feed(text)
+        return self.exception.feed(text) or self.traps.feed(text)
 
     def _set_code(self, code: int) -> None:
         if self.bug_code is not None and code != self.bug_code:  # another dump in the same log

@@ -150,6 +150,7 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
     result.limit_hint = ctx.limit_hint
     result.exception_code = ctx.exception.code_for(result.thread)
     result.bugcheck = ctx.bugcheck(frames)
+    result.traps = ctx.traps.contexts()
     result.complete = stack.complete
     if stack.last_unreadable_row:
         result.complete = False
