@@ -27,6 +27,7 @@ from stackext.model import (
     StackInput,
     StackReport,
     SymbolQuality,
+    UnknownReason,
 )
 from stackext.procstacks import account as processor_stacks
 from stackext.sizes import fill_sizes, start_area
@@ -224,6 +225,10 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     lost = find_lost(frames, kernel, arch, stack.frames_from)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
+    # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
+    null_fp = [f for f in frames if f.sp == 0 and K.ARCH[arch].sp_is_frame_pointer]
+    for f in null_fp:
+        f.sp = None
     # once: the routine tables' key per frame (K.fn_key, inline)
     names = [(f.function or "").lower() for f in frames]
     report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
@@ -245,6 +250,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
     if K.ARCH[arch].sp_is_frame_pointer:
         split_traps(frames, names, stack.traps)
+    for f in null_fp:
+        f.size_unknown_reason = UnknownReason.NULL_FRAME_POINTER
     if lost is not None:
         mark_lost(frames)
     start_area(frames, names, report, report.stack_base)

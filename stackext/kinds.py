@@ -28,6 +28,7 @@ class UnknownReason(str, Enum):
     # x86: a trap handler's row whose trap frame the log does not place (its bytes are counted
     # on the faulting frame, the next one: SizeNote.INCLUDES_TRAP_FRAME)
     TRAP_FRAME = "trap-frame-unknown"
+    NULL_FRAME_POINTER = "null-frame-pointer"  # x86 ChildEBP 0: the end of the EBP chain
 
     @property
     def label(self) -> str:
@@ -51,6 +52,8 @@ _REASON_LABELS = {
                              "pointer lies in no loaded module)",
     UnknownReason.TRAP_FRAME: "trap handler: the log does not say where its trap frame lies, so "
                               "its bytes and the trap frame's are counted on the next frame",
+    UnknownReason.NULL_FRAME_POINTER: "ChildEBP 0: the end of the EBP chain, no frame pointer "
+                                      "to measure from",
 }
 _REASON_SHORT = {
     UnknownReason.OTHER_STACK: "stack switch",
@@ -62,6 +65,7 @@ _REASON_SHORT = {
     UnknownReason.STACK_CONTINUES: "stack continues",
     UnknownReason.WALK_LOST: "walk lost",
     UnknownReason.TRAP_FRAME: "trap frame unknown",
+    UnknownReason.NULL_FRAME_POINTER: "null EBP",
 }
 
 

@@ -41,6 +41,10 @@ ARCH = {
     "x86": Arch("x86", 4, 4, 0x80000000, 0x3000, True, False),
     "x64": Arch("x64", 8, 8, 0xFFFF800000000000, 0x6000, False, True),
     "arm64": Arch("arm64", 8, 0, 0xFFFF800000000000, 0x6000, False, False),
+    # 32-bit ARM (Windows on ARM, `# Child-SP RetAddr` with 8 digits): the return address in LR
+    # as on ARM64, the 2 GB split as on x86; its kernel stack size is not confirmed by headers we
+    # have: 12 KB as on x86, always labelled a default.
+    "arm": Arch("arm", 4, 0, 0x80000000, 0x3000, False, False),
 }
 ARCHES = tuple(ARCH)
 
@@ -89,6 +93,11 @@ def is_waiting(state: Optional[str]) -> bool:
 
 def default_budget(arch: str) -> int:
     return ARCH[arch].default_budget
+
+
+def ptr64(arch: str) -> bool:
+    """Does WinDbg print this architecture's addresses in the 64-bit form?"""
+    return arch not in ARCH or ARCH[arch].ptr_size == 8
 
 
 def is_kernel_address(addr: int, arch: str) -> bool:

@@ -79,3 +79,40 @@ def test_trap_without_its_trap_frame_keeps_the_total_and_says_so():
     back = RJ.load_stack(doc["stacks"][0]).frame(2)
     assert back.size_note is SizeNote.INCLUDES_TRAP_FRAME
     assert "incl. trap frame" in render([r], "table")
+
+
+def test_8_digit_child_sp_with_64_bit_args_is_the_x64_rule():
+    # an older WinDbg's x64 view of a WoW64 thread: "Child-SP RetAddr : Args to Child" header,
+    # 8-digit SPs, 64-bit arguments. size(i) = sp(i+1) - sp(i), as the 16-digit listing of the
+    # same path in realtext 05 gives (03 wow64!Wow64LdrpInitialize 0x550, frame 00 8 bytes)
+    r = reports("wow64_host_kv_8digit_child_sp_caloni.txt")[0]
+    assert r.arch == "x64" and r.frame(0).call_site == "wow64cpu!CpupSyscallStub+0x9"
+    assert sizes(r, 0, 1, 2, 3, 4, 5) == [8, 0xc0, 0x50, 0x550, 0x500, 0x70]
+    assert r.frame(6).size is None  # the outermost, base unknown (was 0x70 on the x86 rule)
+    assert r.used == 3032 and r.heaviest[:2] == [3, 4]
+    assert r.frame(r.heaviest[0]).call_site == "wow64!Wow64LdrpInitialize+0x429"
+    # the ChildEBP listing after .effmach x86 in the same file stays x86
+    assert reports("wow64_host_kv_8digit_child_sp_caloni.txt")[1].arch == "x86"
+
+
+def test_8_digit_child_sp_without_64_bit_args_is_32_bit_arm():
+    # Windows on ARM (32-bit) `k`: " # Child-SP RetAddr Call Site", no arguments
+    (r,) = [r for r in reports("arm32_k_8digit_child_sp_coreclr27184_c00000fd.txt")
+            if len(r.frames) > 1]
+    assert r.arch == "arm" and not r.kernel
+    # frame 00 owns 00a13f68 - 00a03004 (the x86 rule gave it to frame 01)
+    assert sizes(r, 0, 1, 2, 3, 4) == [0x10f64, 0x18, 0x28, 0x50, 0x58]
+    assert r.frame(5).size is None and r.used == 69708 and r.heaviest[0] == 0
+    assert "00a03004" in render([r], "table") and "00000000`00a03004" not in render([r], "table")
+
+
+def test_null_childebp_ends_the_ebp_chain_not_a_stack_switch():
+    # "0d 00000000 00000000 ntdll!KiUserApcDispatcher+0x7": was "? stack switch" and a third
+    # segment "#2 user 0d-0d"
+    r = reports("x86_null_childebp_softdbg_book_kn.txt")[0]
+    last = r.frame(0x0d)
+    assert last.call_site.startswith("ntdll!KiUserApcDispatcher+0x7")
+    assert last.size is None and last.size_unknown_reason is UnknownReason.NULL_FRAME_POINTER
+    assert [s.kind.value for s in r.segments] == ["thread", "user"]
+    assert r.segments[1].last_frame == 0x0d and sizes(r, 0x0b, 0x0c) == [0x320, 0x84]
+    assert r.used == 632

@@ -100,10 +100,12 @@ def parse_header(text: str) -> Optional[Layout]:
 class Row:
     """A parsed row: the Frame plus what the reader needs to know about the columns."""
 
-    def __init__(self, frame: Frame, numbered: bool, width: int):
+    def __init__(self, frame: Frame, numbered: bool, width: int, wide_args: bool = False):
         self.frame = frame
         self.numbered = numbered
         self.width = width  # hex digits of the SP/RetAddr cells: 8 (x86) or 16 (x64); 0 inline
+        # 64-bit "Args to Child" after 8-digit SPs (an older WinDbg's x64 view of a WoW64 thread)
+        self.wide_args = wide_args
 
 
 def looks_like_row(text: str) -> bool:
@@ -125,6 +127,8 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     if parts is None:
         return None
     args, site = parts
+    # 0008ea48 751f282c : 00000000`77770190 00000000`001dfb50 : wow64cpu!CpupSyscallStub+0x9
+    wide = width == 8 and "`" in m.group("rest")[: len(m.group("rest")) - len(site)]
     site, extras = clean_call_site(site)
     if not site or BARE_HEX_RE.match(site):
         return None
@@ -146,7 +150,7 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
         trap_frame=extras[2],
         line=lineno,
     )
-    return Row(frame, number is not None, width)
+    return Row(frame, number is not None, width, wide)
 
 
 def _leading(a, b, layout: Layout) -> Tuple[Optional[int], Optional[int]]:

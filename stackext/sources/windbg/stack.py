@@ -33,6 +33,7 @@ class OpenStack:
         self.dropped_warnings = 0
         self.numbered: Optional[bool] = None
         self.widths: Set[int] = set()
+        self.wide_args = False  # a row with 64-bit arguments
         self.gap: Optional[Gap] = None  # frames left out before the next row
         self.after_blank = False
         self.closed = False  # STACK_TEXT saw its closing blank line
@@ -118,12 +119,17 @@ class OpenStack:
         self.last_unreadable_row = False
         if row.width:
             self.widths.add(row.width)
+        self.wide_args = self.wide_args or row.wide_args
         self.frames.append(frame)
 
     def arch(self) -> Optional[str]:
-        # 8-digit SPs (or a ChildEBP header) are x86; 16 digits are x64 -- ARM64 looks the same.
-        if self.layout.x86 or self.widths == {8}:
+        # A ChildEBP header, or 8-digit SPs under no header, is x86. A Child-SP header means the
+        # Child-SP rule whatever the width: 8 digits with 64-bit arguments is an older WinDbg's
+        # x64 view of a WoW64 thread, without them 32-bit ARM; 16 digits are x64 (or ARM64).
+        if self.layout.x86 or (self.widths == {8} and self.layout.x86 is None):
             return "x86"
+        if self.widths == {8}:
+            return "x64" if self.wide_args else "arm"
         return "x64" if self.widths else None
 
 
