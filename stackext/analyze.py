@@ -20,17 +20,18 @@ from stackext.model import (
     SIDE_STACKS,
     Frame,
     FramesFrom,
-    FunctionTotal,
     HighWater,
-    ModuleTotal,
     NotProven,
     Origin,
     StackInput,
     StackReport,
     SymbolQuality,
+    UnknownReason,
 )
 from stackext.procstacks import account as processor_stacks
 from stackext.sizes import fill_sizes, start_area
+from stackext.totals import rollups
+from stackext.traps import split_traps
 
 
 @dataclass
@@ -77,51 +78,6 @@ def _bounds_from_start_frame(frames: List[Frame],
     return None
 
 
-def _rollups(report: StackReport, frames: List[Frame]) -> None:
-    """Bytes per module and per function, in one pass (first seen first among equals)."""
-    t = report.thread_segment
-    mods: Dict[str, list] = {}  # key -> [bytes, frames, driver]
-    funcs: Dict[str, list] = {}  # key -> [bytes, count, first frame]
-    pdb = SymbolQuality.PDB
-    for f in frames:
-        if t is not None and f.segment != t:
-            continue
-        size = f.size or 0
-        key = f.module or "?"
-        m = mods.get(key)
-        if m is None:
-            mods[key] = [size, 1, f.driver]
-        else:
-            m[0] += size
-            m[1] += 1
-            m[2] = m[2] or f.driver
-        if not f.inline:
-            # a nearest-export name is no function: roll such frames up by call site
-            fkey = f.call_site if f.symbol_quality is not pdb else \
-                "%s!%s" % (f.module, f.function) if f.module and f.function else \
-                f.module or f.call_site  # Frame.symbol, inline
-            x = funcs.get(fkey)
-            if x is None:
-                funcs[fkey] = [size, 1, f]
-            else:
-                x[0] += size
-                x[1] += 1
-    used = report.used if report.used and not report.used_is_lower_bound else None
-    # ModuleTotal(module, bytes, frames, driver, share), FunctionTotal(function, bytes, count,
-    # module, driver): positional, sorted by (-bytes, name lower case), first seen first among
-    # equals (the position in the tuple: tuples sort in C, a key function per item does not)
-    report.modules.extend([
-        ModuleTotal(name, total, count, bool(driver), (total / used) if used else None)
-        for _, _, _, name, total, count, driver in sorted([
-            (-total, name.lower(), i, name, total, count, driver)
-            for i, (name, (total, count, driver)) in enumerate(mods.items())])])
-    report.functions.extend([
-        FunctionTotal(name, total, count, first.module, first.driver)
-        for _, _, _, name, total, count, first in sorted([
-            (-total, name.lower(), i, name, total, count, first)
-            for i, (name, (total, count, first)) in enumerate(funcs.items())])])
-
-
 def _copy_frame(f: Frame) -> Frame:
     c = Frame.__new__(Frame)  # what copy.copy does, without its protocol lookups
     c.__dict__.update(f.__dict__)  # (dataclasses.replace re-runs __init__: slower still)
@@ -147,7 +103,8 @@ def _segments(report: StackReport, frames: List[Frame], names: List[str], stack:
 def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
            export_modules) -> None:
     """Each frame's driver, heavy and symbol quality (pdb / export: the nearest export of a
-    module without its PDB / none), and the heaviest frames, in one pass. Heavy and heaviest
+    module without its PDB / none), and the heaviest frames, in one pass. A size that holds more
+    than the frame's own (SizeNote) is neither heavy nor ranked. Heavy and heaviest
     are about the stack the budget applies to: a 10 KB user frame below a system call or the
     bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
@@ -170,7 +127,7 @@ def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
         offset = f.offset
         f.symbol_quality = none if not f.function else export \
             if facts[1] or (offset is not None and offset >= far) else pdb
-        size = f.size
+        size = f.size if f.size_note is None else None  # (an upper bound: not ranked)
         if size and (t is None or f.segment == t):
             ranked.append((-size, f.index, len(ranked), f))  # sorts in C; the position: stable
             f.heavy = size >= heavy and not f.inline
@@ -199,7 +156,8 @@ def _segment_accounts(report: StackReport, frames: List[Frame], top: int) -> Non
             seg.used, seg.budget = report.used, report.budget
         elif seg.low is not None and seg.high is not None and seg.high > seg.low:
             seg.used = seg.high - seg.low
-        ranked = sorted((f for f in frames if f.segment == seg.index and f.size and f.driver),
+        ranked = sorted((f for f in frames if f.segment == seg.index and f.size and f.driver
+                         and f.size_note is None),
                         key=lambda f: (-f.size, f.index))
         seg.heaviest_drivers = [f.index for f in ranked[:top]]
 
@@ -232,6 +190,10 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     lost = find_lost(frames, kernel, arch, stack.frames_from)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
+    # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
+    null_fp = [f for f in frames if f.sp == 0 and K.ARCH[arch].sp_is_frame_pointer]
+    for f in null_fp:
+        f.sp = None
     # once: the routine tables' key per frame (K.fn_key, inline)
     names = [(f.function or "").lower() for f in frames]
     report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
@@ -251,6 +213,10 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
             origin = Origin.LOG
     _segments(report, frames, names, stack, opts)
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
+    if K.ARCH[arch].sp_is_frame_pointer:
+        split_traps(frames, names, stack.traps)
+    for f in null_fp:
+        f.size_unknown_reason = UnknownReason.NULL_FRAME_POINTER
     if lost is not None:
         mark_lost(frames)
     start_area(frames, names, report, report.stack_base)
@@ -264,7 +230,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
         report.not_proven.append(NotProven.WALK_LOST)
     _marks(report, frames, opts, stack.export_modules)
     if opts.totals:
-        _rollups(report, frames)
+        rollups(report, frames)
     _segment_accounts(report, frames, opts.top)
     processor_stacks(report, frames, stack)
     if opts.totals:

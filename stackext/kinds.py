@@ -25,6 +25,10 @@ class UnknownReason(str, Enum):
     START_AREA = "start-area"
     STACK_CONTINUES = "stack-continues"
     WALK_LOST = "walk-lost"  # the next frame's IP lies in no loaded module: its SP is a guess
+    # x86: a trap handler's row whose trap frame the log does not place (its bytes are counted
+    # on the faulting frame, the next one: SizeNote.INCLUDES_TRAP_FRAME)
+    TRAP_FRAME = "trap-frame-unknown"
+    NULL_FRAME_POINTER = "null-frame-pointer"  # x86 ChildEBP 0: the end of the EBP chain
 
     @property
     def label(self) -> str:
@@ -46,6 +50,10 @@ _REASON_LABELS = {
     UnknownReason.STACK_CONTINUES: "outermost frame shown, but the stack continues beyond it",
     UnknownReason.WALK_LOST: "the unwinder lost track after this frame (the next instruction "
                              "pointer lies in no loaded module)",
+    UnknownReason.TRAP_FRAME: "trap handler: the log does not say where its trap frame lies, so "
+                              "its bytes and the trap frame's are counted on the next frame",
+    UnknownReason.NULL_FRAME_POINTER: "ChildEBP 0: the end of the EBP chain, no frame pointer "
+                                      "to measure from",
 }
 _REASON_SHORT = {
     UnknownReason.OTHER_STACK: "stack switch",
@@ -56,7 +64,32 @@ _REASON_SHORT = {
     UnknownReason.START_AREA: "thread start",
     UnknownReason.STACK_CONTINUES: "stack continues",
     UnknownReason.WALK_LOST: "walk lost",
+    UnknownReason.TRAP_FRAME: "trap frame unknown",
+    UnknownReason.NULL_FRAME_POINTER: "null EBP",
 }
+
+
+class SizeNote(str, Enum):
+    """What a known size holds besides the frame's own bytes (JSON `size_note`)."""
+
+    # x86: the faulting frame of a trap whose trap frame the log does not place: its size runs
+    # from the trap handler's EBP, so it holds the handler's bytes and the trap frame too
+    INCLUDES_TRAP_FRAME = "includes-trap-frame"
+
+    @property
+    def label(self) -> str:
+        return _SIZE_NOTE_LABELS[self]
+
+    @property
+    def short(self) -> str:
+        return _SIZE_NOTE_SHORT[self]
+
+
+_SIZE_NOTE_LABELS = {
+    SizeNote.INCLUDES_TRAP_FRAME: "at most: includes the trap frame and the trap handler's bytes "
+                                  "(the log does not say where the trap frame lies)",
+}
+_SIZE_NOTE_SHORT = {SizeNote.INCLUDES_TRAP_FRAME: "incl. trap frame"}
 
 
 class SegmentKind(str, Enum):
@@ -162,6 +195,17 @@ class Gap:
     kind: GapKind
     where: str = ""  # "file:line" of the line that shows it
     text: str = ""  # what the log said there, verbatim
+
+
+@dataclass
+class TrapContext:
+    """A trap's context as a log prints it (x86): the trap frame's address (!analyze's
+    TRAP_FRAME line) and the registers `.trap` shows (the faulting EIP, ESP, EBP)."""
+
+    trap_frame: Optional[int] = None
+    ip: Optional[int] = None
+    sp: Optional[int] = None
+    fp: Optional[int] = None
 
 
 @dataclass

@@ -42,6 +42,10 @@ ARCH = {
     "x86": Arch("x86", 4, 4, 0x80000000, 0x3000, True, False),
     "x64": Arch("x64", 8, 8, 0xFFFF800000000000, 0x6000, False, True),
     "arm64": Arch("arm64", 8, 0, 0xFFFF800000000000, 0x6000, False, False),
+    # 32-bit ARM (Windows on ARM, `# Child-SP RetAddr` with 8 digits): the return address in LR
+    # as on ARM64, the 2 GB split as on x86; its kernel stack size is not confirmed by headers we
+    # have: 12 KB as on x86, always labelled a default.
+    "arm": Arch("arm", 4, 0, 0x80000000, 0x3000, False, False),
 }
 ARCHES = tuple(ARCH)
 
@@ -92,6 +96,11 @@ def default_budget(arch: str) -> int:
     return ARCH[arch].default_budget
 
 
+def ptr64(arch: str) -> bool:
+    """Does WinDbg print this architecture's addresses in the 64-bit form?"""
+    return arch not in ARCH or ARCH[arch].ptr_size == 8
+
+
 def is_kernel_address(addr: int, arch: str) -> bool:
     """Kernel half of the address space: x64/ARM64 canonical high half, x86 2 GB split."""
     return addr >= ARCH[arch].kernel_floor
@@ -125,6 +134,13 @@ IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterru
                                              "KiTrap08", "KiTrap02", "KiTrap12"))
 # The double-fault handler: x64 KiDoubleFaultAbort (IST stack), x86 KiTrap08 (task gate).
 DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
+# x86 trap handlers (nt!KiTrap0E, KiTrap0D, KiTrap00, ...): the row after one is the frame that
+# faulted. Their frame and the KTRAP_FRAME lie between that frame's ESP at the fault and the
+# handler's ChildEBP.
+TRAP_HANDLER_PREFIX = "kitrap"
+# x86 KTRAP_FRAME.HardwareEsp: a trap taken in kernel mode pushes no ESP, so the ESP at the fault
+# is the trap frame's address + 0x74 (real logs: TRAP_FRAME b22192e8, `.trap` esp=b221935c).
+X86_TRAP_FRAME_ESP = 0x74
 # Bugchecks whose arguments carry the faulting context, as !analyze uses them: code -> (argument
 # index 0..3, the command that switches to it). 0x7E: Arg4 is a CONTEXT record; 0x3B: Arg3 is a
 # CONTEXT; 0x8E: Arg3 is a KTRAP_FRAME (bug-check reference).

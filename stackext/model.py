@@ -26,7 +26,9 @@ from stackext.kinds import (
     Origin,
     ProcessorStack,
     SegmentKind,
+    SizeNote,
     SymbolQuality,
+    TrapContext,
     UnknownReason,
     VerdictKind,
 )
@@ -34,8 +36,8 @@ from stackext.kinds import (
 __all__ = [
     # the typed vocabulary and small values (stackext.kinds), part of the model's face
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
-    "UnknownReason", "VerdictKind", "Gap", "Local", "FrameLayout", "HighWater", "LostTrack",
-    "ProcessorStack", "SIDE_STACKS",
+    "UnknownReason", "VerdictKind", "SizeNote", "TrapContext", "Gap", "Local", "FrameLayout",
+    "HighWater", "LostTrack", "ProcessorStack", "SIDE_STACKS",
     # the data
     "Frame", "Bugcheck", "StackInput", "Segment", "ModuleTotal", "FunctionTotal", "Cycle",
     "StackReport",
@@ -78,6 +80,7 @@ class Frame:
     symbol_quality: Optional[SymbolQuality] = None
     size: Optional[int] = None
     size_unknown_reason: Optional[UnknownReason] = None
+    size_note: Optional[SizeNote] = None  # what a known size holds besides the frame's own
     # FRAMES_MISSING: the bytes between this frame's SP and the next known one on the same stack
     # (this frame's own and the missing frames'), which the SPs prove were used.
     gap_bytes: Optional[int] = None
@@ -151,6 +154,9 @@ class StackInput:
     # or ISR segment against its own), and why one could not be read: {"dpc": sentence}.
     processor_stacks: List[ProcessorStack] = field(default_factory=list)
     processor_stack_missing: Dict[str, str] = field(default_factory=dict)
+    # x86 trap contexts the log printed (TRAP_FRAME, .trap registers): stackext.traps splits
+    # a trap handler's bytes from the faulting frame's with them
+    traps: List[TrapContext] = field(default_factory=list)
 
 
 @dataclass

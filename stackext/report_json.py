@@ -30,6 +30,7 @@ from stackext.model import (
     Origin,
     Segment,
     SegmentKind,
+    SizeNote,
     StackReport,
     SymbolQuality,
     UnknownReason,
@@ -84,6 +85,8 @@ def frame_dict(f: Frame) -> Dict[str, Any]:
         "ip": hex_or_none(f.ip), "source_file": f.source_file, "source_line": f.source_line,
         "memory": f.memory, "trap_frame": hex_or_none(f.trap_frame), "line": f.line,
     }
+    if f.size_note is not None:
+        d["size_note"], d["size_note_label"] = f.size_note.value, f.size_note.label
     if f.locals is not None:
         d["locals"] = [_local(loc) for loc in f.locals]
     if f.layout is not None:
@@ -171,6 +174,8 @@ def _load_frame(fd: Dict[str, Any]) -> Frame:
     fd["symbol_quality"] = None if quality is None else SymbolQuality(quality)
     reason = fd.get("size_unknown_reason")
     fd["size_unknown_reason"] = None if reason is None else UnknownReason(reason)
+    note = fd.get("size_note")
+    fd["size_note"] = None if note is None else SizeNote(note)
     if fd.get("locals") is not None:
         fd["locals"] = [Local(**dict(_pick(Local, x), address=unhex(x.get("address"))))
                         for x in fd["locals"]]

@@ -76,7 +76,7 @@ def test_windows_own_tunnel_driver_is_not_third_party():
 
 def test_kv_source_lines_printed_under_their_rows_are_the_rows_sources_not_warnings():
     # kv prints "[file @ line]" on a line of its own; the blog's copy keeps a <span> inside one
-    s = stacks("wow64_kv_source_on_own_line_html_spans_x86_user.txt")
+    s = stacks("wow64_host_kv_8digit_child_sp_caloni.txt")
     main_ = row(s[1], "CrashOnServer!main+0x2e")
     assert (main_["source_file"], main_["source_line"]) == (
         "c:\\users\\wanderley.caloni\\documents\\projetos\\caloni\\posts\\crashonserver"
@@ -87,7 +87,7 @@ def test_kv_source_lines_printed_under_their_rows_are_the_rows_sources_not_warni
     assert not any("could not read" in w for x in s for w in x["warnings"])
 
 
-@pytest.mark.parametrize("name", ["wow64_kv_source_on_own_line_html_spans_x86_user.txt",
+@pytest.mark.parametrize("name", ["wow64_host_kv_8digit_child_sp_caloni.txt",
                                   "pg_notes_disassembly_after_complete_stack_x64.txt"])
 def test_text_after_a_stack_that_returned_to_0_is_no_warning_and_strict_accepts_it(name):
     # after a row whose RetAddr is 0 (the walk reached the thread's start) come disassembly
@@ -116,7 +116,7 @@ def test_an_arm64_dump_banner_makes_the_rows_arm64_not_x64():
 
 def test_windbgs_symbol_warning_printed_onto_a_row_is_not_part_of_its_call_site():
     # "...AllocLocal_DivideByZero()+0xbc*** WARNING: Unable to verify checksum for C:\...exe"
-    s = stacks("arm32_stackoverflow_k_glued_symbol_warning_user.txt")
+    s = stacks("arm32_k_8digit_child_sp_coreclr27184_c00000fd.txt")
     frames = [f for x in s for f in x["frames"] if "AllocLocal_DivideByZero" in f["call_site"]]
     assert [f["call_site"] for f in frames] == [
         "GitHub_21061_StackOverflowInFuncletProlog!GitHub_21061._00159000."
@@ -146,3 +146,13 @@ def test_a_notes_comments_after_the_offset_are_not_part_of_the_call_site():
     sites = [f["call_site"] for x in s for f in x["frames"]
              if f["function"] in ("IopTimerDispatch", "KiSwInterruptDispatch")]
     assert sites == ["nt!IopTimerDispatch+0x1cf72a", "nt!KiSwInterruptDispatch+0xfa9"]
+
+
+def test_an_authors_bracketed_note_in_another_language_is_not_part_of_the_call_site():
+    # "nt!KiDispatchException+0x150     [异常分发]": a note, not a "[file @ line]" source tail
+    s = stacks("x86_null_childebp_softdbg_book_kn.txt")
+    sites = [f["call_site"] for x in s for f in x["frames"] if f["function"] in (
+        "KiDispatchException", "NtWaitForDebugEvent", "DbgkpPostFakeThreadMessages")]
+    assert sites == ["nt!KiDispatchException+0x150", "nt!NtWaitForDebugEvent+0x1b8",
+                     "nt!DbgkpPostFakeThreadMessages+0x155"]
+    assert all(f["source_file"] is None for x in s for f in x["frames"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import textwrap
 from typing import List, Optional
 
+from stackext import knowledge as K
 from stackext import words
 from stackext.addresses import fmt_addr
 from stackext.model import Frame, StackReport
@@ -15,8 +16,8 @@ from stackext.render import headline
 
 
 def addr(value: Optional[int], arch: str = "x64") -> str:
-    """An address the way WinDbg prints it: fffff880`0b9c7000 on 64-bit, 8 digits on x86."""
-    return fmt_addr(value, arch != "x86")
+    """An address the way WinDbg prints it: fffff880`0b9c7000 on 64-bit, 8 digits on 32-bit."""
+    return fmt_addr(value, K.ptr64(arch))
 
 
 def nbytes(value: Optional[int]) -> str:

@@ -90,7 +90,7 @@ def double_fault_links(r: StackReport, usage: str) -> str:
     trap = double_fault_trap(r)
     if trap is None:
         return ""
-    ptr64 = r.arch != "x86"
+    ptr64 = C.K.ptr64(r.arch)
     return "to reach the overflowed thread stack: %s, then %s" % (
         link(".trap 0x%x" % trap, ".trap %s" % fmt_addr(trap, ptr64)), link(usage, usage))
 

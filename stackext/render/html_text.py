@@ -8,6 +8,7 @@ import html
 import re
 from typing import Any, Dict, List, Optional
 
+from stackext import knowledge as K
 from stackext.addresses import fmt_addr
 from stackext.model import UnknownReason
 
@@ -41,7 +42,7 @@ def n(value: Optional[int]) -> str:
 
 
 def addr(value: Optional[int], d: Dict[str, Any]) -> str:
-    return fmt_addr(value, d.get("arch") != "x86")
+    return fmt_addr(value, K.ptr64(d.get("arch") or "x64"))
 
 
 def clip(text: str, width: int) -> str:

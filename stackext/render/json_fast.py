@@ -4,7 +4,7 @@ the object itself, without building its dict, exactly as json.dumps prints that 
 Each value is written as json.dumps writes a value of its field's type (None null, true/false,
 an int's repr, a str through the encoder's own ASCII escaper); a value of another type (a
 hand-edited document read back from a log) leaves the stack to the dict path, as does a frame
-with locals or a layout.
+with locals, a layout or a size note.
 tests/test_fast_path.py compares both paths on every log we keep. Imports stackext.model only.
 """
 
@@ -58,12 +58,12 @@ def _b(x) -> str:
 def frame_line(f: Frame) -> Optional[str]:
     """The frame's line, each value written for its field's type in stackext.model (ints,
     bools, strs, enums, None; the common types inline, anything else through _n and _b, which
-    raise); None for a frame with locals or a layout (the dict path)."""
+    raise); None for a frame with locals, a layout or a size note (the dict path)."""
     d = f.__dict__
     if d["inline"] is False and d["size_unknown_reason"] is None and d["gap_bytes"] is None \
             and d["estimated"] is False and d["ip"] is None and d["source_file"] is None \
             and d["source_line"] is None and d["memory"] is None and d["trap_frame"] is None \
-            and d["locals"] is None and d["layout"] is None:
+            and d["locals"] is None and d["layout"] is None and d["size_note"] is None:
         line = _common_line(d)
         if line is not None:
             return line
@@ -90,7 +90,7 @@ def _common_line(d: dict) -> Optional[str]:
 
 def _frame_line(d: dict) -> Optional[str]:
     """Any frame's line (frame_line's general path)."""
-    if d["locals"] is not None or d["layout"] is not None:
+    if d["locals"] is not None or d["layout"] is not None or d["size_note"] is not None:
         return None
     index, offset, size, gap, segment, src_line, memory, line = (
         d["index"], d["offset"], d["size"], d["gap_bytes"], d["segment"], d["source_line"],

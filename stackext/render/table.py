@@ -63,6 +63,8 @@ def notes(r: StackReport, f: Frame, rank: Optional[int]) -> str:
         out.append("top %d" % rank)
     if f.size is None and f.size_unknown_reason:
         out.append("? " + _reason(r, f))
+    if f.size_note is not None:
+        out.append(f.size_note.short)
     if f.estimated:
         out.append("estimated")
     return ", ".join(out)

@@ -14,6 +14,7 @@ from stackext import knowledge as K
 from stackext.model import Bugcheck, Frame
 from stackext.sources.windbg.exception import ExceptionFacts
 from stackext.sources.windbg.lines import ADDR, to_int
+from stackext.sources.windbg.trap import TrapFacts
 
 # "THREAD ffff8a071d5a3040  Cid 2f38.0bd4  Teb: 0000006d28977000 Win32Thread: 0000000000000000
 #  WAIT: (WrQueue) UserMode Alertable"   (also "RUNNING on processor 4", "TERMINATED")
@@ -57,7 +58,7 @@ MACHINE_RE = re.compile(
     r"|(?:Built by|Edition build lab|BUILD_VERSION_STRING):\s*\S*?\b"
     r"(?P<lab>x86|amd64|arm64|arm)(?:fre|chk)\b)")
 MACHINES = {"x86": "x86", "x64": "x64", "amd64": "x64", "ARM 64-bit": "arm64", "arm64": "arm64",
-            "ARM": None, "arm": None}  # 32-bit ARM: no budget table of ours
+            "ARM": "arm", "arm": "arm"}
 
 
 class ThreadInfo:
@@ -101,7 +102,8 @@ class Context:
         self.bug_args: List[Optional[int]] = [None, None, None, None]
         self.limit_hint: Optional[int] = None
         self.exception = ExceptionFacts()
-        self.machine: Optional[str] = None  # the dump banner's (x86, x64, arm64)
+        self.machine: Optional[str] = None  # the dump banner's (x86, x64, arm64, arm)
+        self.traps = TrapFacts()
 
     def thread_field(self, n: int, text: str) -> bool:
         """A line of a !thread block after its THREAD line; True when the line was one."""
@@ -177,7 +179,7 @@ class Context:
         if m:
             self.machine = MACHINES[m.group("banner") or m.group("lab")]
             return True
-        return self.exception.feed(text)
+        return self.exception.feed(text) or self.traps.feed(text)
 
     def _set_code(self, code: int) -> None:
         if self.bug_code is not None and code != self.bug_code:  # another dump in the same log

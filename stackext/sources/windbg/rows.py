@@ -53,6 +53,9 @@ BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
 # "nt!IopTimerDispatch+0x1cf72a ;pg triggers the exception here" (a debugger script's comment)
 COMMENT_RE = re.compile(r"\s+(?:(?:<-|<=|<--|<==|//)(?:\s.*)?|;.*)$")
+# Disassembly whose address and opcode look like ChildEBP and RetAddr (`u` after an exception):
+# "0f161f80 f85d5d04 ldr         r5,[sp,#-4]!                    00a03000=00000000"
+DISASSEMBLY_RE = re.compile(r"[a-z][a-z0-9]{1,9}(?:\.[a-z0-9]{1,4})? {2,}[^\s(\[]")
 # An author's note in their own language after the offset (WinDbg prints none there), bare or
 # in brackets that hold no "file @ line": "nt!KiSwInterruptDispatch+0xfa9 另一个执行DPC的地方",
 # "nt!KiDispatchException+0x150     [异常分发]"
@@ -110,10 +113,12 @@ def parse_header(text: str) -> Optional[Layout]:
 class Row:
     """A parsed row: the Frame plus what the reader needs to know about the columns."""
 
-    def __init__(self, frame: Frame, numbered: bool, width: int):
+    def __init__(self, frame: Frame, numbered: bool, width: int, wide_args: bool = False):
         self.frame = frame
         self.numbered = numbered
         self.width = width  # hex digits of the SP/RetAddr cells: 8 (x86) or 16 (x64); 0 inline
+        # 64-bit "Args to Child" after 8-digit SPs (an older WinDbg's x64 view of a WoW64 thread)
+        self.wide_args = wide_args
 
 
 def looks_like_row(text: str) -> bool:
@@ -135,8 +140,10 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     if parts is None:
         return None
     args, site = parts
+    # 0008ea48 751f282c : 00000000`77770190 00000000`001dfb50 : wow64cpu!CpupSyscallStub+0x9
+    wide = width == 8 and "`" in m.group("rest")[: len(m.group("rest")) - len(site)]
     site, extras = clean_call_site(site)
-    if not site or BARE_HEX_RE.match(site):
+    if not site or BARE_HEX_RE.match(site) or DISASSEMBLY_RE.match(site):
         return None
     module, function, offset, ip = split_call_site(site)
     frame = Frame(
@@ -156,7 +163,7 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
         trap_frame=extras[2],
         line=lineno,
     )
-    return Row(frame, number is not None, width)
+    return Row(frame, number is not None, width, wide)
 
 
 def _leading(a, b, layout: Layout) -> Tuple[Optional[int], Optional[int]]:

@@ -38,6 +38,7 @@ class OpenStack:
         self.dropped_warnings = 0
         self.numbered: Optional[bool] = None
         self.widths: Set[int] = set()
+        self.wide_args = False  # a row with 64-bit arguments
         self.gap: Optional[Gap] = None  # frames left out before the next row
         self.after_blank = False
         self.blank_rows = 0  # rows that came after a blank line
@@ -140,10 +141,11 @@ class OpenStack:
         jumped = prev.index + 1 if prev is not None else 0
         if gap is None and row.numbered and frame.index > jumped:
             gap = Gap(GapKind.NUMBER_JUMP, "%s:%d" % (self.name, n), "%02x" % frame.index)
-        elif gap is None and self.after_blank and prev is not None and \
+        elif gap is None and not row.numbered and self.after_blank and prev is not None and \
                 len(self.frames) - 1 > self.blank_rows:
-            # WinDbg prints no blank line inside a listing: one between rows that came one to a
-            # line before is rows cut out (a paste with a blank line after every row is not)
+            # WinDbg prints no blank line inside a listing: one between unnumbered rows that came
+            # one to a line before is rows cut out (a paste with a blank line after every row is
+            # not; numbered rows say by their numbers whether any are missing)
             gap = Gap(GapKind.ELIDED, "%s:%d" % (self.name, n), "a blank line inside the listing")
         if self.after_blank and prev is not None:
             self.blank_rows += 1
@@ -153,12 +155,17 @@ class OpenStack:
         self.last_unreadable_row = False
         if row.width:
             self.widths.add(row.width)
+        self.wide_args = self.wide_args or row.wide_args
         self.frames.append(frame)
 
     def arch(self) -> Optional[str]:
-        # 8-digit SPs (or a ChildEBP header) are x86; 16 digits are x64 -- ARM64 looks the same.
-        if self.layout.x86 or self.widths == {8}:
+        # A ChildEBP header, or 8-digit SPs under no header, is x86. A Child-SP header means the
+        # Child-SP rule whatever the width: 8 digits with 64-bit arguments is an older WinDbg's
+        # x64 view of a WoW64 thread, without them 32-bit ARM; 16 digits are x64 (or ARM64).
+        if self.layout.x86 or (self.widths == {8} and self.layout.x86 is None):
             return "x86"
+        if self.widths == {8}:
+            return "x64" if self.wide_args else "arm"
         return "x64" if self.widths else None
 
 
@@ -188,6 +195,7 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
     result.limit_hint = ctx.limit_hint
     result.exception_code = ctx.exception.code_for(result.thread)
     result.bugcheck = ctx.bugcheck(frames)
+    result.traps = ctx.traps.contexts()
     result.complete = stack.complete
     if stack.last_unreadable_row:
         result.complete = False

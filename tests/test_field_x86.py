@@ -1,0 +1,118 @@
+"""x86 WinDbg text from the field (fixtures/field/): a trap taken in kernel mode, split between
+the trap handler's row and the faulting frame by the trap frame the log gives; Child-SP listings
+with 8-digit values read by the Child-SP rule; a null ChildEBP at the end of an EBP chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stackext import report_json as RJ
+from stackext.analyze import analyze
+from stackext.model import SizeNote, UnknownReason
+from stackext.render import render
+from stackext.sources.windbg import EmbeddedJson, read_file
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELD = ROOT / "fixtures" / "field"
+
+
+def reports(name):
+    return [analyze(s) for s in read_file(str(FIELD / name)) if not isinstance(s, EmbeddedJson)]
+
+
+def sizes(r, *indexes):
+    return [r.frame(i).size for i in indexes]
+
+
+def test_trap_frame_line_splits_kitrap0e_from_the_faulting_win32k_frame():
+    # TRAP_FRAME: b22192e8, .trap esp=b221935c ebp=b2219374: bComputeIDs owns EBP - ESP = 0x18
+    # (its prologue: sub esp,10h; push ebx; push edi), KiTrap0E the 0x8c below the fault ESP
+    (r,) = reports("x86_trap_metasploit_ms09065_win32k.txt")[:1]
+    assert r.arch == "x86" and r.kernel
+    assert r.frame(5).call_site == "nt!KiTrap0E+0xcc"
+    assert sizes(r, 4, 5, 6, 7) == [0x60, 0x8c, 0x18, 0x34]
+    assert r.frame(5).trap_frame == 0xb22192e8
+    assert r.used == 3876 and r.frame(r.heaviest[0]).call_site == "win32k!bLoadTTF+0x7c"
+    assert 6 not in r.heaviest  # was "top 4" with 0xa4
+
+
+def test_trap_frame_of_a_win8_dispatch_splits_at_the_registers():
+    r = reports("x86_trap_j00ru_ntaccesscheck_0x1e.txt")[0]
+    assert r.frame(0x0a).call_site == "nt!KiTrap0E+0x1a7"
+    # 86bf9a14 + 0x74 = 86bf9a88 = .trap's esp; SeAccessCheckByType 86bf9bbc - 86bf9a88
+    assert sizes(r, 0x09, 0x0a, 0x0b) == [0x6c, 0x100, 0x134]
+    assert r.frame(0x0a).trap_frame == 0x86bf9a14
+    assert r.used == 3208 and r.heaviest[:3] == [0x08, 0x02, 0x0b]
+
+
+def test_registers_alone_split_the_trap_when_eip_and_ebp_match_the_rows():
+    # no TRAP_FRAME line survives in this copy: .trap's eip=92f051ea (KiTrap0E's RetAddr)
+    # esp=95ee05d4 ebp=95ee0600 (vSrcCopyS1D32's ChildEBP) give the fault ESP
+    r = reports("x86_trap_ddctf_win32k_0x50_registers_only.txt")[0]
+    assert sizes(r, 3, 4, 5) == [0x88, 0x8c, 0x2c]
+    assert r.frame(4).trap_frame == 0x95ee05d4 - 0x74
+    assert r.used == 2900 and r.heaviest[:2] == [2, 6]
+
+
+def test_kv_trapframe_tail_splits_across_the_unwind_warning():
+    # fixture 201: (FPO: [0,0] TrapFrame @ b200be40); b200be40 + 0x74 = b200beb4 = .trap's esp
+    (s,) = [s for s in read_file(str(ROOT / "fixtures" /
+                                     "201_crbug51070_atmfd_kv_fpo_trapframe_x86_kernel.txt"))]
+    r = analyze(s)
+    assert sizes(r, 5, 6) == [0x8c, 0x28]
+    assert r.unattributed == 0 and r.used == 5064
+
+
+def test_trap_without_its_trap_frame_keeps_the_total_and_says_so():
+    # fixture 021 prints no TRAP_FRAME and no registers: memcpy keeps KiTrap0E..memcpy's 0x94,
+    # marked, unranked; KiTrap0E's own size is unknown
+    (s,) = list(read_file(str(ROOT / "fixtures" / "021_avgidsdriverx_stacktext_x86_kernel.txt")))
+    r = analyze(s)
+    trap, faulted = r.frame(1), r.frame(2)
+    assert trap.size is None and trap.size_unknown_reason is UnknownReason.TRAP_FRAME
+    assert faulted.size == 0x94 and faulted.size_note is SizeNote.INCLUDES_TRAP_FRAME
+    assert 2 not in r.heaviest and r.used == 908
+    doc = json.loads(render([r], "json"))
+    (f2,) = [f for f in doc["stacks"][0]["frames"] if f["index"] == 2]
+    assert f2["size"] == 0x94 and f2["size_note"] == "includes-trap-frame"
+    back = RJ.load_stack(doc["stacks"][0]).frame(2)
+    assert back.size_note is SizeNote.INCLUDES_TRAP_FRAME
+    assert "incl. trap frame" in render([r], "table")
+
+
+def test_8_digit_child_sp_with_64_bit_args_is_the_x64_rule():
+    # an older WinDbg's x64 view of a WoW64 thread: "Child-SP RetAddr : Args to Child" header,
+    # 8-digit SPs, 64-bit arguments. size(i) = sp(i+1) - sp(i), as the 16-digit listing of the
+    # same path in realtext 05 gives (03 wow64!Wow64LdrpInitialize 0x550, frame 00 8 bytes)
+    r = reports("wow64_host_kv_8digit_child_sp_caloni.txt")[0]
+    assert r.arch == "x64" and r.frame(0).call_site == "wow64cpu!CpupSyscallStub+0x9"
+    assert sizes(r, 0, 1, 2, 3, 4, 5) == [8, 0xc0, 0x50, 0x550, 0x500, 0x70]
+    assert r.frame(6).size is None  # the outermost, base unknown (was 0x70 on the x86 rule)
+    assert r.used == 3032 and r.heaviest[:2] == [3, 4]
+    assert r.frame(r.heaviest[0]).call_site == "wow64!Wow64LdrpInitialize+0x429"
+    # the ChildEBP listing after .effmach x86 in the same file stays x86
+    assert reports("wow64_host_kv_8digit_child_sp_caloni.txt")[1].arch == "x86"
+
+
+def test_8_digit_child_sp_without_64_bit_args_is_32_bit_arm():
+    # Windows on ARM (32-bit) `k`: " # Child-SP RetAddr Call Site", no arguments
+    (r,) = [r for r in reports("arm32_k_8digit_child_sp_coreclr27184_c00000fd.txt")
+            if len(r.frames) > 1]
+    assert r.arch == "arm" and not r.kernel
+    # frame 00 owns 00a13f68 - 00a03004 (the x86 rule gave it to frame 01)
+    assert sizes(r, 0, 1, 2, 3, 4) == [0x10f64, 0x18, 0x28, 0x50, 0x58]
+    assert r.frame(5).size is None and r.used == 69708 and r.heaviest[0] == 0
+    assert "00a03004" in render([r], "table") and "00000000`00a03004" not in render([r], "table")
+
+
+def test_null_childebp_ends_the_ebp_chain_not_a_stack_switch():
+    # "0d 00000000 00000000 ntdll!KiUserApcDispatcher+0x7": was "? stack switch" and a third
+    # segment "#2 user 0d-0d"
+    r = reports("x86_null_childebp_softdbg_book_kn.txt")[0]
+    last = r.frame(0x0d)
+    assert last.call_site.startswith("ntdll!KiUserApcDispatcher+0x7")
+    assert last.size is None and last.size_unknown_reason is UnknownReason.NULL_FRAME_POINTER
+    assert [s.kind.value for s in r.segments] == ["thread", "user"]
+    assert r.segments[1].last_frame == 0x0d and sizes(r, 0x0b, 0x0c) == [0x320, 0x84]
+    assert r.used == 632
