@@ -21,6 +21,8 @@ from stackext.model import (
     FramesFrom,
     FunctionTotal,
     HighWater,
+    LostCause,
+    LostTrack,
     ModuleTotal,
     NotProven,
     Origin,
@@ -208,6 +210,17 @@ def _high_water(report: StackReport, stack: StackInput) -> None:
                                       origin="TEB StackLimit (committed bottom)")
 
 
+def _lost_proof(report: StackReport, lost: LostTrack) -> None:
+    """Nothing judged on a walk that lost track is proven (unless an overflow is proven)."""
+    if report.overflow and report.verdict_proven:
+        return
+    report.verdict_proven = False
+    if lost.cause == LostCause.FRAMES_MISSING and \
+            NotProven.FRAMES_MISSING not in report.not_proven:
+        report.not_proven.append(NotProven.FRAMES_MISSING)  # (its gap went with the slots)
+    report.not_proven.append(NotProven.WALK_LOST)
+
+
 def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
             owned: bool = False) -> StackReport:
     """The whole analysis of one stack. The input's frames are copied, never changed -- unless
@@ -218,7 +231,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     kernel = stack.kernel
     if kernel is None:
         kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch) for f in frames)
-    lost = find_lost(frames, kernel, arch, stack.frames_from)
+    lost = find_lost(frames, kernel, arch, stack.frames_from, stack.bugcheck)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     # once: the routine tables' key per frame (K.fn_key, inline)
@@ -241,16 +254,15 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     _segments(report, frames, names, stack, opts)
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
     if lost is not None:
-        mark_lost(frames)
+        mark_lost(frames, lost[1].cause)
     start_area(frames, names, report, report.stack_base)
     V.budget(report, opts.budget, origin, stack.bounds_note)
     report.double_fault = V.is_double_fault(report, names)
     m = V.measure(stack, report, frames)
     if m is not None:
         V.judge(report, m)
-    if lost is not None and not (report.overflow and report.verdict_proven):
-        report.verdict_proven = False  # nothing judged on a walk that lost track is proven
-        report.not_proven.append(NotProven.WALK_LOST)
+    if lost is not None:
+        _lost_proof(report, lost[1])
     _marks(report, frames, opts, stack.export_modules)
     if opts.totals:
         _rollups(report, frames)

@@ -25,6 +25,8 @@ class UnknownReason(str, Enum):
     START_AREA = "start-area"
     STACK_CONTINUES = "stack-continues"
     WALK_LOST = "walk-lost"  # the next frame's IP lies in no loaded module: its SP is a guess
+    # the next frame's return address is no valid address: the stack contents were overwritten
+    STACK_OVERWRITTEN = "stack-overwritten"
 
     @property
     def label(self) -> str:
@@ -46,6 +48,8 @@ _REASON_LABELS = {
     UnknownReason.STACK_CONTINUES: "outermost frame shown, but the stack continues beyond it",
     UnknownReason.WALK_LOST: "the unwinder lost track after this frame (the next instruction "
                              "pointer lies in no loaded module)",
+    UnknownReason.STACK_OVERWRITTEN: "the return address above this frame is not a valid "
+                                     "(canonical) address: the stack contents were overwritten",
 }
 _REASON_SHORT = {
     UnknownReason.OTHER_STACK: "stack switch",
@@ -56,6 +60,7 @@ _REASON_SHORT = {
     UnknownReason.START_AREA: "thread start",
     UnknownReason.STACK_CONTINUES: "stack continues",
     UnknownReason.WALK_LOST: "walk lost",
+    UnknownReason.STACK_OVERWRITTEN: "stack overwritten",
 }
 
 
@@ -111,6 +116,16 @@ class VerdictKind(str, Enum):
     # what follows the double-fault stack runs kernel code on a user-space SP (a corrupted RSP)
     DOUBLE_FAULT_OFF_STACK = "double-fault-off-stack"
     DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
+
+
+class LostCause(str, Enum):
+    """Why the walk has a frame in no loaded module (JSON `lost_track.cause`)."""
+
+    NO_UNWIND = "no-unwind-data"  # the frame before: its module's unwind data is not there
+    # the frame's IP and SP come from a trap frame: the code ran outside any loaded module
+    OUTSIDE_MODULES = "code-outside-modules"
+    NOT_CANONICAL = "not-canonical"  # the return address is no valid address (overwritten)
+    FRAMES_MISSING = "frames-missing"  # frames left out of the text before it: not shown where
 
 
 class NotProven(str, Enum):
@@ -202,14 +217,20 @@ class HighWater:
 @dataclass
 class LostTrack:
     """Where the unwinder lost track: the first frame whose instruction pointer lies in no loaded
-    module (JSON `lost_track`). The frames from there on are not listed."""
+    module (JSON `lost_track`), and why. The frames after the last one kept are not listed."""
     frame: int  # WinDbg number of the first frame in no module
     ip: Optional[int]
     call_site: str
     after: int  # the last frame kept (its size is unknown)
     after_site: str
-    module: Optional[str]  # the module of the last frame kept: no symbols/unwind data there
+    module: Optional[str]  # NO_UNWIND: the module of the last frame kept (no unwind data there)
     dropped: int  # frames not listed
+    cause: LostCause = LostCause.NO_UNWIND
+    fault_arg: Optional[int] = None  # the bug check argument (1-4) that is this IP: the fault
+    trap_site: Optional[str] = None  # the trap handler whose trap frame gave this frame (kept)
+    gap: Optional[GapKind] = None  # FRAMES_MISSING: how the text leaves the frames out
+    invalid_from: Optional[int] = None  # the first dropped frame whose IP is not canonical
+    invalid_site: Optional[str] = None  # its call site, as the text wrote it
 
 
 @dataclass

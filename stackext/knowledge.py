@@ -96,6 +96,15 @@ def is_kernel_address(addr: int, arch: str) -> bool:
     return addr >= ARCH[arch].kernel_floor
 
 
+def is_canonical(addr: int, arch: str) -> bool:
+    """Could this be an x64 address at all (bits 63-57 copy bit 56: canonical even with 5-level
+    paging, so `0x41414141`41414141` fails on any machine)? Other architectures: True."""
+    if arch != "x64":
+        return True
+    top = addr >> 56
+    return top == 0 or top == 0xFF
+
+
 # Routines a kernel or user thread starts in: reaching one means the walk saw the whole stack.
 START_ROUTINES = frozenset(
     s.lower()
@@ -157,6 +166,23 @@ EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
                                                 "KiSwitchKernelStackCallout",
                                                 "KiSwitchKernelStackAndCallout",
                                                 "KySwitchKernelStackCallout"))
+# x64 trap handlers: the processor enters them with a machine frame and their unwind data starts
+# with UWOP_PUSH_MACHFRAME (Microsoft, "x64 exception handling"), so the frame outward of one
+# has the interrupted RIP and RSP from the trap frame, not a guess. (KVA shadow: the *Shadow
+# entry points of the same handlers.)
+TRAP_ROUTINES = frozenset(s.lower() + shadow for s in (
+    "KiPageFault", "KiGeneralProtectionFault", "KiBreakpointTrap", "KiDebugTrapOrFault",
+    "KiDivideErrorFault", "KiInvalidOpcodeFault", "KiNpxNotAvailableFault", "KiStackFault",
+    "KiSegmentNotPresentFault", "KiInvalidTssFault", "KiAlignmentFault", "KiFloatingErrorFault",
+    "KiXmmException", "KiOverflowTrap", "KiBoundFault", "KiRaiseAssertion",
+    "KiRaiseSecurityCheckFailure", "KiDebugServiceTrap") for shadow in ("", "shadow"))
+# Bug checks with the address of the faulting instruction among their arguments (Microsoft's
+# bug-check reference): code -> argument index 0..3. 0x1E/0x7E/0x8E: Arg2 "the address where
+# the exception occurred"; 0x3B: Arg2 "the address of the instruction that caused the bug
+# check"; 0x50: Arg3, the instruction that referenced the bad address (when not 0); 0xA/0xD1:
+# Arg4 "the address that referenced memory".
+BUGCHECK_FAULT_IP = {0x1E: 1, 0x7E: 1, 0x1000007E: 1, 0x8E: 1, 0x1000008E: 1, 0x3B: 1,
+                     0x50: 2, 0xA: 3, 0xD1: 3}
 # User-mode exception dispatch: the kernel pushes the CONTEXT and EXCEPTION_RECORD onto the user
 # stack before it enters this routine, so its frame is big without any _alloca.
 EXCEPTION_DISPATCH_ROUTINES = frozenset(("kiuserexceptiondispatcher",

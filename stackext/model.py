@@ -20,6 +20,7 @@ from stackext.kinds import (
     GapKind,
     HighWater,
     Local,
+    LostCause,
     LostTrack,
     NotProven,
     Origin,
@@ -34,7 +35,7 @@ __all__ = [
     # the typed vocabulary and small values (stackext.kinds), part of the model's face
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
     "UnknownReason", "VerdictKind", "Gap", "Local", "FrameLayout", "HighWater", "LostTrack",
-    "ProcessorStack",
+    "LostCause", "ProcessorStack",
     # the data
     "Frame", "Bugcheck", "StackInput", "Segment", "ModuleTotal", "FunctionTotal", "Cycle",
     "StackReport",
