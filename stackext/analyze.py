@@ -261,6 +261,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     m = V.measure(stack, report, frames)
     if m is not None:
         V.judge(report, m)
+    V.invalid_stack_pointer(report)
     if lost is not None:
         _lost_proof(report, lost[1])
     _marks(report, frames, opts, stack.export_modules)

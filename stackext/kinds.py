@@ -72,6 +72,7 @@ class SegmentKind(str, Enum):
     DPC = "dpc"
     ISR = "isr"
     EXPANDED = "expanded"  # KeExpandKernelStackAndCallout
+    EXCEPTION = "exception"  # the processor's exception stack (KxExceptionDispatchOnExceptionStack)
     USER = "user"
     UNKNOWN = "unknown"
 
@@ -116,6 +117,9 @@ class VerdictKind(str, Enum):
     # what follows the double-fault stack runs kernel code on a user-space SP (a corrupted RSP)
     DOUBLE_FAULT_OFF_STACK = "double-fault-off-stack"
     DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
+    # 0x139 Arg1 4 (FAST_FAIL_INCORRECT_STACK): the kernel found the SP outside the thread's stack
+    # limits; the frames do not show an overflow
+    INVALID_STACK_POINTER = "invalid-stack-pointer"
 
 
 class LostCause(str, Enum):

@@ -166,6 +166,13 @@ EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
                                                 "KiSwitchKernelStackCallout",
                                                 "KiSwitchKernelStackAndCallout",
                                                 "KySwitchKernelStackCallout"))
+# The processor's exception stack (ExceptionStackLimits among the kernel's _KERNEL_STACK_LIMITS):
+# Windows 10+ x64 dispatches a kernel exception on it; the routine that switches runs on it and
+# the frame outward of it is on the stack it left. Real STACK_TEXT (SKLib #10, a 0x139):
+#   ffffe480`92d92fb0 ... nt!KxExceptionDispatchOnExceptionStack+0x12
+#   ffffe480`92d51008 ... nt!KiExceptionDispatchOnExceptionStackContinue
+EXCEPTION_STACK_ROUTINES = frozenset(("kxexceptiondispatchonexceptionstack",))
+EXCEPTION_STACK_CONTINUE = frozenset(("kiexceptiondispatchonexceptionstackcontinue",))
 # x64 trap handlers: the processor enters them with a machine frame and their unwind data starts
 # with UWOP_PUSH_MACHFRAME (Microsoft, "x64 exception handling"), so the frame outward of one
 # has the interrupted RIP and RSP from the trap frame, not a guess. (KVA shadow: the *Shadow
@@ -183,6 +190,11 @@ TRAP_ROUTINES = frozenset(s.lower() + shadow for s in (
 # Arg4 "the address that referenced memory".
 BUGCHECK_FAULT_IP = {0x1E: 1, 0x7E: 1, 0x1000007E: 1, 0x8E: 1, 0x1000008E: 1, 0x3B: 1,
                      0x50: 2, 0xA: 3, 0xD1: 3}
+# 0x139 KERNEL_SECURITY_CHECK_FAILURE, Arg1 4: FAST_FAIL_INCORRECT_STACK (winnt.h `#define
+# FAST_FAIL_INCORRECT_STACK 4`): the kernel found the stack pointer outside the current
+# thread's stack limits (raised from RtlpGetStackLimitsEx under RtlDispatchException).
+SECURITY_CHECK_FAILURE = 0x139
+FAST_FAIL_INCORRECT_STACK = 4
 # User-mode exception dispatch: the kernel pushes the CONTEXT and EXCEPTION_RECORD onto the user
 # stack before it enters this routine, so its frame is big without any _alloca.
 EXCEPTION_DISPATCH_ROUTINES = frozenset(("kiuserexceptiondispatcher",

@@ -77,6 +77,11 @@ _FIXED = {
     VerdictKind.DOUBLE_FAULT_NOT_NEAR: (
         "double fault (0x7F/8), but the thread stack is not near its limit: look for another "
         "cause (a corrupted RSP gives the same bugcheck)"),
+    VerdictKind.INVALID_STACK_POINTER: (
+        "invalid stack pointer: the kernel found the stack pointer outside the thread's stack "
+        "limits (bug check 0x139, Arg1 4: FAST_FAIL_INCORRECT_STACK); not shown to be an "
+        "overflow (a corrupted stack pointer, or code running on a stack of its own, gives the "
+        "same bug check)"),
 }
 
 

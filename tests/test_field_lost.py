@@ -1,7 +1,9 @@
 """Real text from the field (fixtures/field/): what a frame in no loaded module means depends on
-what the text around it shows. Each test would fail with the report stackext gave before:
-`.reload /f nt` for a fully symbolized nt, HEVD symbols asked for a 0x41414141`41414141 return
-address, "the walk lost track after frame 00" where the author cut 34 frames."""
+what the text around it shows, and a 0x139 with Arg1 4 is the kernel's own finding of a bad
+stack pointer. Each test would fail with the report stackext gave before: `.reload /f nt` for a
+fully symbolized nt, HEVD symbols asked for a 0x41414141`41414141 return address, "the walk
+lost track after frame 00" where the author cut 34 frames, "no overflow seen" for 0x139/4 and
+an `unknown` exception stack."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from stackext.report_json import load_stack, stack_dict
 FIELD = Path(__file__).resolve().parent.parent / "fixtures" / "field"
 KDMAPPER = FIELD / "lost_kdmapper137_0x1e_unmapped_code_stacktext_x64.txt"
 HEVD = FIELD / "lost_hevd_race_overwritten_and_elided_k_x64.txt"
+SKLIB = FIELD / "sklib10_0x139_incorrect_stack_exception_stack_truncated_x64.txt"
 
 
 def _run(path, fmt="json") -> str:
@@ -87,10 +90,41 @@ def test_frames_left_out_with_dots_are_not_a_walk_lost_after_frame_00():
     assert s["frames"][0]["size_unknown_reason"] == "frames-missing"
 
 
+def test_0x139_arg1_4_is_an_invalid_stack_pointer_not_no_overflow_seen():
+    """SKLib #10: KERNEL_SECURITY_CHECK_FAILURE with Arg1 4 (FAST_FAIL_INCORRECT_STACK), raised
+    from RtlpGetStackLimitsEx under RtlDispatchException on the exception stack."""
+    (s,) = _stacks(SKLIB)
+    assert s["bugcheck"]["code"] == "0x139" and s["bugcheck"]["args"][0] == "0x4"
+    assert s["verdict_id"] == "invalid-stack-pointer" and not s["overflow"]
+    assert s["verdict"].startswith("invalid stack pointer: the kernel found the stack pointer "
+                                   "outside the thread's stack limits (bug check 0x139, Arg1 4")
+    assert "not shown to be an overflow" in s["verdict"] and "no overflow" not in s["verdict"]
+    # the stack's use is judged on a default budget with no bounds: not proven
+    assert not s["verdict_proven"] and s["not_proven"] == ["default-budget", "no-bounds"]
+    table = _run(SKLIB, "table")
+    assert table.startswith("INVALID STACK POINTER (0x139/4)")
+    assert "no overflow seen" not in table
+
+
+def test_the_exception_stack_is_labelled():
+    """Frames 00-07 run on the exception stack: KxExceptionDispatchOnExceptionStack+0x12 at
+    ffffe480`92d92fb0, then KiExceptionDispatchOnExceptionStackContinue at ffffe480`92d51008."""
+    (s,) = _stacks(SKLIB)
+    assert [(g["kind"], g["first_frame"], g["last_frame"], g["used"]) for g in s["segments"]] == [
+        ("exception", 0, 7, 0x92D92FB0 - 0x92D921E8), ("thread", 8, 8, None)]
+    assert 0x92D92FB0 - 0x92D921E8 == 3528
+    assert "#0 exception 00-07, 3,528 B" in _run(SKLIB, "table")
+    rows = _run(SKLIB, "csv").splitlines()
+    kinds = [row.split(",")[8] for row in rows[1:]]
+    assert kinds == ["exception"] * 8 + ["thread"]
+
+
 def test_the_json_reads_back_with_the_new_ids():
-    for path in (KDMAPPER, HEVD):
+    for path in (KDMAPPER, HEVD, SKLIB):
         for d in _stacks(path):
             again = stack_dict(load_stack(d))
             assert again["lost_track"] == d["lost_track"]
+            assert again["verdict_id"] == d["verdict_id"] and again["verdict"] == d["verdict"]
             assert [f["size_unknown_reason"] for f in again["frames"]] == \
                 [f["size_unknown_reason"] for f in d["frames"]]
+            assert [g["kind"] for g in again["segments"]] == [g["kind"] for g in d["segments"]]
