@@ -15,12 +15,15 @@ from stackext import verdict as V
 from stackext.anatomy import annotate
 from stackext.cycles import find_cycles
 from stackext.errors import StackextError
+from stackext.inbox import is_driver_module
 from stackext.lost import find_lost, mark_lost
 from stackext.model import (
     SIDE_STACKS,
     Frame,
     FramesFrom,
     HighWater,
+    LostCause,
+    LostTrack,
     NotProven,
     Origin,
     StackInput,
@@ -121,7 +124,7 @@ def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
         key = (module, f.microsoft)
         facts = known.get(key)
         if facts is None:
-            facts = known[key] = (K.is_driver_module(module, drivers, f.microsoft),
+            facts = known[key] = (is_driver_module(module, drivers, f.microsoft),
                                   (module or "").lower() in export_modules)
         f.driver = facts[0]
         offset = f.offset
@@ -177,6 +180,17 @@ def _high_water(report: StackReport, stack: StackInput) -> None:
                                       origin="TEB StackLimit (committed bottom)")
 
 
+def _lost_proof(report: StackReport, lost: LostTrack) -> None:
+    """Nothing judged on a walk that lost track is proven (unless an overflow is proven)."""
+    if report.overflow and report.verdict_proven:
+        return
+    report.verdict_proven = False
+    if lost.cause == LostCause.FRAMES_MISSING and \
+            NotProven.FRAMES_MISSING not in report.not_proven:
+        report.not_proven.append(NotProven.FRAMES_MISSING)  # (its gap went with the slots)
+    report.not_proven.append(NotProven.WALK_LOST)
+
+
 def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
             owned: bool = False) -> StackReport:
     """The whole analysis of one stack. The input's frames are copied, never changed -- unless
@@ -187,7 +201,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     kernel = stack.kernel
     if kernel is None:
         kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch) for f in frames)
-    lost = find_lost(frames, kernel, arch, stack.frames_from)
+    lost = find_lost(frames, kernel, arch, stack.frames_from, stack.bugcheck)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
@@ -218,16 +232,16 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     for f in null_fp:
         f.size_unknown_reason = UnknownReason.NULL_FRAME_POINTER
     if lost is not None:
-        mark_lost(frames)
+        mark_lost(frames, lost[1].cause)
     start_area(frames, names, report, report.stack_base)
     V.budget(report, opts.budget, origin, stack.bounds_note)
     report.double_fault = V.is_double_fault(report, names)
     m = V.measure(stack, report, frames)
     if m is not None:
         V.judge(report, m)
-    if lost is not None and not (report.overflow and report.verdict_proven):
-        report.verdict_proven = False  # nothing judged on a walk that lost track is proven
-        report.not_proven.append(NotProven.WALK_LOST)
+    V.invalid_stack_pointer(report)
+    if lost is not None:
+        _lost_proof(report, lost[1])
     _marks(report, frames, opts, stack.export_modules)
     if opts.totals:
         rollups(report, frames)

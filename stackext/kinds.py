@@ -29,6 +29,8 @@ class UnknownReason(str, Enum):
     # on the faulting frame, the next one: SizeNote.INCLUDES_TRAP_FRAME)
     TRAP_FRAME = "trap-frame-unknown"
     NULL_FRAME_POINTER = "null-frame-pointer"  # x86 ChildEBP 0: the end of the EBP chain
+    # the next frame's return address is no valid address: the stack contents were overwritten
+    STACK_OVERWRITTEN = "stack-overwritten"
 
     @property
     def label(self) -> str:
@@ -54,6 +56,8 @@ _REASON_LABELS = {
                               "its bytes and the trap frame's are counted on the next frame",
     UnknownReason.NULL_FRAME_POINTER: "ChildEBP 0: the end of the EBP chain, no frame pointer "
                                       "to measure from",
+    UnknownReason.STACK_OVERWRITTEN: "the return address above this frame is not a valid "
+                                     "(canonical) address: the stack contents were overwritten",
 }
 _REASON_SHORT = {
     UnknownReason.OTHER_STACK: "stack switch",
@@ -66,6 +70,7 @@ _REASON_SHORT = {
     UnknownReason.WALK_LOST: "walk lost",
     UnknownReason.TRAP_FRAME: "trap frame unknown",
     UnknownReason.NULL_FRAME_POINTER: "null EBP",
+    UnknownReason.STACK_OVERWRITTEN: "stack overwritten",
 }
 
 
@@ -100,6 +105,7 @@ class SegmentKind(str, Enum):
     DPC = "dpc"
     ISR = "isr"
     EXPANDED = "expanded"  # KeExpandKernelStackAndCallout
+    EXCEPTION = "exception"  # the processor's exception stack (KxExceptionDispatchOnExceptionStack)
     USER = "user"
     UNKNOWN = "unknown"
 
@@ -149,6 +155,19 @@ class VerdictKind(str, Enum):
     # what follows the double-fault stack runs kernel code on a user-space SP (a corrupted RSP)
     DOUBLE_FAULT_OFF_STACK = "double-fault-off-stack"
     DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
+    # 0x139 Arg1 4 (FAST_FAIL_INCORRECT_STACK): the kernel found the SP outside the thread's stack
+    # limits; the frames do not show an overflow
+    INVALID_STACK_POINTER = "invalid-stack-pointer"
+
+
+class LostCause(str, Enum):
+    """Why the walk has a frame in no loaded module (JSON `lost_track.cause`)."""
+
+    NO_UNWIND = "no-unwind-data"  # the frame before: its module's unwind data is not there
+    # the frame's IP and SP come from a trap frame: the code ran outside any loaded module
+    OUTSIDE_MODULES = "code-outside-modules"
+    NOT_CANONICAL = "not-canonical"  # the return address is no valid address (overwritten)
+    FRAMES_MISSING = "frames-missing"  # frames left out of the text before it: not shown where
 
 
 class NotProven(str, Enum):
@@ -251,14 +270,20 @@ class HighWater:
 @dataclass
 class LostTrack:
     """Where the unwinder lost track: the first frame whose instruction pointer lies in no loaded
-    module (JSON `lost_track`). The frames from there on are not listed."""
+    module (JSON `lost_track`), and why. The frames after the last one kept are not listed."""
     frame: int  # WinDbg number of the first frame in no module
     ip: Optional[int]
     call_site: str
     after: int  # the last frame kept (its size is unknown)
     after_site: str
-    module: Optional[str]  # the module of the last frame kept: no symbols/unwind data there
+    module: Optional[str]  # NO_UNWIND: the module of the last frame kept (no unwind data there)
     dropped: int  # frames not listed
+    cause: LostCause = LostCause.NO_UNWIND
+    fault_arg: Optional[int] = None  # the bug check argument (1-4) that is this IP: the fault
+    trap_site: Optional[str] = None  # the trap handler whose trap frame gave this frame (kept)
+    gap: Optional[GapKind] = None  # FRAMES_MISSING: how the text leaves the frames out
+    invalid_from: Optional[int] = None  # the first dropped frame whose IP is not canonical
+    invalid_site: Optional[str] = None  # its call site, as the text wrote it
 
 
 @dataclass

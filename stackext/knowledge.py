@@ -7,9 +7,8 @@ Pure data and tiny predicates; imports nothing from stackext. Sources for the nu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 PAGE = 0x1000
 
@@ -106,6 +105,15 @@ def is_kernel_address(addr: int, arch: str) -> bool:
     return addr >= ARCH[arch].kernel_floor
 
 
+def is_canonical(addr: int, arch: str) -> bool:
+    """Could this be an x64 address at all (bits 63-57 copy bit 56: canonical even with 5-level
+    paging, so `0x41414141`41414141` fails on any machine)? Other architectures: True."""
+    if arch != "x64":
+        return True
+    top = addr >> 56
+    return top == 0 or top == 0xFF
+
+
 # Routines a kernel or user thread starts in: reaching one means the walk saw the whole stack.
 START_ROUTINES = frozenset(
     s.lower()
@@ -174,6 +182,35 @@ EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
                                                 "KiSwitchKernelStackCallout",
                                                 "KiSwitchKernelStackAndCallout",
                                                 "KySwitchKernelStackCallout"))
+# The processor's exception stack (ExceptionStackLimits among the kernel's _KERNEL_STACK_LIMITS):
+# Windows 10+ x64 dispatches a kernel exception on it; the routine that switches runs on it and
+# the frame outward of it is on the stack it left. Real STACK_TEXT (SKLib #10, a 0x139):
+#   ffffe480`92d92fb0 ... nt!KxExceptionDispatchOnExceptionStack+0x12
+#   ffffe480`92d51008 ... nt!KiExceptionDispatchOnExceptionStackContinue
+EXCEPTION_STACK_ROUTINES = frozenset(("kxexceptiondispatchonexceptionstack",))
+EXCEPTION_STACK_CONTINUE = frozenset(("kiexceptiondispatchonexceptionstackcontinue",))
+# x64 trap handlers: the processor enters them with a machine frame and their unwind data starts
+# with UWOP_PUSH_MACHFRAME (Microsoft, "x64 exception handling"), so the frame outward of one
+# has the interrupted RIP and RSP from the trap frame, not a guess. (KVA shadow: the *Shadow
+# entry points of the same handlers.)
+TRAP_ROUTINES = frozenset(s.lower() + shadow for s in (
+    "KiPageFault", "KiGeneralProtectionFault", "KiBreakpointTrap", "KiDebugTrapOrFault",
+    "KiDivideErrorFault", "KiInvalidOpcodeFault", "KiNpxNotAvailableFault", "KiStackFault",
+    "KiSegmentNotPresentFault", "KiInvalidTssFault", "KiAlignmentFault", "KiFloatingErrorFault",
+    "KiXmmException", "KiOverflowTrap", "KiBoundFault", "KiRaiseAssertion",
+    "KiRaiseSecurityCheckFailure", "KiDebugServiceTrap") for shadow in ("", "shadow"))
+# Bug checks with the address of the faulting instruction among their arguments (Microsoft's
+# bug-check reference): code -> argument index 0..3. 0x1E/0x7E/0x8E: Arg2 "the address where
+# the exception occurred"; 0x3B: Arg2 "the address of the instruction that caused the bug
+# check"; 0x50: Arg3, the instruction that referenced the bad address (when not 0); 0xA/0xD1:
+# Arg4 "the address that referenced memory".
+BUGCHECK_FAULT_IP = {0x1E: 1, 0x7E: 1, 0x1000007E: 1, 0x8E: 1, 0x1000008E: 1, 0x3B: 1,
+                     0x50: 2, 0xA: 3, 0xD1: 3}
+# 0x139 KERNEL_SECURITY_CHECK_FAILURE, Arg1 4: FAST_FAIL_INCORRECT_STACK (winnt.h `#define
+# FAST_FAIL_INCORRECT_STACK 4`): the kernel found the stack pointer outside the current
+# thread's stack limits (raised from RtlpGetStackLimitsEx under RtlDispatchException).
+SECURITY_CHECK_FAILURE = 0x139
+FAST_FAIL_INCORRECT_STACK = 4
 # User-mode exception dispatch: the kernel pushes the CONTEXT and EXCEPTION_RECORD onto the user
 # stack before it enters this routine, so its frame is big without any _alloca.
 EXCEPTION_DISPATCH_ROUTINES = frozenset(("kiuserexceptiondispatcher",
@@ -186,101 +223,6 @@ SYSCALL_ROUTINES = frozenset(s.lower() for s in ("KiSystemServiceCopyEnd", "KiSy
 # The kernel image and HAL under their names in a stack (kernel code whatever the SP says)
 KERNEL_IMAGES = frozenset({"nt", "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "hal",
                            "halmacpi"})
-
-# Modules that ship with Windows (kernel and the user-mode core): frames in them are not the
-# user's to fix. Matched without case. `--driver NAME` wins over this table.
-INBOX_MODULES = frozenset(
-    m.lower()
-    for m in (
-        # kernel core and HAL
-        "nt", "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "hal", "halmacpi", "kdcom",
-        "kdnet", "kd", "ci", "clfs", "cng", "ksecdd", "ksecpkg", "msrpc", "pshed", "werkernel",
-        "tm", "ext-ms-win-ntos-werkernel", "mcupdate_genuineintel", "mcupdate_authenticamd",
-        "bootvid", "skci", "securekernel", "intelpep", "acpiex", "acpi", "pci", "pdc",
-        "partmgr", "volmgr", "volmgrx", "volsnap", "mountmgr", "disk", "classpnp", "storport",
-        "storahci", "stornvme", "ataport", "atapi", "scsiport", "msisadrv", "vdrvroot", "spaceport",
-        "fvevol", "rdyboost", "iorate", "ehstorclass", "fileinfo", "wof", "fltmgr", "ntfs",
-        "refs", "fastfat", "exfat", "udfs", "cdfs", "npfs", "msfs", "mup", "rdbss", "mrxsmb",
-        "mrxsmb20", "srv2", "srvnet", "wcifs", "bindflt", "cldflt", "storqosflt", "luafv",
-        "wdfilter", "wdboot", "wd", "wdnisdrv", "applockerfltr", "bam", "ahcache", "cmimcext",
-        "ndis", "tcpip", "netio", "afd", "afdmod", "tdx", "tdi", "wfplwfs", "fwpkclnt", "ndiswan",
-        "netbt", "http", "mslldp", "nwifi", "vwififlt", "pacer", "ndisuio", "dxgkrnl",
-        "dxgmms1", "dxgmms2", "basicrender", "basicdisplay", "watchdog", "monitor", "win32k",
-        "win32kbase", "win32kfull", "cdd", "tsddd", "wdf01000", "wdfldr", "wpprecorder",
-        "umpass", "hidclass", "hidparse", "hidusb", "hidi2c", "kbdclass", "kbdhid", "mouclass",
-        "mouhid", "i8042prt", "usbhub", "usbhub3", "usbport", "usbehci", "usbxhci", "ucx01000",
-        "udecx", "usbccgp", "usbstor", "uaspstor", "usbd", "winusb", "wudfrd", "wudfpf", "ks",
-        "ksthunk", "portcls", "drmk", "hdaudbus", "hdaudio", "usbaudio", "bthport", "bthusb",
-        "rfcomm", "serenum", "serial", "parport", "msgpioclx", "spbcx", "sercx", "sercx2",
-        "gpioclx0101", "vmbus", "storvsc", "netvsc", "vmbkmcl", "winhvr", "winhv",
-        "hvsocket", "vid", "peauth", "mssecflt", "condrv", "beep", "null", "rspndr", "lltdio",
-        "intelppm", "amdppm", "processr", "acpipagr", "wmilib", "compbatt", "cmbatt", "battc",
-        "wmiacpi", "tpm", "pcw", "filecrypt", "crashdmp", "dumpfve", "dump_diskdump",
-        "dump_storahci", "dump_stornvme", "hwpolicy", "vmsproxy", "ufx01000",
-        "urscx01000", "acx01000", "mmcss", "nsiproxy", "netadaptercx", "ndiscx",
-        # seen in `lm` of a real Windows 10 2004 kernel dump (shared/kernel-dumps)
-        "cea", "cimfs", "compositebus", "fs_rec", "lxcore",
-        "ndisvirtualbus", "sgrmagent", "sleepstudyhelper", "uefi", "ucmcx", "vmsproxyhnic",
-        "windowstrustedrt", "windowstrustedrtproxy", "afunix", "cdrom", "clipsp", "csc", "dam",
-        "dfsc", "dump_dumpfve", "dump_dumpstorport", "gpuenergydrv", "kdnic", "lxss",
-        "mcupdate", "mssmbios", "ndiscap", "netbios", "npsvctrig", "ntosext", "rdpbus",
-        "storvsp", "swenum", "tbs", "umbus", "vfpext", "vmbkmclr", "vmbusr", "vpcivsp",
-        "volume", "ws2ifsl",
-        # seen in public kernel logs: the Teredo/ISATAP tunnel, Hyper-V's switch and VMBus HID
-        "tunnel", "vmswitch", "vmbushid",
-        # user-mode services and session managers (csrss, lsass, the session manager)
-        "lsm", "winsrvext", "csrsrv", "basesrv", "winsrv", "sxssrv", "lsasrv", "samsrv",
-        "msv1_0", "kerberos", "schannel", "rpcss", "termsrv", "csrss", "lsass", "smss",
-        "wininit", "winlogon", "services", "svchost", "conhost", "dwm", "explorer", "sihost",
-        "taskhostw", "userenv", "profapi", "wldp", "wintrust", "ntmarta", "msasn1", "authz",
-        "samlib", "netapi32", "wkscli", "srvcli", "logoncli", "dpapi", "kernel_appcore",
-        "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
-        "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
-        # x86 system calls return through the page WinDbg names SharedUserData (SystemCallStub)
-        "shareduserdata",
-        # user-mode core
-        "ntdll", "kernel32", "kernelbase", "user32", "win32u", "gdi32", "gdi32full", "msvcrt",
-        "ucrtbase", "ucrtbased", "combase", "rpcrt4", "ole32", "oleaut32", "advapi32", "sechost",
-        "shell32", "shlwapi", "shcore", "usp10", "lpk", "imm32", "msctf", "uxtheme", "dwmapi",
-        "bcrypt", "bcryptprimitives", "crypt32", "ws2_32", "mswsock", "wow64", "wow64win",
-        "wow64cpu", "wow64base", "msvcp140", "msvcp140d", "vcruntime140", "vcruntime140d",
-        "vcruntime140_1", "msvcp_win", "concrt140", "verifier", "vfbasics", "vrfcore",
-        "apphelp", "cfgmgr32", "setupapi", "devobj", "powrprof", "umpdc", "sspicli", "cryptbase",
-        "dbghelp", "dbgeng", "dbgcore", "windows_storage", "comctl32", "comdlg32", "d3d11",
-        "dxgi", "d3d12", "opengl32", "winmm", "version", "psapi", "iphlpapi", "dnsapi",
-    )
-)
-INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")
-
-
-# A second module of one name gets its base address after it from WinDbg: the 32-bit ntdll of a
-# WoW64 process in the 64-bit view, "ntdll_77980000!RtlpWaitOnCriticalSection+0x13e".
-RENAMED_RE = re.compile(r"(.+)_(?:[0-9a-f]{8}|[0-9a-f]{16})\Z")
-
-
-def is_inbox_module(module: Optional[str]) -> bool:
-    if not module:
-        return False
-    m = module.lower()
-    if m in INBOX_MODULES or m.startswith(INBOX_PREFIXES):
-        return True
-    renamed = RENAMED_RE.match(m)
-    return renamed is not None and renamed.group(1) in INBOX_MODULES
-
-
-def is_driver_module(module: Optional[str], drivers: Iterable[str] = (),
-                     microsoft: Optional[bool] = None) -> bool:
-    """A frame the user can fix: named by --driver (`drivers`, lower case), or in a module that
-    is not part of Windows (what the debugger read from the module's version resource wins over
-    the name table)."""
-    if not module:
-        return False
-    m = module.lower()
-    if m in drivers:
-        return True
-    if microsoft is not None:
-        return not microsoft
-    return not is_inbox_module(module)
 
 
 def fn_key(function: Optional[str]) -> str:

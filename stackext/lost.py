@@ -1,7 +1,14 @@
 """Where the engine's stack walk went wrong: a kernel frame whose instruction pointer lies in no
-loaded module means the unwinder lost track at the frame before it (a module without symbols or
-unwind data, so the engine guessed the caller from the next stack slots). What it walks from there
-are stack slots, not frames: `0x7e`, `0xffffffff`c0000005`, eight bytes each.
+loaded module. Usually the unwinder lost track at the frame before it (a module without symbols
+or unwind data, so the engine guessed the caller from the next stack slots), and what it walks
+from there are stack slots, not frames: `0x7e`, `0xffffffff`c0000005`, eight bytes each. The text
+can say otherwise, and then the report says that instead:
+- the frame before is a trap handler (`nt!KiPageFault+0x43d`): this frame's IP and SP come from
+  its trap frame, so it is real code running outside any loaded module (manually mapped code);
+  it is kept, and only the frames after it are the unwinder's guesses;
+- the IP is not even a canonical address (`0x41414141`41414141`): the stack was overwritten;
+- frames are left out of the text just before it (a `...` line): where the walk lost track is
+  not shown.
 
 Pure: imports stackext.model and stackext.knowledge only.
 """
@@ -11,7 +18,7 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 from stackext import knowledge as K
-from stackext.model import Frame, FramesFrom, LostTrack, UnknownReason
+from stackext.model import Bugcheck, Frame, FramesFrom, LostCause, LostTrack, UnknownReason
 
 
 def _in_no_module(f: Frame, arch: str) -> bool:
@@ -22,11 +29,31 @@ def _in_no_module(f: Frame, arch: str) -> bool:
         f.sp is not None and K.is_kernel_address(f.sp, arch)
 
 
-def find_lost(frames: List[Frame], kernel: bool, arch: str,
-              frames_from: FramesFrom) -> Optional[Tuple[int, LostTrack]]:
-    """(position of the first frame in no module, what to report), or None. Kernel stacks only:
-    kernel code runs in loaded modules, while user mode has JIT code outside any module. Frame 0
-    is where the thread is (a bad IP there is the crash, not the walk)."""
+def _fault_arg(ip: Optional[int], bugcheck: Optional[Bugcheck]) -> Optional[int]:
+    """The bug check argument (1-4) that names this IP as the faulting instruction, or None."""
+    if ip is None or bugcheck is None or bugcheck.code not in K.BUGCHECK_FAULT_IP:
+        return None
+    i = K.BUGCHECK_FAULT_IP[bugcheck.code]
+    return i + 1 if i < len(bugcheck.args) and bugcheck.args[i] == ip else None
+
+
+def _cause(frames: List[Frame], pos: int, last: int, arch: str,
+           fault_arg: Optional[int]) -> LostCause:
+    bad = frames[pos]
+    if any(f.gap_before is not None for f in frames[last + 1:pos + 1]):
+        return LostCause.FRAMES_MISSING
+    if bad.ip is not None and not K.is_canonical(bad.ip, arch):
+        return LostCause.NOT_CANONICAL
+    if arch == "x64" and K.fn_key(frames[last].function) in K.TRAP_ROUTINES:
+        return LostCause.OUTSIDE_MODULES
+    return LostCause.OUTSIDE_MODULES if fault_arg is not None else LostCause.NO_UNWIND
+
+
+def find_lost(frames: List[Frame], kernel: bool, arch: str, frames_from: FramesFrom,
+              bugcheck: Optional[Bugcheck] = None) -> Optional[Tuple[int, LostTrack]]:
+    """(how many frames to keep, what to report), or None. Kernel stacks only: kernel code runs
+    in loaded modules, while user mode has JIT code outside any module. Frame 0 is where the
+    thread is (a bad IP there is the crash, not the walk)."""
     if not kernel or frames_from == FramesFrom.RAW_SCAN:
         return None
     # (most frames have a module: no call for them)
@@ -37,15 +64,35 @@ def find_lost(frames: List[Frame], kernel: bool, arch: str,
     last = pos - 1
     while last > 0 and frames[last].inline:
         last -= 1
-    bad, good = frames[pos], frames[last]
-    return pos, LostTrack(frame=bad.index, ip=bad.ip, call_site=bad.call_site, after=good.index,
-                          after_site=good.call_site, module=good.module,
-                          dropped=len(frames) - pos)
+    bad = frames[pos]
+    fault_arg = _fault_arg(bad.ip, bugcheck)
+    cause = _cause(frames, pos, last, arch, fault_arg)
+    # a trap frame gave this frame's IP and SP: keep it (the frames after it are the guesses)
+    trap = cause == LostCause.OUTSIDE_MODULES and \
+        K.fn_key(frames[last].function) in K.TRAP_ROUTINES
+    keep = pos + 1 if trap else pos
+    good = frames[keep - 1]
+    invalid = next((f for f in frames[pos:] if not f.inline and f.ip is not None
+                    and not K.is_canonical(f.ip, arch)), None)
+    return keep, LostTrack(
+        frame=bad.index, ip=bad.ip, call_site=bad.call_site, after=good.index,
+        after_site=good.call_site,
+        module=good.module if cause == LostCause.NO_UNWIND else None,
+        dropped=len(frames) - keep, cause=cause, fault_arg=fault_arg,
+        trap_site=frames[last].call_site if trap else None,
+        gap=next((f.gap_before.kind for f in frames[last + 1:pos + 1] if f.gap_before), None),
+        invalid_from=None if invalid is None else invalid.index,
+        invalid_site=None if invalid is None else invalid.call_site)
 
 
-def mark_lost(frames: List[Frame]) -> None:
-    """The last frame kept: its caller's SP is the unwinder's guess, so its size is unknown."""
+_REASON = {LostCause.NOT_CANONICAL: UnknownReason.STACK_OVERWRITTEN,
+           LostCause.FRAMES_MISSING: UnknownReason.FRAMES_MISSING}
+
+
+def mark_lost(frames: List[Frame], cause: LostCause) -> None:
+    """The last frame kept: its caller's SP is the unwinder's guess (or its caller is not shown,
+    or the slot above it holds no address), so its size is unknown."""
     phys = [f for f in frames if not f.inline]
     if phys:
         phys[-1].size = None
-        phys[-1].size_unknown_reason = UnknownReason.WALK_LOST
+        phys[-1].size_unknown_reason = _REASON.get(cause, UnknownReason.WALK_LOST)

@@ -21,6 +21,7 @@ from stackext.kinds import (
     GapKind,
     HighWater,
     Local,
+    LostCause,
     LostTrack,
     NotProven,
     Origin,
@@ -37,7 +38,7 @@ __all__ = [
     # the typed vocabulary and small values (stackext.kinds), part of the model's face
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
     "UnknownReason", "VerdictKind", "SizeNote", "TrapContext", "Gap", "Local", "FrameLayout",
-    "HighWater", "LostTrack", "ProcessorStack", "SIDE_STACKS",
+    "HighWater", "LostTrack", "LostCause", "ProcessorStack", "SIDE_STACKS",
     # the data
     "Frame", "Bugcheck", "StackInput", "Segment", "ModuleTotal", "FunctionTotal", "Cycle",
     "StackReport",

@@ -22,8 +22,10 @@ from stackext.model import (
     FrameLayout,
     FramesFrom,
     FunctionTotal,
+    GapKind,
     HighWater,
     Local,
+    LostCause,
     LostTrack,
     ModuleTotal,
     NotProven,
@@ -100,7 +102,10 @@ def _lost_track(r: StackReport) -> Optional[Dict[str, Any]]:
         return None
     return {"frame": lt.frame, "ip": hex_or_none(lt.ip), "call_site": lt.call_site,
             "after": lt.after, "after_site": lt.after_site, "module": lt.module,
-            "dropped": lt.dropped, "text": words.lost_track(r)}
+            "dropped": lt.dropped, "cause": lt.cause.value, "fault_arg": lt.fault_arg,
+            "trap_site": lt.trap_site, "gap": None if lt.gap is None else lt.gap.value,
+            "invalid_from": lt.invalid_from, "invalid_site": lt.invalid_site,
+            "text": words.lost_track(r)}
 
 
 def _segment(r: StackReport, s: Segment) -> Dict[str, Any]:
@@ -217,8 +222,10 @@ def load_stack(d: Dict[str, Any]) -> StackReport:
     sd["high_water"] = _load_high_water(d.get("high_water"))
     sd["not_proven"] = [NotProven(x) for x in d.get("not_proven") or []]
     lt = d.get("lost_track")
-    sd["lost_track"] = None if not lt else LostTrack(**dict(_pick(LostTrack, lt),
-                                                            ip=unhex(lt.get("ip"))))
+    sd["lost_track"] = None if not lt else LostTrack(**dict(
+        _pick(LostTrack, lt), ip=unhex(lt.get("ip")),
+        cause=LostCause(lt.get("cause") or LostCause.NO_UNWIND.value),
+        gap=None if not lt.get("gap") else GapKind(lt["gap"])))
     vid = d.get("verdict_id")
     sd["verdict"] = VerdictKind(vid) if vid else (
         VerdictKind.OVERFLOW if d.get("overflow") else VerdictKind.OK)

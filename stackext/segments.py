@@ -75,6 +75,12 @@ def _all_in_thread(p: List[Frame], limit: Optional[int], base: Optional[int]) ->
     return all(_in_thread(f.sp, limit, base) for f in p)
 
 
+def _switched(names: List[str], nxt_name: Optional[str], switcher, returns) -> bool:
+    """The segment's outermost frame is the routine that switched to its stack, or the frame
+    outward of it is where that switch comes back."""
+    return bool(names) and names[-1] in switcher or nxt_name is not None and nxt_name in returns
+
+
 def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: bool,
           limit: Optional[int], base: Optional[int],
           all_names: List[str]) -> Tuple[List[Segment], Optional[int]]:
@@ -104,6 +110,9 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
             note = "double-fault/NMI/machine-check stack"
         elif p and base is not None and _all_in_thread(p, limit, base):
             kind = SegmentKind.THREAD
+        elif i != outermost_kernel and _switched(names, nxt_name, K.EXCEPTION_STACK_ROUTINES,
+                                                 K.EXCEPTION_STACK_CONTINUE):
+            kind = SegmentKind.EXCEPTION
         elif i != outermost_kernel and not K.DPC_ROUTINES.isdisjoint(names):
             kind = SegmentKind.DPC
         elif i != outermost_kernel and (
@@ -111,10 +120,8 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
             or (nxt_name is not None and nxt_name.startswith(K.ISR_ROUTINES_PREFIX))
         ):
             kind = SegmentKind.ISR
-        elif i != outermost_kernel and (
-            (nxt_name is not None and nxt_name in K.EXPAND_ROUTINES)
-            or (names and names[-1] in K.EXPAND_ROUTINES)
-        ):
+        elif i != outermost_kernel and _switched(names, nxt_name, K.EXPAND_ROUTINES,
+                                                 K.EXPAND_ROUTINES):
             kind = SegmentKind.EXPANDED
         elif i == outermost_kernel and base is None:
             kind = SegmentKind.THREAD

@@ -216,3 +216,15 @@ def is_double_fault(report: StackReport, names: List[str]) -> bool:
     bc = report.bugcheck
     return bool(bc and bc.code == 0x7F and bc.args and bc.args[0] == 8) or \
         not K.DOUBLE_FAULT_ROUTINES.isdisjoint(names)
+
+
+def invalid_stack_pointer(report: StackReport) -> None:
+    """Bug check 0x139 with Arg1 4 (FAST_FAIL_INCORRECT_STACK): the kernel itself found the SP
+    outside the thread's stack limits. That is what the text proves; unless the frames show an
+    overflow, the verdict says so instead of "no overflow seen" (not_proven keeps what is
+    missing for judging the stack's use)."""
+    bc = report.bugcheck
+    if bc is None or bc.code != K.SECURITY_CHECK_FAILURE or not bc.args or \
+            bc.args[0] != K.FAST_FAIL_INCORRECT_STACK or report.overflow:
+        return
+    report.verdict = VerdictKind.INVALID_STACK_POINTER

@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Optional
 
 from stackext import knowledge as K
-from stackext.model import Frame, Segment, SegmentKind, StackReport, VerdictKind
+from stackext.model import (
+    Frame,
+    GapKind,
+    LostCause,
+    LostTrack,
+    Segment,
+    SegmentKind,
+    StackReport,
+    VerdictKind,
+)
 
 
 def _guard_overflow(r: StackReport) -> str:
@@ -68,22 +77,60 @@ _FIXED = {
     VerdictKind.DOUBLE_FAULT_NOT_NEAR: (
         "double fault (0x7F/8), but the thread stack is not near its limit: look for another "
         "cause (a corrupted RSP gives the same bugcheck)"),
+    VerdictKind.INVALID_STACK_POINTER: (
+        "invalid stack pointer: the kernel found the stack pointer outside the thread's stack "
+        "limits (bug check 0x139, Arg1 4: FAST_FAIL_INCORRECT_STACK); not shown to be an "
+        "overflow (a corrupted stack pointer, or code running on a stack of its own, gives the "
+        "same bug check)"),
 }
 
 
+_GAP = {GapKind.ELIDED: "a `...` line", GapKind.NUMBER_JUMP: "the frame numbers jump",
+        GapKind.UNWIND_WARNING: "an unwind warning", GapKind.UNREADABLE: "an unreadable row"}
+
+
+def _where_lost(lt: LostTrack) -> str:
+    """The first clause: what the text shows about the frame in no module."""
+    ip = "frame %02x's instruction pointer %s" % (lt.frame, lt.call_site)
+    fault = "" if lt.fault_arg is None else \
+        " (the bug check's Arg%d: the faulting instruction)" % lt.fault_arg
+    if lt.cause == LostCause.NOT_CANONICAL:
+        return ("after frame %02x (%s), %s%s is not a valid (canonical) address: the stack "
+                "contents were overwritten" % (lt.after, lt.after_site, ip, fault))
+    if lt.cause == LostCause.FRAMES_MISSING:
+        cut = "frames %02x-%02x are" % (lt.after + 1, lt.frame - 1) if lt.frame - lt.after > 2 \
+            else "frame %02x is" % (lt.after + 1)
+        return ("%s not in the text (%s), so where the walk lost track is not shown; %s lies in "
+                "no loaded module%s" % (cut, _GAP.get(lt.gap, "frames missing"), ip, fault))
+    if lt.cause == LostCause.OUTSIDE_MODULES:
+        trap = "" if lt.trap_site is None else " (from %s's trap frame)" % lt.trap_site
+        return ("%s%s is code outside any loaded module%s, so the unwinder has no unwind data "
+                "for it" % (ip, trap, fault))
+    return ("the stack walk lost track after frame %02x (%s): %s lies in no loaded module, so "
+            "the unwinder guessed the caller from the next stack slots; %s" % (
+                lt.after, lt.after_site, ip,
+                ("%s has no symbols or unwind data there: put its PDB on the symbol path and run "
+                 "`.reload /f %s`" % (lt.module, lt.module)) if lt.module else "no module there"))
+
+
 def lost_track(r: StackReport) -> Optional[str]:
-    """Where and why the stack walk lost track, and the `.reload` to run; None when it did not."""
+    """What the text shows about the frame in no loaded module (and for a module without unwind
+    data, the `.reload` to run); None when every frame is in a module."""
     lt = r.lost_track
     if lt is None:
         return None
-    why = ("%s has no symbols or unwind data there: put its PDB on the symbol path and run "
-           "`.reload /f %s`" % (lt.module, lt.module)) if lt.module else "no module there"
-    return ("the stack walk lost track after frame %02x (%s): frame %02x's instruction pointer "
-            "%s lies in no loaded module, so %s; %s; the %d frame%s from %02x on are stack slots, "
-            "not listed, and nothing is judged on them" % (
-                lt.after, lt.after_site, lt.frame, lt.call_site,
-                "the unwinder guessed the caller from the next stack slots", why, lt.dropped,
-                "" if lt.dropped == 1 else "s", lt.frame))
+    text = _where_lost(lt)
+    if lt.invalid_from is not None and lt.invalid_from != lt.frame:
+        text += ("; frame %02x's instruction pointer %s is not a valid (canonical) address: the "
+                 "stack contents were overwritten" % (lt.invalid_from, lt.invalid_site))
+    if not lt.dropped:
+        return text
+    frames = "%d frame%s" % (lt.dropped, "" if lt.dropped == 1 else "s")
+    if lt.trap_site is not None:  # the frame itself is kept: what follows it is guessed
+        return text + "; the %s after it are the unwinder's guesses from stack slots, not " \
+            "listed, and nothing is judged on them" % frames
+    return text + "; the %s from %02x on are stack slots, not listed, and nothing is judged " \
+        "on them" % (frames, lt.frame)
 
 
 def verdict(r: StackReport) -> str:

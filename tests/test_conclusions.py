@@ -144,7 +144,7 @@ def test_export_symbols_lines_as_windbg_prints_them():
 
 
 def test_microsoft_modules_are_not_yours_to_fix():
-    from stackext.knowledge import is_driver_module
+    from stackext.inbox import is_driver_module
 
     for name in ("lsm", "winsrvext", "csrsrv", "CimFS", "WindowsTrustedRT", "clipsp", "Wof"):
         assert not is_driver_module(name), name
