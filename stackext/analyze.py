@@ -210,15 +210,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
         f.sp = None
     # once: the routine tables' key per frame (K.fn_key, inline)
     names = [(f.function or "").lower() for f in frames]
-    report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
-                         segments=[], thread=stack.thread, process=stack.process,
-                         thread_number=stack.thread_number,
-                         image=stack.image, state=stack.state, bugcheck=stack.bugcheck,
-                         warnings=list(stack.warnings), heavy_threshold=opts.heavy,
-                         frames_from=FramesFrom(stack.frames_from), bounds_note=stack.bounds_note)
-    report.stack_base, report.stack_limit = stack.stack_base, stack.stack_limit
+    report = _new_report(stack, arch, kernel, frames, opts)
     report.lost_track = lost[1] if lost is not None else None
-    report.exception_code = stack.exception_code
     origin = stack.bounds_origin
     if stack.stack_base is None and stack.stack_limit is None and kernel:
         found = _bounds_from_start_frame(frames, names)
@@ -255,6 +248,20 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     _annotate(frames, stack, arch)
     if stack.complete is False:
         report.warnings.append("the log ends in the middle of this stack")
+    return report
+
+
+def _new_report(stack: StackInput, arch: str, kernel: bool, frames: List[Frame],
+                opts: AnalysisOptions) -> StackReport:
+    """The report with what the input says of the thread, before any analysis."""
+    report = StackReport(source=stack.source, arch=arch, kernel=kernel, frames=frames,
+                         segments=[], thread=stack.thread, process=stack.process,
+                         thread_number=stack.thread_number,
+                         image=stack.image, state=stack.state, bugcheck=stack.bugcheck,
+                         warnings=list(stack.warnings), heavy_threshold=opts.heavy,
+                         frames_from=FramesFrom(stack.frames_from), bounds_note=stack.bounds_note)
+    report.stack_base, report.stack_limit = stack.stack_base, stack.stack_limit
+    report.exception_code = stack.exception_code
     return report
 
 
