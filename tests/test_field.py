@@ -156,3 +156,35 @@ def test_an_authors_bracketed_note_in_another_language_is_not_part_of_the_call_s
     assert sites == ["nt!KiDispatchException+0x150", "nt!NtWaitForDebugEvent+0x1b8",
                      "nt!DbgkpPostFakeThreadMessages+0x155"]
     assert all(f["source_file"] is None for x in s for f in x["frames"])
+
+
+def test_a_kc_listing_without_stack_pointers_is_refused_in_one_line_at_its_header():
+    code, out, err = run("kc_call_sites_only_nvlddmkm_x64.txt")
+    assert code == 2 and out == ""
+    assert err.strip().endswith("kc_call_sites_only_nvlddmkm_x64.txt:4: this stack has no "
+                                "Child-SP column (x64 kb of recent WinDbg and kc print none): "
+                                "run kf, kn or kv, which print Child-SP")
+
+
+def test_the_mex_trapframe_marker_is_not_part_of_the_call_site():
+    # !mex.t prints "nt!KiPageFault+0x469 --> Trapframe"
+    s = stacks("mex_t_tunnel_dpc_stack_x64.txt")
+    f = row(s[0], "nt!KiPageFault+0x469")
+    assert (f["module"], f["function"], f["offset"]) == ("nt", "KiPageFault", 0x469)
+
+
+def test_close_under_a_default_budget_says_at_most_so_many_bytes_left():
+    # DeviceLock's recursion: the thread's SPs prove 18,864 B used, the budget is the 24 KB
+    # default (no bounds in the text): what is left is an upper bound
+    code, out, _ = run("devicelock_recursion_two_expansions_kn_x64.txt")
+    assert out.startswith("CLOSE to the limit: at most 5,712 bytes left, at least 18,864 of "
+                          "24,576 bytes used (77%)")
+    (s,) = stacks("devicelock_recursion_two_expansions_kn_x64.txt")
+    assert s["remaining"] == 24576 - 18864 and s["remaining_is_upper_bound"]
+
+
+def test_no_module_line_when_no_module_owns_a_byte_on_the_budgets_stack():
+    # the 0x139/4 crash ran on the exception stack: the thread segment holds one frame of no
+    # known size (the copy ends there); "by module: nt 0 B in 1 frame" said nothing
+    code, out, _ = run("sklib10_0x139_incorrect_stack_exception_stack_truncated_x64.txt")
+    assert "by module:" not in out and "0 B in 1 frame" not in out

@@ -180,7 +180,10 @@ def wrapped(title: str, items: List[str], width: Optional[int]) -> List[str]:
 
 
 def module_items(r: StackReport) -> List[str]:
-    """`rosempio 2,736 B in 22 frames (11%, driver)`, heaviest module first."""
+    """`rosempio 2,736 B in 22 frames (11%, driver)`, heaviest module first; nothing when no
+    module owns a byte there (the budget's stack holds only the outermost frame)."""
+    if not any(m.bytes for m in r.modules):
+        return []
     out = []
     for m in r.modules:
         share = "" if m.share is None else "%.0f%%" % (100 * m.share)

@@ -59,7 +59,8 @@ def verdict_part(r: StackReport) -> str:
         return _overflow(r)
     used = _of_budget(r)
     if r.verdict == VerdictKind.CLOSE:
-        left = "" if r.remaining is None else "%s bytes left, " % _n(r.remaining)
+        left = "" if r.remaining is None else "%s%s bytes left, " % (
+            "at most " if r.remaining_is_upper_bound else "", _n(r.remaining))
         return "CLOSE to the limit: " + left + used
     if r.verdict == VerdictKind.OK:
         head = "OK" if r.verdict_proven else "no overflow seen"

@@ -30,9 +30,11 @@ PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?
 
 # ~*kb per-thread header: "   1  Id: 4884.53dc Suspend: 1 Teb: 01172000 Unfrozen"
 TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspend:")
-# x64 kb in recent WinDbg has no Child-SP column:
+# x64 kb in recent WinDbg has no Child-SP column, kc has nothing but the call sites:
 # " # RetAddr               : Args to Child                                      : Call Site"
-NO_SP_HEADER_RE = re.compile(r"^#?\s*RetAddr\s+:\s*Args to Child\s*:\s*Call Site", re.I)
+# " #  Call Site"
+NO_SP_HEADER_RE = re.compile(
+    r"^(?:#?\s*RetAddr\s+:\s*Args to Child\s*:\s*Call Site|#\s*Call Site\s*$)", re.I)
 # A row of that layout (x64 kb without its header, as people paste it; a mail list may wrap it
 # after the arguments):
 # 00 fffff805`8d0a04e9     : 00000000`0000000a 00000000`00000008 ... : nt!KeBugCheckEx

@@ -75,7 +75,7 @@ def read_stacks(lines: Iterable[str], name: str,
     paste.finish(reader.found)
     if not reader.found and reader.no_sp_line:
         raise StackextError(
-            "this stack has no Child-SP column (recent WinDbg prints only RetAddr for x64 kb): "
+            "this stack has no Child-SP column (x64 kb of recent WinDbg and kc print none): "
             "run kf, kn or kv, which print Child-SP", where="%s:%d" % (name, reader.no_sp_line))
     if not reader.found:
         raise StackextError(

@@ -51,8 +51,9 @@ BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
-# "nt!IopTimerDispatch+0x1cf72a ;pg triggers the exception here" (a debugger script's comment)
-COMMENT_RE = re.compile(r"\s+(?:(?:<-|<=|<--|<==|//)(?:\s.*)?|;.*)$")
+# "nt!IopTimerDispatch+0x1cf72a ;pg triggers the exception here" (a debugger script's comment),
+# the mex extension's "nt!KiPageFault+0x469 --> Trapframe"
+COMMENT_RE = re.compile(r"\s+(?:(?:<-|<=|<--|<==|//|-->)(?:\s.*)?|;.*)$")
 # Disassembly whose address and opcode look like ChildEBP and RetAddr (`u` after an exception):
 # "0f161f80 f85d5d04 ldr         r5,[sp,#-4]!                    00a03000=00000000"
 DISASSEMBLY_RE = re.compile(r"[a-z][a-z0-9]{1,9}(?:\.[a-z0-9]{1,4})? {2,}[^\s(\[]")
@@ -209,7 +210,7 @@ def clean_call_site(site: str):
     if not site.isascii():
         site = NOTE_RE.sub(r"\1", site)
     if "[" not in site and "(" not in site and "<" not in site and "//" not in site and \
-            ";" not in site:
+            ";" not in site and "->" not in site:
         return site.strip(), (None, None, None)  # most rows: nothing for the searches below
     site = COMMENT_RE.sub("", site.strip()).strip()
     source_file = source_line = trap = None
