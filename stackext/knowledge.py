@@ -114,6 +114,10 @@ def is_canonical(addr: int, arch: str) -> bool:
     return top == 0 or top == 0xFF
 
 
+# Where the walk returns from a stack the kernel switched to onto the stack it left: a return
+# address of 0 there ends what the dump holds (a triage dump keeps the switched-to stack only),
+# not the thread's start.
+SWITCH_BACK_ROUTINES = frozenset({"kiswitchkernelstackcontinue"})
 # Routines a kernel or user thread starts in: reaching one means the walk saw the whole stack.
 START_ROUTINES = frozenset(
     s.lower()

@@ -109,7 +109,7 @@ def fill_sizes(frames: List[Frame], arch: str, base: Optional[int], thread_seg: 
 def _reaches_start(f: Frame, name: str, next_seg_is_user: bool) -> bool:
     """Did the walk reach where the thread's stack begins (so the rest up to StackBase is the
     start area, not some function's frame)? `name`: the frame's K.fn_key."""
-    if name in K.START_ROUTINES or f.ret == 0:
+    if name in K.START_ROUTINES or (f.ret == 0 and name not in K.SWITCH_BACK_ROUTINES):
         return True
     # A kernel stack entered from user mode begins at the system-call entry: what lies above
     # its frame is the trap frame and the initial area.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,16 @@ def test_no_module_line_when_no_module_owns_a_byte_on_the_budgets_stack():
     # known size (the copy ends there); "by module: nt 0 B in 1 frame" said nothing
     code, out, _ = run("sklib10_0x139_incorrect_stack_exception_stack_truncated_x64.txt")
     assert "by module:" not in out and "0 B in 1 frame" not in out
+
+
+def test_a_triage_dump_whose_walk_ends_at_the_switch_back_is_not_at_the_threads_start():
+    # a 0xD1 on an expanded stack in a triage minidump: the walk ends at
+    # nt!KiSwitchKernelStackContinue with RetAddr 0 - the dump kept the switched-to stack only
+    name = "triage_netio_26100_d1_ends_at_kiswitchkernelstackcontinue_x64.txt"
+    (s,) = stacks(name)
+    last = s["frames"][-1]
+    assert last["call_site"] == "nt!KiSwitchKernelStackContinue" and last["ret"] == "0x0"
+    assert last["size_unknown_reason"] == "base-unknown" and s["start_area"] is None
+    code, out, _ = run(name, "--wide")
+    assert re.search(r"\n0a .*nt!KiSwitchKernelStackContinue +\? stack continues\n", out)
+    assert "start area" not in out

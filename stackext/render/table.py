@@ -48,8 +48,8 @@ def _reason(r: StackReport, f: Frame) -> str:
             else "start area up to StackBase"
     if reason == UnknownReason.BASE_UNKNOWN:
         # the log or walk stops here and the base is not known: the thread's start, or a cut
-        return "start area, base unknown" if key in K.START_ROUTINES or f.ret == 0 \
-            else "stack continues"
+        return "start area, base unknown" if key in K.START_ROUTINES or (
+            f.ret == 0 and key not in K.SWITCH_BACK_ROUTINES) else "stack continues"
     return reason.short
 
 
