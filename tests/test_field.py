@@ -202,3 +202,13 @@ def test_a_triage_dump_whose_walk_ends_at_the_switch_back_is_not_at_the_threads_
     code, out, _ = run(name, "--wide")
     assert re.search(r"\n0a .*nt!KiSwitchKernelStackContinue +\? stack continues\n", out)
     assert "start area" not in out
+
+
+def test_a_backtick_tripled_inside_an_address_reads_as_one():
+    # "00 00000031`78643e48 00007fff```9b3419ce ntdll!ZwWaitForSingleObject+0x14" (as posted):
+    # the row was dropped, used 160 instead of 168
+    (s,) = stacks("runtime56733_k_tripled_backtick_x64_user.txt")
+    first = s["frames"][0]
+    assert (first["index"], first["sp"], first["ret"], first["size"]) == (
+        0, "0x3178643e48", "0x7fff9b3419ce", 8)
+    assert s["used"] == 168 and s["warnings"] == []

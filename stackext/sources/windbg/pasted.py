@@ -20,6 +20,8 @@ LONG_LINE = 1 << 16
 
 # GitHub issue bodies escape the backtick: "ffffd001\`528e3fb0"
 ESCAPED_TICK = "\\`"
+# ...or triple it inside a code span: "00 00000031`78643e48 00007fff```9b3419ce ntdll!Zw..."
+TRIPLED_TICK_RE = re.compile(r"(?<=[0-9a-fA-F]{8})```(?=[0-9a-fA-F]{8})")
 # A markdown table row: "| 01 | 40 | <code>00000000`0015ef10</code> | ... | ntdll!Ldrp... |"
 TABLE_ROW_RE = re.compile(r"^\|.*\|$")
 # Its separator row: "|---|---:|:---|"
@@ -114,6 +116,8 @@ class Paste:
                 "over " if size >= READ_CHUNK else "", size)
         if ESCAPED_TICK in raw:
             raw = raw.replace(ESCAPED_TICK, "`")
+        if "```" in raw:
+            raw = TRIPLED_TICK_RE.sub("`", raw)
         if not self.mex and "|" not in raw and "Return" not in raw:
             return raw  # the common line, untouched
         text = clean_line(raw)
