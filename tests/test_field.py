@@ -212,3 +212,16 @@ def test_a_backtick_tripled_inside_an_address_reads_as_one():
     assert (first["index"], first["sp"], first["ret"], first["size"]) == (
         0, "0x3178643e48", "0x7fff9b3419ce", 8)
     assert s["used"] == 168 and s["warnings"] == []
+
+
+def test_the_html_pages_headline_of_an_unjudged_stack_is_its_verdict_not_no_budget():
+    # 0x139/4 on the exception stack: a budget is known (the 24 KB default), used is not; the
+    # page said "NO BUDGET: invalid stack pointer ..."
+    from stackext.render import html_text
+
+    (s,) = stacks("sklib10_0x139_incorrect_stack_exception_stack_truncated_x64.txt")
+    assert s["verdict_id"] == "invalid-stack-pointer" and s["budget"] == 24576
+    assert html_text.headline(s) == s["verdict"]
+    assert html_text.headline(s).startswith("invalid stack pointer: the kernel found")
+    (b,) = stacks("runtime56733_k_tripled_backtick_x64_user.txt")  # a user stack, no budget
+    assert html_text.headline(b).startswith("NO BUDGET")

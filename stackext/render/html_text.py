@@ -79,8 +79,12 @@ def kind_of(d: Dict[str, Any]) -> str:
 
 
 def headline(d: Dict[str, Any]) -> str:
+    kind = kind_of(d)
+    if kind == "unknown" and d.get("verdict") and d.get("verdict_id") not in (
+            None, "budget-unknown"):
+        return d["verdict"]  # a double fault, no frame on the thread's stack, an invalid SP
     word = {"overflow": "OVERFLOW", "near": "CLOSE TO THE LIMIT", "ok": "OK",
-            "unknown": "NO BUDGET"}[kind_of(d)]
+            "unknown": "NO BUDGET"}[kind]
     return word + verdict_tail(d)
 
 
