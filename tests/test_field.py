@@ -225,3 +225,13 @@ def test_the_html_pages_headline_of_an_unjudged_stack_is_its_verdict_not_no_budg
     assert html_text.headline(s).startswith("invalid stack pointer: the kernel found")
     (b,) = stacks("runtime56733_k_tripled_backtick_x64_user.txt")  # a user stack, no budget
     assert html_text.headline(b).startswith("NO BUDGET")
+
+
+def test_a_stack_whose_rows_run_together_on_one_line_is_refused_saying_so():
+    # a PDF page's text layer: "... 0: kd> k L=0012f968 ... ChildEBP RetAddr 0012f930 00469a16
+    # processA!LPtoDP+0x19 0012f968 0046915d processA!GetColumnWidth+0x45 ..." on one line
+    code, out, err = run("anthology_x86_k_rows_on_one_line_pdf_text.txt")
+    assert code == 2 and out == ""
+    assert err.strip().endswith("anthology_x86_k_rows_on_one_line_pdf_text.txt:2: the rows of "
+                                "this stack run together on one line (a PDF's or a web page's "
+                                "text): put each row on a line of its own")

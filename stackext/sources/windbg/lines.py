@@ -10,7 +10,7 @@ import io
 import re
 from dataclasses import dataclass
 from itertools import chain
-from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from stackext.addresses import parse_hex
 from stackext.errors import StackextError
@@ -42,6 +42,30 @@ NO_SP_HEADER_RE = re.compile(
 NO_SP_ROW_RE = re.compile(
     r"^(?:[0-9a-fA-F]{2,4}\s+)?(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|\(Inline Function\))\s+:\s*"
     r"(?:[0-9a-fA-F-]{8}`[0-9a-fA-F-]{8}(?:\s+|$)){1,4}(?::\s*\S|$)")
+# A stack whose rows run together on one line (a PDF's or a web page's text layer):
+# "... 0: kd> k L=0012f968 ChildEBP RetAddr 0012f930 00469a16 processA!LPtoDP+0x19 0012f968 ..."
+JOINED_ROWS_RE = re.compile(
+    r"\b(?:ChildEBP|Child-SP)\s+RetAddr\b.*?(?:[0-9a-fA-F`]{8,17}\s+[0-9a-fA-F`]{8,17}\s+"
+    r"[\w.$@?~]+![^\s!]+\s+){3}")
+# Why no stack could be read, by the first line that shows it (read_stacks says it when no
+# stack at all was found)
+REFUSALS = {
+    "no-sp": "this stack has no Child-SP column (x64 kb of recent WinDbg and kc print none): "
+             "run kf, kn or kv, which print Child-SP",
+    "joined": "the rows of this stack run together on one line (a PDF's or a web page's text): "
+              "put each row on a line of its own",
+}
+
+
+def refusal(text: str, n: int) -> Optional[Tuple[int, str]]:
+    """(n, a REFUSALS key) for a line that shows why its stack cannot be read, else None."""
+    if NO_SP_ROW_RE.match(text):
+        return n, "no-sp"
+    if len(text) > 200 and JOINED_ROWS_RE.search(text):
+        return n, "joined"
+    return None
+
+
 # "WARNING: Stack unwind information not available. Following frames may be wrong."
 # "WARNING: Frame IP not in any known module. Following frames may be wrong."
 UNWIND_RE = re.compile(r"^WARNING:.*(?:Following frames may be wrong|unwind information not avail)")

@@ -7,7 +7,7 @@ library only; imports stackext.model/errors/report_json and this package, never 
 from __future__ import annotations
 
 import sys
-from typing import Iterable, Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 from stackext.errors import StackextError
 from stackext.model import Gap, GapKind, StackInput
@@ -73,10 +73,9 @@ def read_stacks(lines: Iterable[str], name: str,
     reader.retire_last()
     yield from notes.hold(last + reader.drain(), final=True)
     paste.finish(reader.found)
-    if not reader.found and reader.no_sp_line:
-        raise StackextError(
-            "this stack has no Child-SP column (x64 kb of recent WinDbg and kc print none): "
-            "run kf, kn or kv, which print Child-SP", where="%s:%d" % (name, reader.no_sp_line))
+    if not reader.found and reader.refused is not None:  # the first line no size can come from
+        line, why = reader.refused
+        raise StackextError(L.REFUSALS[why], where="%s:%d" % (name, line))
     if not reader.found:
         raise StackextError(
             "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)",
@@ -99,7 +98,7 @@ class Reader:
         self.ctx = Context(name)
         self.pending_gap: Optional[Gap] = None
         self.json = JsonBlock(name)
-        self.no_sp_line = 0  # a " # RetAddr : Args to Child : Call Site" header (no SPs)
+        self.refused: Optional[Tuple[int, str]] = None  # (line, L.REFUSALS key): see refusal()
         self.retired: List[Item] = []
         self.modules = ModuleFacts()  # lmv's CompanyName, export-only modules: anywhere
 
@@ -139,8 +138,8 @@ class Reader:
             self.modules.note(text)
             return out
         row = None if self.skip_rows else parse_row(text, self.layout, n)
-        if row is None and L.NO_SP_ROW_RE.match(text):
-            self.no_sp_line = self.no_sp_line or n  # a row without Child-SP (x64 kb)
+        if row is None and self.refused is None:
+            self.refused = L.refusal(text, n)  # a row without Child-SP, rows run into one line
         if row is not None:
             self._add_row(n, row, out)
         elif self.stack is not None and self.stack.source_tail(text):
@@ -161,7 +160,7 @@ class Reader:
     def _header(self, n: int, text: str, out: List[Item]) -> bool:
         """A column header line ("# Child-SP RetAddr Call Site"): a new stack starts."""
         if L.NO_SP_HEADER_RE.match(text):
-            self.no_sp_line = self.no_sp_line or n
+            self.refused = self.refused or (n, "no-sp")
         layout = parse_header(text)
         if layout is None:
             return False
