@@ -115,7 +115,8 @@ def test_the_exception_stack_is_labelled():
     assert 0x92D92FB0 - 0x92D921E8 == 3528
     assert "#0 exception 00-07, 3,528 B" in _run(SKLIB, "table")
     rows = _run(SKLIB, "csv").splitlines()
-    kinds = [row.split(",")[8] for row in rows[1:]]
+    column = rows[0].split(",").index("segment_kind")
+    kinds = [row.split(",")[column] for row in rows[1:]]
     assert kinds == ["exception"] * 8 + ["thread"]
 
 

@@ -116,3 +116,20 @@ def test_null_childebp_ends_the_ebp_chain_not_a_stack_switch():
     assert [s.kind.value for s in r.segments] == ["thread", "user"]
     assert r.segments[1].last_frame == 0x0d and sizes(r, 0x0b, 0x0c) == [0x320, 0x84]
     assert r.used == 632
+
+
+def test_csv_says_which_sizes_include_a_trap_frame():
+    # fixture 021: no trap frame placed in the log, so memcpy's 0x94 includes KiTrap0E's trap
+    # frame: a lab summing CSV sizes must be able to tell
+    import csv
+    import io as _io
+
+    from stackext.cli import main as _main
+    out = _io.StringIO()
+    assert _main(["usage", str(ROOT / "fixtures" / "021_avgidsdriverx_stacktext_x86_kernel.txt"),
+                  "--format", "csv"], out=out, err=_io.StringIO()) == 0
+    rows = list(csv.DictReader(_io.StringIO(out.getvalue())))
+    notes = [(r["call_site"], r["size"], r["size_unknown_reason"], r["size_note"]) for r in rows
+             if r["size_note"] or r["size_unknown_reason"] == "trap-frame-unknown"]
+    assert notes == [("nt!KiTrap0E+0xdc", "", "trap-frame-unknown", ""),
+                     ("nt!memcpy+0x33", "148", "", "includes-trap-frame")]

@@ -11,9 +11,9 @@ from stackext.addresses import hex_or_none
 from stackext.model import StackReport
 from stackext.render.base import RenderOptions
 
-COLUMNS = ["source", "thread", "index", "sp", "ret", "size", "size_unknown_reason", "segment",
-           "segment_kind", "inline", "driver", "heavy", "module", "function", "call_site",
-           "budget", "used", "overflow"]
+COLUMNS = ["source", "thread", "index", "sp", "ret", "size", "size_unknown_reason", "size_note",
+           "segment", "segment_kind", "inline", "driver", "heavy", "module", "function",
+           "call_site", "budget", "used", "overflow"]
 
 
 def _hex(v) -> str:
@@ -38,7 +38,8 @@ def one(r: StackReport, opts: RenderOptions, position: int) -> str:
     kinds = {s.index: s.kind.value for s in r.segments}
     rows = [[r.source, _hex(r.thread), f.index, _hex(f.sp), _hex(f.ret),
              "" if f.size is None else f.size,
-             f.size_unknown_reason.value if f.size_unknown_reason else "", f.segment,
+             f.size_unknown_reason.value if f.size_unknown_reason else "",
+             f.size_note.value if f.size_note else "", f.segment,
              kinds.get(f.segment, ""), int(f.inline), int(f.driver), int(f.heavy),
              f.module or "", f.function or "", f.call_site,
              "" if r.budget is None else r.budget,
@@ -48,7 +49,7 @@ def one(r: StackReport, opts: RenderOptions, position: int) -> str:
 
 # A frame's cells from index to call_site as csv.writer writes them when none needs quoting
 # and none is None: str() of each, the three flags as ints (%d: what int() then str() give).
-_FRAME = "%s,%s,%s,%s,%s,%s,%s,%d,%d,%d,%s,%s,%s"
+_FRAME = "%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%d,%s,%s,%s"
 
 
 def _plain(r: StackReport) -> Optional[str]:
@@ -68,7 +69,8 @@ def _plain(r: StackReport) -> Optional[str]:
         text = "".join([line % (
             f.index, "" if f.sp is None else "0x%x" % f.sp, "" if f.ret is None else "0x%x" % f.ret,
             "" if f.size is None else f.size,
-            f.size_unknown_reason.value if f.size_unknown_reason else "", f.segment,
+            f.size_unknown_reason.value if f.size_unknown_reason else "",
+            f.size_note.value if f.size_note else "", f.segment,
             kinds.get(f.segment, ""), f.inline, f.driver, f.heavy,
             f.module or "", f.function or "", f.call_site) for f in frames])
     except (TypeError, ValueError, OverflowError):  # a flag no number...: the full path says
