@@ -133,3 +133,14 @@ def test_csv_says_which_sizes_include_a_trap_frame():
              if r["size_note"] or r["size_unknown_reason"] == "trap-frame-unknown"]
     assert notes == [("nt!KiTrap0E+0xdc", "", "trap-frame-unknown", ""),
                      ("nt!memcpy+0x33", "148", "", "includes-trap-frame")]
+
+
+def test_the_html_page_marks_a_size_that_includes_a_trap_frame():
+    from stackext.render import html_text
+
+    path = str(ROOT / "fixtures" / "021_avgidsdriverx_stacktext_x86_kernel.txt")
+    (r,) = [analyze(s) for s in read_file(path) if not isinstance(s, EmbeddedJson)]
+    d = json.loads(render([r], "json"))["stacks"][0]
+    f = next(x for x in d["frames"] if x["call_site"] == "nt!memcpy+0x33")
+    assert "incl. trap frame" in html_text.marks(f)
+    assert "includes the trap frame" in html_text.frame_title(d, f, [])

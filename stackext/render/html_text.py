@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from stackext import knowledge as K
 from stackext.addresses import fmt_addr
-from stackext.model import UnknownReason
+from stackext.model import SizeNote, UnknownReason
 
 # C0 controls other than tab and newline, and DEL: not allowed in an HTML document
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -120,6 +120,9 @@ def marks(f: Dict[str, Any]) -> List[str]:
     if f.get("size") is None and reason:
         known = reason in {r.value for r in UnknownReason}
         out.append("? " + (UnknownReason(reason).short if known else reason))
+    note = f.get("size_note")
+    if f.get("size") is not None and note:
+        out.append(SizeNote(note).short if note in {x.value for x in SizeNote} else note)
     if f.get("estimated"):
         out.append("estimated")
     return out
@@ -152,6 +155,8 @@ def frame_title(d: Dict[str, Any], f: Dict[str, Any], inline: List[Dict[str, Any
     else:
         lines.append("size %s bytes (0x%x)%s" % (n(size), size,
                                                  ", estimated" if f.get("estimated") else ""))
+        if f.get("size_note_label"):
+            lines.append(f["size_note_label"])
     dep = depth(d, f)
     if dep is not None:
         lines.append("depth %s bytes below StackBase" % n(dep))
