@@ -48,6 +48,11 @@ ARCH = {
 }
 ARCHES = tuple(ARCH)
 
+# A thread that calls win32k is a GUI thread: the kernel gives it the large kernel stack, which
+# it grows into as it needs (KERNEL_LARGE_STACK_SIZE: 60 KB x86, 72 KB x64 and ARM64 in the WDK
+# headers), so the default budget of a plain thread can understate it.
+GUI_MODULES = frozenset({"win32k", "win32kbase", "win32kfull"})
+LARGE_STACK_KB = {"x86": 60, "x64": 72, "arm64": 72}
 # MSVC /analyze C6262 uses 1 KB per function frame for kernel mode: a good "heavy frame" line.
 DEFAULT_HEAVY = 1024
 

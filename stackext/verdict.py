@@ -36,13 +36,24 @@ def budget(report: StackReport, option: Optional[int], bounds_origin: Optional[O
             else "StackBase/StackLimit from KiStartSystemThread's arguments in the log")
     elif report.kernel:
         report.budget, report.budget_origin = K.default_budget(report.arch), Origin.DEFAULT
-        report.budget_note = "%d KB kernel stack for %s (bounds not known%s)" % (
+        report.budget_note = "%d KB kernel stack for %s (bounds not known%s%s)" % (
             report.budget // 1024, report.arch,
             "; recent Windows 10/11 builds give x64 threads 28 KB" if report.arch == "x64"
-            else "")
+            else "", _gui_note(report))
     else:
         report.budget, report.budget_origin = None, None
         report.budget_note = "user stack with no known bounds: give --budget"
+
+
+def _gui_note(report: StackReport) -> str:
+    """"; win32k on the stack: ..." when the thread's own frames call win32k (a GUI thread)."""
+    t = report.thread_segment
+    large = K.LARGE_STACK_KB.get(report.arch)
+    if large is None or not any((f.module or "").lower() in K.GUI_MODULES for f in report.frames
+                                if f.segment == t):
+        return ""
+    return ("; win32k on the stack: a GUI thread runs on the large kernel stack, up to %d KB, "
+            "which this default does not show" % large)
 
 
 @dataclass

@@ -235,3 +235,14 @@ def test_a_stack_whose_rows_run_together_on_one_line_is_refused_saying_so():
     assert err.strip().endswith("anthology_x86_k_rows_on_one_line_pdf_text.txt:2: the rows of "
                                 "this stack run together on one line (a PDF's or a web page's "
                                 "text): put each row on a line of its own")
+
+
+def test_a_default_budget_under_win32k_frames_says_a_gui_thread_has_the_large_stack():
+    # ms09-065's 0x50 in win32k!bComputeIDs: a GUI thread; 12 KB is x86's default for a plain one
+    (s,) = stacks("x86_trap_metasploit_ms09065_win32k.txt")
+    assert s["budget"] == 12288 and s["budget_origin"] == "default"
+    assert s["budget_note"] == (
+        "12 KB kernel stack for x86 (bounds not known; win32k on the stack: a GUI thread runs on "
+        "the large kernel stack, up to 60 KB, which this default does not show)")
+    (plain,) = stacks("lost_kdmapper137_0x1e_unmapped_code_stacktext_x64.txt")
+    assert "win32k" not in plain["budget_note"]
