@@ -63,6 +63,7 @@ INBOX_MODULES = frozenset(
         "ntdll", "kernel32", "kernelbase", "user32", "win32u", "gdi32", "gdi32full", "msvcrt",
         "ucrtbase", "ucrtbased", "combase", "rpcrt4", "ole32", "oleaut32", "advapi32", "sechost",
         "shell32", "shlwapi", "shcore", "usp10", "lpk", "imm32", "msctf", "uxtheme", "dwmapi",
+        "duser",
         "bcrypt", "bcryptprimitives", "crypt32", "ws2_32", "mswsock", "wow64", "wow64win",
         "wow64cpu", "wow64base", "msvcp140", "msvcp140d", "vcruntime140", "vcruntime140d",
         "vcruntime140_1", "msvcp_win", "concrt140", "verifier", "vfbasics", "vrfcore",

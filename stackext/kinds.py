@@ -112,7 +112,8 @@ class SegmentKind(str, Enum):
 
 # The kernel's stacks besides the thread's own that a driver's code runs on: where frame 00 runs
 # on one of them, the crash (or the breakpoint) happened there.
-SIDE_STACKS = frozenset({SegmentKind.DPC, SegmentKind.ISR, SegmentKind.EXPANDED})
+SIDE_STACKS = frozenset({SegmentKind.DPC, SegmentKind.ISR, SegmentKind.EXPANDED,
+                         SegmentKind.EXCEPTION})
 
 
 class Origin(str, Enum):

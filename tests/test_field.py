@@ -246,3 +246,23 @@ def test_a_default_budget_under_win32k_frames_says_a_gui_thread_has_the_large_st
         "the large kernel stack, up to 60 KB, which this default does not show)")
     (plain,) = stacks("lost_kdmapper137_0x1e_unmapped_code_stacktext_x64.txt")
     assert "win32k" not in plain["budget_note"]
+
+
+def test_each_crash_of_a_two_crash_log_keeps_its_own_bugcheck():
+    # a 0xD6 STACK_TEXT cut with "[...]", prose, then a 0x8E's !analyze: the first stack ran on
+    # to the second crash's name line, which gave it 0x8e with no arguments
+    s = stacks("j00ru_win32k_x86_two_crashes_quoted_cut.txt")
+    assert [(x["bugcheck"]["code"], x["bugcheck"]["args"]) for x in s] == [
+        ("0xd6", ["0xfe3ff008", "0x0", "0x943587f1", "0x0"]),
+        ("0x8e", ["0xc0000005", "0x9461564b", "0x9d0539a0", "0x0"])]
+
+
+def test_a_crash_on_the_exception_stack_is_in_the_headline_too():
+    code, out, _ = run("sklib10_0x139_incorrect_stack_exception_stack_truncated_x64.txt")
+    assert out.splitlines()[0].endswith(
+        " - frames 00-07 run on the exception stack: 3,528 B used there, heaviest "
+        "nt!KiDispatchException+0x186 (1,728 B)")
+    (s,) = stacks("sklib10_0x139_incorrect_stack_exception_stack_truncated_x64.txt")
+    # its 1 KB frames are HEAVY as on a DPC stack
+    assert [(f["call_site"], f["size"]) for f in s["frames"] if f["heavy"]] == [
+        ("nt!KiDispatchException+0x186", 1728)]

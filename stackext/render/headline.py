@@ -105,7 +105,8 @@ def findings(r: StackReport) -> List[str]:
     return out
 
 
-_SIDE_NAMES = {"dpc": "the DPC stack", "isr": "the ISR stack", "expanded": "an expanded stack"}
+_SIDE_NAMES = {"dpc": "the DPC stack", "isr": "the ISR stack", "expanded": "an expanded stack",
+               "exception": "the exception stack"}
 
 
 def side_stack_phrase(r: StackReport) -> Optional[str]:

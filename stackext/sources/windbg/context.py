@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Deque, List, Optional
+from typing import Callable, Deque, List, Optional, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Bugcheck, Frame
@@ -104,6 +104,27 @@ class Context:
         self.exception = ExceptionFacts()
         self.machine: Optional[str] = None  # the dump banner's (x86, x64, arm64, arm)
         self.traps = TrapFacts()
+
+    def field(self, n: int, text: str, end: Optional[Callable[[], None]]) -> bool:
+        """A !thread or bugcheck line, True when the line was one. `end` (the open stack's end,
+        when it ends here) runs first, under the bugcheck facts from before this line: the
+        next crash's `KERNEL_MODE_EXCEPTION_NOT_HANDLED (8e)` is not the stack before it's."""
+        before = self._facts()
+        if not (self.thread_field(n, text) or self.bugcheck_field(text)):
+            return False
+        if end is not None:
+            after = self._facts()
+            self._restore(before)
+            end()
+            self._restore(after)
+        return True
+
+    def _facts(self) -> Tuple[Optional[int], List[Optional[int]], Optional[int], Optional[str]]:
+        return self.bug_code, list(self.bug_args), self.limit_hint, self.machine
+
+    def _restore(self, facts) -> None:
+        self.bug_code, args, self.limit_hint, self.machine = facts
+        self.bug_args = list(args)
 
     def thread_field(self, n: int, text: str) -> bool:
         """A line of a !thread block after its THREAD line; True when the line was one."""

@@ -7,6 +7,7 @@ library only; imports stackext.model/errors/report_json and this package, never 
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import Iterable, Iterator, List, Optional, Tuple
 
 from stackext.errors import StackextError
@@ -199,10 +200,9 @@ class Reader:
             self.layout, self.stacktext, self.skip_rows = Layout(), True, False
             self.stack = self._new_stack(n)
             return True
-        if self.ctx.thread_field(n, text) or self.ctx.bugcheck_field(text):
-            if self.stack is not None and not self.stack.frames and self.stack.tinfo is None:
-                return True  # a header printed before its !thread fields: keep waiting for rows
-            self._end(out)
+        # a header printed before its !thread fields keeps waiting for its rows
+        waiting = self.stack is not None and not self.stack.frames and self.stack.tinfo is None
+        if self.ctx.field(n, text, None if waiting else partial(self._end, out)):
             return True
         if L.NONSTACK_HEADER_RE.match(text):
             self._end(out)
