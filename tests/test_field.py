@@ -266,3 +266,14 @@ def test_a_crash_on_the_exception_stack_is_in_the_headline_too():
     # its 1 KB frames are HEAVY as on a DPC stack
     assert [(f["call_site"], f["size"]) for f in s["frames"] if f["heavy"]] == [
         ("nt!KiDispatchException+0x186", 1728)]
+
+
+def test_an_x86_stack_walked_from_the_trap_context_sizes_frame_00_from_its_esp():
+    # 0x1000008E's STACK_TEXT starts at the faulting frame; the .trap registers printed with it
+    # ("eip=90543bd0 esp=af7bf8b8 ebp=af7bf8d0", TRAP_FRAME af7bf844 + 0x74 = af7bf8b8) have
+    # frame 00's ChildEBP: frame 00 owns af7bf8d0 - af7bf8b8
+    (s,) = stacks("zonealarm_vsdatant_x86_0x1000008e_trap_context.txt")
+    f = s["frames"][0]
+    assert (f["call_site"], f["size"], f["driver"]) == ("vsdatant+0x1cbd0", 0x18, True)
+    assert 0xaf7bf844 + 0x74 == 0xaf7bf8b8
+    assert s["used"] == 844 and 0 in s["heaviest_drivers"]

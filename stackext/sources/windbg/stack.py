@@ -196,6 +196,11 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
     result.exception_code = ctx.exception.code_for(result.thread)
     result.bugcheck = ctx.bugcheck(frames)
     result.traps = ctx.traps.contexts()
+    if arch == "x86" and frames and frames[0].sp is not None:
+        # walked from a trap's context (.trap, then kb; !analyze's STACK_TEXT of a 0x8E): the
+        # registers whose EBP is frame 00's ChildEBP give the ESP it ran at
+        result.current_sp = next((t.sp for t in result.traps if t.fp == frames[0].sp and
+                                  t.sp is not None and t.sp <= t.fp), None)
     result.complete = stack.complete
     if stack.last_unreadable_row:
         result.complete = False
