@@ -202,6 +202,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     if kernel is None:
         kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch) for f in frames)
     lost = find_lost(frames, kernel, arch, stack.frames_from, stack.bugcheck)
+    walked = frames  # KiStartSystemThread's bounds hold even past where the walk lost track
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
@@ -214,7 +215,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     report.lost_track = lost[1] if lost is not None else None
     origin = stack.bounds_origin
     if stack.stack_base is None and stack.stack_limit is None and kernel:
-        found = _bounds_from_start_frame(frames, names)
+        found = _bounds_from_start_frame(walked, [K.fn_key(f.function) for f in walked])
         if found:
             report.stack_base, report.stack_limit = found
             origin = Origin.LOG

@@ -277,3 +277,13 @@ def test_an_x86_stack_walked_from_the_trap_context_sizes_frame_00_from_its_esp()
     assert (f["call_site"], f["size"], f["driver"]) == ("vsdatant+0x1cbd0", 0x18, True)
     assert 0xaf7bf844 + 0x74 == 0xaf7bf8b8
     assert s["used"] == 820 + 0x18 == 844  # from frame 00's ESP, not its ChildEBP
+
+
+def test_kistartsystemthreads_bounds_hold_past_where_the_walk_lost_track():
+    # a 0xA whose walk loses track in the middle; the listing still ends at KiStartSystemThread
+    # with StackBase/StackLimit ffffdb80`9cf9f000 / ffffdb80`9cf98000 as its first arguments
+    (s,) = stacks("bsod_guide_0xa_netwtw12_walk_lost_start_thread_bounds_x64.txt")
+    assert (s["stack_base"], s["stack_limit"], s["budget"], s["budget_origin"]) == (
+        "0xffffdb809cf9f000", "0xffffdb809cf98000", 0x7000, "log")
+    assert s["lost_track"] is not None and not s["verdict_proven"]
+    assert s["remaining"] == 15832 and s["used"] == 0x7000 - 15832
