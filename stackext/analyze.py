@@ -248,7 +248,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     _high_water(report, stack)
     _annotate(frames, stack, arch)
     if stack.complete is False:
-        report.warnings.append("the log ends in the middle of this stack")
+        report.warnings.append("this stack is cut short: frames beyond the last one shown are "
+                               "not in the log")
     return report
 
 

@@ -95,7 +95,7 @@ def test_text_after_a_stack_that_returned_to_0_is_no_warning_and_strict_accepts_
     # ("fffff805`5407c00a 393b cmp dword ptr [rbx],edi"), a prompt, prose: none is a frame
     code, out, err = run(name, "--strict")
     assert code == 0 and err == ""
-    assert "could not read" not in out and "ends in the middle" not in out
+    assert "could not read" not in out and "cut short" not in out
 
 
 def test_the_pg_notes_first_stack_ends_at_its_return_to_0():
@@ -287,3 +287,13 @@ def test_kistartsystemthreads_bounds_hold_past_where_the_walk_lost_track():
         "0xffffdb809cf9f000", "0xffffdb809cf98000", 0x7000, "log")
     assert s["lost_track"] is not None and not s["verdict_proven"]
     assert s["remaining"] == 15832 and s["used"] == 0x7000 - 15832
+
+
+def test_prose_after_a_listing_cut_with_an_elision_ends_it_without_warnings_per_line():
+    # "[...]", "--- cut ---", then the advisory's prose and C: not lines of the stack
+    s = stacks("j00ru_win32k_x86_two_crashes_quoted_cut.txt")
+    assert [len(x["warnings"]) for x in s] == [2, 2]
+    assert s[0]["warnings"] == [
+        "%s:39: the log leaves out frames after the last one shown"
+        % str(FIELD / "j00ru_win32k_x86_two_crashes_quoted_cut.txt"),
+        "this stack is cut short: frames beyond the last one shown are not in the log"]

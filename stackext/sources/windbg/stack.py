@@ -76,8 +76,14 @@ class OpenStack:
         return True
 
     def walk_ended(self) -> bool:
-        """The last row returns to 0: the walk reached the thread's start, no frame follows."""
-        return bool(self.frames) and self.frames[-1].ret == 0 and self.gap is None
+        """No row of this listing can follow: the last one returns to 0 (the walk reached the
+        thread's start), or the log cut the listing off after it ("[...]") and a line that is no
+        row came next ("--- cut ---", prose)."""
+        if not self.frames:
+            return False
+        if self.gap is None:
+            return self.frames[-1].ret == 0
+        return self.gap.kind is GapKind.ELIDED
 
     def continues(self, row: Row) -> bool:
         """Whether a row belongs to this stack rather than starting another listing."""
