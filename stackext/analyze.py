@@ -18,7 +18,6 @@ from stackext.errors import StackextError
 from stackext.inbox import is_driver_module
 from stackext.lost import find_lost, mark_lost
 from stackext.model import (
-    SIDE_STACKS,
     Frame,
     FramesFrom,
     HighWater,
@@ -112,7 +111,8 @@ def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
     bugcheck's own frames on the panic stack are not what to fix."""
     drivers = frozenset(d.lower() for d in opts.drivers)  # once, not per frame
     t = report.thread_segment
-    ran = _ran_on(report)  # frame 00's DPC/ISR/expanded stack: its 1 KB frames are heavy too
+    side = S.side_stack(report)  # frame 00's DPC/ISR/... stack: its 1 KB frames are heavy too
+    ran = None if side is None else side.index
     heavy = opts.heavy
     pdb, export, none = SymbolQuality.PDB, SymbolQuality.EXPORT, SymbolQuality.NONE
     far = K.EXPORT_DISPLACEMENT
@@ -140,15 +140,6 @@ def _marks(report: StackReport, frames: List[Frame], opts: AnalysisOptions,
     ranked.sort()
     report.heaviest = [x[1] for x in ranked[: opts.top]]
     report.heaviest_drivers = [x[1] for x in ranked if x[3].driver][: opts.top]
-
-
-def _ran_on(report: StackReport) -> Optional[int]:
-    """The segment frame 00 runs on when it is a kernel stack other than the thread's own (a
-    DPC, ISR or expanded stack: where the crash or the breakpoint happened); None otherwise."""
-    first = report.segments[0] if report.segments else None
-    if first is None or first.index == report.thread_segment or first.kind not in SIDE_STACKS:
-        return None
-    return first.index
 
 
 def _segment_accounts(report: StackReport, frames: List[Frame], top: int) -> None:
@@ -203,19 +194,20 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
         kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch) for f in frames)
     lost = find_lost(frames, kernel, arch, stack.frames_from, stack.bugcheck)
     walked = frames  # KiStartSystemThread's bounds hold even past where the walk lost track
+    # once: the routine tables' key per frame (K.fn_key, inline)
+    walked_names = [(f.function or "").lower() for f in walked]
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
-    null_fp = [f for f in frames if f.sp == 0 and K.ARCH[arch].sp_is_frame_pointer]
+    null_fp = [f for f in frames if f.sp == 0] if K.ARCH[arch].sp_is_frame_pointer else []
     for f in null_fp:
         f.sp = None
-    # once: the routine tables' key per frame (K.fn_key, inline)
-    names = [(f.function or "").lower() for f in frames]
+    names = walked_names if lost is None else walked_names[:lost[0]]
     report = _new_report(stack, arch, kernel, frames, opts)
     report.lost_track = lost[1] if lost is not None else None
     origin = stack.bounds_origin
     if stack.stack_base is None and stack.stack_limit is None and kernel:
-        found = _bounds_from_start_frame(walked, [K.fn_key(f.function) for f in walked])
+        found = _bounds_from_start_frame(walked, walked_names)
         if found:
             report.stack_base, report.stack_limit = found
             origin = Origin.LOG

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 from stackext import knowledge as K
-from stackext.model import Frame, Segment, SegmentKind
+from stackext.model import SIDE_STACKS, Frame, Segment, SegmentKind, StackReport
 
 
 def _in_thread(sp: int, limit: Optional[int], base: Optional[int]) -> Optional[bool]:
@@ -138,3 +138,12 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         users = [s.index for s in segs if s.kind == SegmentKind.USER]
         thread = users[-1] if users else None
     return segs, thread
+
+
+def side_stack(report: StackReport) -> Optional[Segment]:
+    """The segment frame 00 runs on when it is a kernel stack other than the thread's own (a
+    DPC, ISR, expanded or exception stack: where the crash or the breakpoint happened)."""
+    first = report.segments[0] if report.segments else None
+    if first is None or first.index == report.thread_segment or first.kind not in SIDE_STACKS:
+        return None
+    return first

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from stackext.model import SIDE_STACKS, Cycle, StackReport, VerdictKind
+from stackext.model import Cycle, StackReport, VerdictKind
+from stackext.segments import side_stack
 
 
 def _n(value: int) -> str:
@@ -113,9 +114,8 @@ def side_stack_phrase(r: StackReport) -> Optional[str]:
     """`frames 00-0f run on the DPC stack: 7,960 B used there, heaviest third-party frame ...`:
     where frame 00 runs on a kernel stack other than the thread's (the crash or the breakpoint
     happened there, whatever the thread's own stack shows)."""
-    seg = r.segments[0] if r.segments else None
-    if seg is None or seg.index == r.thread_segment or seg.kind not in SIDE_STACKS or \
-            seg.used is None:
+    seg = side_stack(r)
+    if seg is None or seg.used is None:
         return None
     text = "frames %02x-%02x run on %s: %s B used there" % (
         seg.first_frame, seg.last_frame, _SIDE_NAMES[seg.kind.value], _n(seg.used))
