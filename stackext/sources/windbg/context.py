@@ -109,10 +109,10 @@ class Context:
         """A !thread or bugcheck line, True when the line was one. `end` (the open stack's end,
         when it ends here) runs first, under the bugcheck facts from before this line: the
         next crash's `KERNEL_MODE_EXCEPTION_NOT_HANDLED (8e)` is not the stack before it's."""
-        before = self._facts()
+        before = None if end is None else self._facts()
         if not (self.thread_field(n, text) or self.bugcheck_field(text)):
             return False
-        if end is not None:
+        if before is not None:
             after = self._facts()
             self._restore(before)
             end()

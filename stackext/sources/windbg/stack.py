@@ -6,19 +6,15 @@ Imports stackext.model/knowledge and the reader's helpers; never pykd, analyze o
 
 from __future__ import annotations
 
-import re
 from typing import List, Optional, Set, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Frame, Gap, GapKind, Origin, StackInput
 from stackext.sources.windbg.context import Context, ThreadInfo
-from stackext.sources.windbg.rows import Layout, Row
+from stackext.sources.windbg.pasted import TAG_RE
+from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row
 
 MAX_FRAMES = 65536
-# kv's source line under its row: "[c:\src\crashonserver.cpp @ 13]"; a web page's copy may
-# keep its markup in it: "[c:\src\<span style="color: #ff0000;">crashonserver.cpp @ 13</span>]"
-SOURCE_ONLY_RE = re.compile(r"\[([^\[\]]+?) @ ([0-9]{1,9})\]\Z")
-TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
 MAX_WARNINGS = 200
 # After a blank line, an unnumbered row still continues the stack when its SP lies this close
 # above the last one.
@@ -67,12 +63,13 @@ class OpenStack:
         left out): "    [f:\\dd\\vctools\\crt_bld\\self_x86\\crt\\src\\crtexe.c @ 555]"."""
         if not self.frames or not text.startswith("["):
             return False
-        m = SOURCE_ONLY_RE.match(TAG_RE.sub("", text))
-        if m is None:
+        # the row's own source tail, standing alone: " [file @ line]" (rows.SOURCE_RE)
+        m = SOURCE_RE.match(" " + TAG_RE.sub("", text))
+        if m is None or not text.endswith("]"):
             return False
         last = self.frames[-1]
         if last.source_file is None:
-            last.source_file, last.source_line = m.group(1).strip(), int(m.group(2))
+            last.source_file, last.source_line = m.group("file").strip(), int(m.group("line"))
         return True
 
     def walk_ended(self) -> bool:
