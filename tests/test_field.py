@@ -27,6 +27,13 @@ def stacks(name, *options):
     return json.loads(out)["stacks"]
 
 
+def refusal(name):
+    """The one-line error a log that holds no readable stack gets (exit 2, nothing on stdout)."""
+    code, out, err = run(name)
+    assert code == 2 and out == ""
+    return err.strip()
+
+
 def row(stack, call_site):
     return next(f for f in stack["frames"] if f["call_site"] == call_site)
 
@@ -160,11 +167,9 @@ def test_an_authors_bracketed_note_in_another_language_is_not_part_of_the_call_s
 
 
 def test_a_kc_listing_without_stack_pointers_is_refused_in_one_line_at_its_header():
-    code, out, err = run("kc_call_sites_only_nvlddmkm_x64.txt")
-    assert code == 2 and out == ""
-    assert err.strip().endswith("kc_call_sites_only_nvlddmkm_x64.txt:4: this stack has no "
-                                "Child-SP column (x64 kb of recent WinDbg and kc print none): "
-                                "run kf, kn or kv, which print Child-SP")
+    assert refusal("kc_call_sites_only_nvlddmkm_x64.txt").endswith(
+        "kc_call_sites_only_nvlddmkm_x64.txt:4: this stack has no Child-SP column (x64 kb of "
+        "recent WinDbg and kc print none): run kf, kn or kv, which print Child-SP")
 
 
 def test_the_mex_trapframe_marker_is_not_part_of_the_call_site():
@@ -230,11 +235,9 @@ def test_the_html_pages_headline_of_an_unjudged_stack_is_its_verdict_not_no_budg
 def test_a_stack_whose_rows_run_together_on_one_line_is_refused_saying_so():
     # a PDF page's text layer: "... 0: kd> k L=0012f968 ... ChildEBP RetAddr 0012f930 00469a16
     # processA!LPtoDP+0x19 0012f968 0046915d processA!GetColumnWidth+0x45 ..." on one line
-    code, out, err = run("anthology_x86_k_rows_on_one_line_pdf_text.txt")
-    assert code == 2 and out == ""
-    assert err.strip().endswith("anthology_x86_k_rows_on_one_line_pdf_text.txt:2: the rows of "
-                                "this stack run together on one line (a PDF's or a web page's "
-                                "text): put each row on a line of its own")
+    assert refusal("anthology_x86_k_rows_on_one_line_pdf_text.txt").endswith(
+        "anthology_x86_k_rows_on_one_line_pdf_text.txt:2: the rows of this stack run together "
+        "on one line (a PDF's or a web page's text): put each row on a line of its own")
 
 
 def test_a_default_budget_under_win32k_frames_says_a_gui_thread_has_the_large_stack():
