@@ -70,6 +70,16 @@ INBOX_MODULES = frozenset(
         "apphelp", "cfgmgr32", "setupapi", "devobj", "powrprof", "umpdc", "sspicli", "cryptbase",
         "dbghelp", "dbgeng", "dbgcore", "windows_storage", "comctl32", "comdlg32", "d3d11",
         "dxgi", "d3d12", "opengl32", "winmm", "version", "psapi", "iphlpapi", "dnsapi",
+        # the browser and web stack, COM/shell helpers, media and text (inbox DLLs)
+        "urlmon", "wininet", "iertutil", "winhttp", "webio", "mshtml", "ieframe", "jscript",
+        "jscript9", "vbscript", "mlang", "propsys", "oleacc", "riched20", "msftedit", "d2d1",
+        "dwrite", "windowscodecs", "d3d9", "ddraw", "dsound", "mmdevapi", "audioses",
+        "xmllite", "msxml3", "msxml6", "secur32", "netutils", "winspool", "sxs",
+        # Microsoft's C/C++ runtimes and MFC (Visual C++ redistributables): not the user's code
+        "msvcr71", "msvcr80", "msvcr90", "msvcr100", "msvcr110", "msvcr120", "msvcp60",
+        "msvcp71", "msvcp80", "msvcp90", "msvcp100", "msvcp110", "msvcp120", "msvcr100d",
+        "msvcr110d", "msvcr120d", "mfc42", "mfc71", "mfc80", "mfc90", "mfc100", "mfc110",
+        "mfc120", "mfc140", "mfc140u",
     )
 )
 INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")

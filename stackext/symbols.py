@@ -78,6 +78,17 @@ def strip_params(function: str) -> str:
     return function
 
 
+def without_params(site: str) -> str:
+    """A kp/kP call site as k prints it: `mod!foo(int a = 0n1)+0x4a` is `mod!foo+0x4a` (the
+    arguments' values say nothing of the stack, and hide the function in a narrow column)."""
+    if ")" not in site:
+        return site
+    m = OFFSET_RE.search(site)
+    head = site[: m.start()].rstrip() if m else site
+    bare = strip_params(head)
+    return site if bare == head else bare + (m.group(0) if m else "")
+
+
 def parse_symbol(text: str) -> Tuple[str, Optional[str], Optional[str], Optional[int]]:
     """findSymbol text -> (WinDbg call site, module, function, offset)."""
     text = (text or "").strip()

@@ -300,3 +300,66 @@ def test_prose_after_a_listing_cut_with_an_elision_ends_it_without_warnings_per_
         "%s:39: the log leaves out frames after the last one shown"
         % str(FIELD / "j00ru_win32k_x86_two_crashes_quoted_cut.txt"),
         "this stack is cut short: frames beyond the last one shown are not in the log"]
+
+
+def test_kpn_parameter_lines_belong_to_their_row_and_the_call_site_reads_as_k_prints_it():
+    # kPn prints each frame's parameters one to a line after its row ("...StartBinding(" ...
+    # "void ** ppvObj = 0x0150f2fc)+0x169"): they close the row (offset 0x169), are no lines
+    # that could not be read, and the call site is k's "urlmon!CUrlMon::StartBinding+0x169"
+    code, out, err = run("ms08067_kpn_parameters_on_lines_x86_user.txt")
+    assert code == 0 and "could not read" not in out + err
+    s, = stacks("ms08067_kpn_parameters_on_lines_x86_user.txt")
+    assert s["warnings"] == []
+    assert [(f["index"], f["call_site"], f["offset"]) for f in s["frames"]] == [
+        (0, "ntdll!KiFastSystemCallRet", 0), (1, "ntdll!ZwWaitForMultipleObjects+0xc", 0xc),
+        (8, "urlmon!CUrlMon::StartBinding+0x169", 0x169),
+        (9, "urlmon!CUrlMon::BindToStorage+0x49", 0x49),
+        (0xa, "urlmon!CBaseBSCB::KickOffDownload+0x193", 0x193),
+        (0xb, "urlmon!CFileDownload::KickOffDownload+0x2d", 0x2d),
+        (0xc, "urlmon!URLDownloadToFileW+0x51", 0x51),
+        (0xd, "urlmon!URLDownloadToFileA+0x109", 0x109)]
+    assert row(s, "urlmon!CUrlMon::StartBinding+0x169")["function"] == "CUrlMon::StartBinding"
+    # ChildEBP differences, as on any x86 listing: 0150f31c - 0150f2d8, 0150f480 - 0150f348
+    assert row(s, "urlmon!CBaseBSCB::KickOffDownload+0x193")["size"] == 0x44
+    assert row(s, "urlmon!URLDownloadToFileA+0x109")["size"] == 0x138
+    # urlmon ships with Windows: not a third-party frame to fix
+    assert not any(f["driver"] for f in s["frames"]) and s["heaviest_drivers"] == []
+
+
+def test_a_kpn_row_whose_parameter_lines_are_cut_off_keeps_its_call_site(tmp_path):
+    # the same log cut inside frame 0d's parameter list: the row is still read (no offset:
+    # none was printed), the next row after a non-parameter line is still a row
+    lines = (FIELD / "ms08067_kpn_parameters_on_lines_x86_user.txt").read_text().splitlines()
+    cut = tmp_path / "cut.txt"
+    cut.write_text("\n".join(lines[:-3]) + "\n")
+    s, = json.loads(main_json(cut))["stacks"]
+    last = s["frames"][-1]
+    assert (last["index"], last["call_site"], last["function"], last["offset"]) == \
+        (0xd, "urlmon!URLDownloadToFileA", "URLDownloadToFileA", 0)
+    assert last["size"] == 0x0150f480 - 0x0150f348
+
+
+def test_kp_parameters_on_the_row_are_left_out_of_the_call_site():
+    # ~*kpn: "JavaScriptCore!JSC::JSActivation::getOwnPropertySlot(class JSC::JSCell * cell =
+    # 0x07a7ff98, ...) [c:\...\jsactivation.cpp @ 146]": the headline names the function, not
+    # its arguments' values; the source is still read
+    path = FIELD.parent / "exceptions" / "webkit_analyze_c00000fd_tilde_kpn_x86_user.txt"
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["usage", str(path)], out=out, err=err) == 0
+    assert out.getvalue().splitlines()[0] == (
+        "OVERFLOW: at least 1,788 bytes used - heaviest third-party frame "
+        "JavaScriptCore!JSC::JSActivation::getOwnPropertySlot (844 B)")
+    s = json.loads(main_json(path))["stacks"][0]
+    f = s["frames"][0xe]
+    assert (f["call_site"], f["function"], f["size"], f["source_line"]) == (
+        "JavaScriptCore!JSC::JSActivation::getOwnPropertySlot",
+        "JSC::JSActivation::getOwnPropertySlot", 0x34c, 146)
+    assert f["source_file"].endswith("jsactivation.cpp")
+    # MSVCR100 is Microsoft's C runtime: its frames are not the user's to fix
+    assert [x["driver"] for x in s["frames"][:5]] == [False] * 5
+
+
+def main_json(path):
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["usage", "--format", "json", str(path)], out=out, err=err) == 0, err.getvalue()
+    return out.getvalue()

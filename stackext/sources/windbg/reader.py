@@ -143,7 +143,7 @@ class Reader:
             self.refused = L.refusal(text, n)  # a row without Child-SP, rows run into one line
         if row is not None:
             self._add_row(n, row, out)
-        elif self.stack is not None and self.stack.source_tail(text):
+        elif self.stack is not None and self.stack.tail(text):
             pass  # kv prints a row's source on a line of its own
         elif self.stack is not None and self.stack.walk_ended():
             self._end(out)  # disassembly, prose, a prompt after the outermost frame: not a frame

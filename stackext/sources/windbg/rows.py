@@ -11,7 +11,7 @@ from typing import List, Optional, Tuple
 
 from stackext.model import Frame
 from stackext.sources.windbg.lines import ADDR, to_int
-from stackext.symbols import split_call_site
+from stackext.symbols import split_call_site, without_params
 
 # The placeholder of an inline row: --------`-------- (x64) or -------- (x86).
 DASHES = r"--------(?:`--------)?(?![-`])"
@@ -231,4 +231,4 @@ def clean_call_site(site: str):
         if t:
             trap = to_int(t.group(1))
         site = site[: m.start()].rstrip()
-    return site, (source_file, source_line, trap)
+    return without_params(site), (source_file, source_line, trap)

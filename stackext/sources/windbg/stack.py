@@ -10,6 +10,7 @@ from typing import List, Optional, Set, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Frame, Gap, GapKind, Origin, StackInput
+from stackext.sources.windbg import params
 from stackext.sources.windbg.context import Context, ThreadInfo
 from stackext.sources.windbg.pasted import TAG_RE
 from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row
@@ -43,6 +44,9 @@ class OpenStack:
         self.tinfo: Optional[ThreadInfo] = None
         self.tilde: Optional[Tuple[int, int]] = None  # a ~*k header's (thread number, id)
         self.complete: Optional[bool] = None
+        # kP: the row whose parameter lines are still to come, and how many came so far
+        self.params_of: Optional[Frame] = None
+        self.param_lines = 0
 
     def warn(self, text: str, n: int) -> None:
         if len(self.warnings) < MAX_WARNINGS:
@@ -58,9 +62,17 @@ class OpenStack:
         else:
             self.gap = gap
 
-    def source_tail(self, text: str) -> bool:
-        """A row's source on the line after it, as kv prints it (HTML tags of a web page's copy
-        left out): "    [f:\\dd\\vctools\\crt_bld\\self_x86\\crt\\src\\crtexe.c @ 555]"."""
+    def tail(self, text: str) -> bool:
+        """A line that belongs to the last row: kP's parameter lines (windbg.params), or the
+        row's source on the line after it, as kv prints it (HTML tags of a web page's copy left
+        out): "    [f:\\dd\\vctools\\crt_bld\\self_x86\\crt\\src\\crtexe.c @ 555]"."""
+        if self.params_of is not None and self.params_of is self.frames[-1]:
+            closed = params.tail(self.params_of, text)
+            if closed is not None and self.param_lines < params.MAX_PARAM_LINES:
+                self.param_lines += 1
+                self.params_of = None if closed else self.params_of
+                return True
+        self.params_of = None
         if not self.frames or not text.startswith("["):
             return False
         # the row's own source tail, standing alone: " [file @ line]" (rows.SOURCE_RE)
@@ -153,6 +165,7 @@ class OpenStack:
         if self.after_blank and prev is not None:
             self.blank_rows += 1
         frame.gap_before = gap
+        self.params_of, self.param_lines = (frame if params.opened(frame) else None), 0
         self.gap = None
         self.after_blank = False
         self.last_unreadable_row = False
