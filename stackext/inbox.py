@@ -80,6 +80,10 @@ INBOX_MODULES = frozenset(
         "msvcp71", "msvcp80", "msvcp90", "msvcp100", "msvcp110", "msvcp120", "msvcr100d",
         "msvcr110d", "msvcr120d", "mfc42", "mfc71", "mfc80", "mfc90", "mfc100", "mfc110",
         "mfc120", "mfc140", "mfc140u",
+        # the .NET runtime and its precompiled framework (a managed app's own code is JIT code)
+        "mscoree", "mscoreei", "mscorwks", "mscorsvr", "clr", "coreclr", "clrjit", "mscorjit",
+        "mscorlib", "mscorlib_ni", "system_ni", "system_private_corelib", "hostpolicy",
+        "hostfxr",
     )
 )
 INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")

@@ -363,3 +363,21 @@ def main_json(path):
     out, err = io.StringIO(), io.StringIO()
     assert main(["usage", "--format", "json", str(path)], out=out, err=err) == 0, err.getvalue()
     return out.getvalue()
+
+
+def test_debugger_chatter_inside_a_listing_and_prose_after_it_are_no_unreadable_lines():
+    # kvL with SYMSRV / "*** WARNING" / DBGHELP lines and the PDB path DBGHELP names on a line of
+    # its own between two rows: none is a row, none is a gap (InvokeConstructorHelper owns
+    # 0869d950 - 0869d610 across them); the blog's prose after a blank line ends the listing;
+    # ~.'s Start:/Priority: lines are no stack's
+    code, out, err = run("clr_deadlock_tilde_dot_start_priority_kvl_symsrv_x64_user.txt",
+                         "--strict")
+    assert code == 0 and "warning" not in out + err
+    first, second = stacks("clr_deadlock_tilde_dot_start_priority_kvl_symsrv_x64_user.txt")
+    assert first["source"].endswith(":13") and second["source"].endswith(":65")
+    assert len(first["frames"]) == 20 and first["warnings"] == []
+    helper = row(first, "mscorwks!InvokeConstructorHelper+0x36b")
+    assert (helper["size"], helper["size_unknown_reason"]) == (0x0869d950 - 0x0869d610, None)
+    assert first["used"] == 0x0869dd90 - 0x0869c3e8 and first["used_is_lower_bound"]
+    # the .NET runtime is Microsoft's, not the app's code to fix
+    assert not any(f["driver"] for s in (first, second) for f in s["frames"])

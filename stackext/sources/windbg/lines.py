@@ -88,8 +88,13 @@ def export_module(text: str) -> Optional[str]:
 
 # Debugger chatter that can sit between two rows without ending the stack:
 # "*** WARNING: Unable to verify checksum for ...WindowDemo.exe", "Unable to load image ..."
+# The thread lines ~*, ~. and !uniqstack print under a thread's "Id:" line: "      Start:
+# notepad!WinMainCRTStartup (00e131c9)", "      Priority: 0  Priority class: 32  Affinity: f";
+# the PDB a "DBGHELP: mscorlib_ni - public symbols" line names on the line after it.
 NOISE_RE = re.compile(
-    r"^(?:\*\*\*|WARNING:|Unable to load image|DBGHELP:|SYMSRV:|Page [0-9a-f]+ not)"
+    r"^(?:\*\*\*|WARNING:|Unable to load image|DBGHELP:|SYMSRV:|Page [0-9a-f]+ not"
+    r"|Start: |Priority: -?\d+ +Priority class: "
+    r"|[A-Za-z]:\\\S*\.pdb$)"
 )
 # Lines that end a stack: "SYMBOL_NAME:  fileinfo!FIPfFileFSOpPostCreate+2ff", "rax=00000002",
 # markdown fences, "PROCESS ffff8a07222e60c0".

@@ -145,8 +145,8 @@ class Reader:
             self._add_row(n, row, out)
         elif self.stack is not None and self.stack.tail(text):
             pass  # kv prints a row's source on a line of its own
-        elif self.stack is not None and self.stack.walk_ended():
-            self._end(out)  # disassembly, prose, a prompt after the outermost frame: not a frame
+        elif self.stack is not None and self.stack.ends_at(text):
+            self._end(out)  # disassembly, prose, a prompt after the listing: not a frame
         elif self.stack is not None and not L.LABEL_RE.match(text):
             self.stack.warn("could not read this line inside a stack: %s" % text[:60], n)
             self.stack.last_unreadable_row = looks_like_row(text)

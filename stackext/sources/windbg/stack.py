@@ -13,7 +13,7 @@ from stackext.model import Frame, Gap, GapKind, Origin, StackInput
 from stackext.sources.windbg import params
 from stackext.sources.windbg.context import Context, ThreadInfo
 from stackext.sources.windbg.pasted import TAG_RE
-from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row
+from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row, looks_like_row
 
 MAX_FRAMES = 65536
 MAX_WARNINGS = 200
@@ -83,6 +83,13 @@ class OpenStack:
         if last.source_file is None:
             last.source_file, last.source_line = m.group("file").strip(), int(m.group("line"))
         return True
+
+    def ends_at(self, text: str) -> bool:
+        """Does this line (one no row could be read from) end the listing? Yes after a blank
+        line when it does not even look like a row (WinDbg prints no blank line inside a
+        listing: prose, a note, the next command's output), or when the walk ended."""
+        return self.walk_ended() or (self.after_blank and bool(self.frames)
+                                     and not looks_like_row(text))
 
     def walk_ended(self) -> bool:
         """No row of this listing can follow: the last one returns to 0 (the walk reached the
