@@ -381,3 +381,21 @@ def test_debugger_chatter_inside_a_listing_and_prose_after_it_are_no_unreadable_
     assert first["used"] == 0x0869dd90 - 0x0869c3e8 and first["used_is_lower_bound"]
     # the .NET runtime is Microsoft's, not the app's code to fix
     assert not any(f["driver"] for s in (first, second) for f in s["frames"])
+
+
+def test_uniqstack_thread_lines_are_no_rows_and_an_elision_after_the_thread_start_cuts_nothing():
+    # !uniqstack prints "Start: ..." and "Priority: 0  Priority class: 32" under each thread's
+    # Id line: not lines of its stack. The author's "..." after thread 3's last row (which
+    # returns to 0: BaseThreadStart) leaves out threads 4-1429, not frames of thread 3.
+    code, out, err = run("uniqstack_start_priority_elided_x86_user.txt", "--strict")
+    assert code == 0 and "warning" not in out + err
+    s = stacks("uniqstack_start_priority_elided_x86_user.txt")
+    assert [(x["thread_number"], x["thread"]) for x in s] == [
+        (0, "0x30c"), (1, "0x4d8"), (2, "0x580"), (3, "0xadc"), (1430, "0x143c")]
+    assert [x["used"] for x in s] == [0x0012fff0 - 0x0012f9f8, 0x00cf000c - 0x00cefec0,
+                                      0x010effec - 0x010efe24, 0x0150ffec - 0x0150fd20,
+                                      0x6665ffec - 0x6665f0dc]
+    assert all(x["warnings"] == [] and x["used_is_lower_bound"] for x in s)
+    # the rows cut out by "..." are unknown bytes, not a frame's size
+    assert [(f["size"], f["size_unknown_reason"], f["gap_bytes"]) for f in s[3]["frames"]] == [
+        (None, "no-current-sp", None), (None, "frames-missing", 0x0150ffec - 0x0150fd20)]

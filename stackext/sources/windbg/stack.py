@@ -227,7 +227,8 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
     result.complete = stack.complete
     if stack.last_unreadable_row:
         result.complete = False
-    elif stack.gap is not None and stack.gap.kind is GapKind.ELIDED:
+    elif stack.gap is not None and stack.gap.kind is GapKind.ELIDED and frames[-1].ret != 0:
+        # (a "..." after a row that returns to 0 leaves out what came after the walk's end)
         result.complete = False
         result.warnings.append(
             "%s: the log leaves out frames after the last one shown" % stack.gap.where)
