@@ -12,6 +12,7 @@ from typing import Callable, Iterator, List, Optional, TextIO
 from stackext import __version__, lab
 from stackext import frames_command as frames
 from stackext import report_json as RJ
+from stackext.addresses import fmt_addr
 from stackext.analyze import analyze
 from stackext.errors import StackextError, open_output, run_guarded
 from stackext.knowledge import ARCHES
@@ -91,8 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _file_reports(path: str, args: argparse.Namespace, opts) -> Iterator[StackReport]:
-    for item in windbg.read_file(path):
+def _file_reports(path: str, args: argparse.Namespace, opts,
+                  stackless: List[StackInput]) -> Iterator[StackReport]:
+    for item in windbg.read_file(path, threads_without_stack=True):
+        if isinstance(item, StackInput) and not item.frames:
+            stackless.append(item)  # a !thread block that printed no stack: said, not analysed
+            continue
         if isinstance(item, windbg.EmbeddedJson):
             reports = RJ.load(item.text, item.source)
             for r in reports:  # a live target (or older stackext) names no dump: the log does
@@ -108,23 +113,38 @@ def _file_reports(path: str, args: argparse.Namespace, opts) -> Iterator[StackRe
             yield r
 
 
-def _stacks(args: argparse.Namespace, failed: Callable[[StackextError], None]
-            ) -> Iterator[StackReport]:
+def _stacks(args: argparse.Namespace, failed: Callable[[StackextError], None],
+            noted: Callable[[str], object] = lambda text: None) -> Iterator[StackReport]:
     """Reports for every stack in the files, one at a time. A file that fails is reported
-    through `failed` and the next file is read: a lab batch never loses the good ones."""
+    through `failed` and the next file is read: a lab batch never loses the good ones. Threads
+    a file shows without a stack are said through `noted`, once per file."""
     opts = analysis_options(args)
     opts.totals = args.format not in FRAMES_ONLY  # what the format prints, no more
     found = 0
     for path in expand(args.files):
+        stackless: List[StackInput] = []
         try:
-            for r in _file_reports(path, args, opts):
+            for r in _file_reports(path, args, opts, stackless):
                 found += 1
                 yield r
         except StackextError as e:
             failed(e)
+        if stackless and args.thread is None:
+            noted(_stackless_note(stackless))
     if args.thread is not None and not found:
         failed(StackextError("no stack of thread %s in the input" % (args.thread,),
                              ", ".join(args.files) or "<stdin>"))
+
+
+def _stackless_note(threads: List[StackInput]) -> str:
+    """One line for the !thread blocks of a file that printed no stack to analyse."""
+    first = threads[0]
+    why = next((w.split("WinDbg: ", 1)[1] for w in first.warnings if "WinDbg: " in w),
+                "no rows with stack pointers")
+    return ("%s: %d thread%s printed no stack to analyse (the first: thread %s, %s); "
+            "`stackext threads` shows each one's saved stack pointer against its bounds"
+            % (first.source, len(threads), "" if len(threads) == 1 else "s",
+               fmt_addr(first.thread) if first.thread is not None else "?", why.rstrip(".")))
 
 
 def _error_entry(e: StackextError) -> dict:
@@ -166,7 +186,8 @@ def cmd_usage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     target = open_output(args.output) if args.output else out
     try:
-        stream(note(_stacks(args, failed)), args.format, ropts, target.write)
+        stream(note(_stacks(args, failed, lambda text: err.write("stackext: note: %s\n" % text))),
+               args.format, ropts, target.write)
     finally:
         if target is not out:
             target.close()

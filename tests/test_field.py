@@ -101,7 +101,7 @@ def test_text_after_a_stack_that_returned_to_0_is_no_warning_and_strict_accepts_
     # after a row whose RetAddr is 0 (the walk reached the thread's start) come disassembly
     # ("fffff805`5407c00a 393b cmp dword ptr [rbx],edi"), a prompt, prose: none is a frame
     code, out, err = run(name, "--strict")
-    assert code == 0 and err == ""
+    assert code == 0 and "warning" not in err and "error" not in err
     assert "could not read" not in out and "cut short" not in out
 
 
@@ -399,3 +399,16 @@ def test_uniqstack_thread_lines_are_no_rows_and_an_elision_after_the_thread_star
     # the rows cut out by "..." are unknown bytes, not a frame's size
     assert [(f["size"], f["size_unknown_reason"], f["gap_bytes"]) for f in s[3]["frames"]] == [
         (None, "no-current-sp", None), (None, "frames-missing", 0x0150ffec - 0x0150fd20)]
+
+
+def test_a_thread_block_that_printed_no_stack_is_said_not_dropped():
+    # the notes' `!thread ffff8a86824d8080` has Stack Init/Current and Base/Limit, then call
+    # sites without stack pointers: no stack to analyse, said once on stderr (not an error),
+    # with the command that shows its saved stack pointer; the five stacks are as before
+    code, out, err = run("pg_notes_disassembly_after_complete_stack_x64.txt")
+    assert code == 0 and out.startswith("5 stacks:")
+    assert err == ("stackext: note: %s:114: 1 thread printed no stack to analyse (the first: "
+                   "thread ffff8a86`824d8080, no rows with stack pointers); `stackext threads` "
+                   "shows each one's saved stack pointer against its bounds\n"
+                   % (FIELD / "pg_notes_disassembly_after_complete_stack_x64.txt"))
+    assert len(stacks("pg_notes_disassembly_after_complete_stack_x64.txt")) == 5
