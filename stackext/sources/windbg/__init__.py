@@ -12,7 +12,7 @@ __all__ = ["EmbeddedJson", "Item", "Reader", "read_file", "read_stacks"]
 
 # Imported when first used: the debugger's knf continuation needs only `rows`, and every `!py`
 # is a fresh interpreter that would otherwise pay for the whole reader (~15 ms).
-_WHERE = {"EmbeddedJson": "lines", "Item": "lines", "Reader": "reader", "read_file": "reader",
+_WHERE = {"EmbeddedJson": "lines", "Item": "lines", "Reader": "reader", "read_file": "files",
           "read_stacks": "reader"}
 
 

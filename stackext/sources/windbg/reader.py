@@ -6,7 +6,6 @@ library only; imports stackext.model/errors/report_json and this package, never 
 
 from __future__ import annotations
 
-import sys
 from functools import partial
 from typing import Iterable, Iterator, List, Optional, Tuple
 
@@ -31,21 +30,6 @@ from stackext.sources.windbg.rows import (
     parse_row,
 )
 from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
-
-
-def read_file(path: str, threads_without_stack: bool = False) -> Iterator[Item]:
-    """Stacks from a file ("-" is stdin), streamed; StackextError on unreadable input."""
-    name = "<stdin>" if path == "-" else path
-    try:
-        if path == "-":
-            raw = getattr(sys.stdin, "buffer", None)
-            stream = L.text_of(raw) if raw is not None else sys.stdin
-            yield from read_stacks(L.bounded_lines(stream), name, threads_without_stack)
-            return
-        with open(path, "rb") as raw, L.text_of(raw) as text:
-            yield from read_stacks(L.bounded_lines(text), name, threads_without_stack)
-    except OSError as e:
-        raise StackextError("cannot read the log: %s" % (e.strerror or e), where=name) from None
 
 
 def read_stacks(lines: Iterable[str], name: str,
