@@ -412,3 +412,25 @@ def test_a_thread_block_that_printed_no_stack_is_said_not_dropped():
                    "shows each one's saved stack pointer against its bounds\n"
                    % (FIELD / "pg_notes_disassembly_after_complete_stack_x64.txt"))
     assert len(stacks("pg_notes_disassembly_after_complete_stack_x64.txt")) == 5
+
+
+def test_a_user_mode_k_walks_the_thread_its_prompt_names():
+    # "0:049> kvL" prints thread ~49's stack (the prompt's process:thread); `~.` had shown
+    # ". 49  Id: 20ec.28a4", and `~` listed "51  Id: 20ec.26a4" before "0:051> kL"
+    first, second = stacks("clr_deadlock_tilde_dot_start_priority_kvl_symsrv_x64_user.txt")
+    assert (first["thread_number"], first["thread"]) == (49, "0x28a4")
+    assert (second["thread_number"], second["thread"]) == (51, "0x26a4")
+    # "0:066> kPn99": thread ~66, whose id the log never printed
+    s, = stacks("ms08067_kpn_parameters_on_lines_x86_user.txt")
+    assert (s["thread_number"], s["thread"]) == (66, None)
+    code, out, err = run("ms08067_kpn_parameters_on_lines_x86_user.txt")
+    assert "x86 user thread ~66, " in out
+
+
+@pytest.mark.parametrize("prompt, thread", [
+    ("0:049> kvL", 49), ("0:000:x86> kb", 0), ("0:049> ~51s;kb", 51), ("0:049> ~51 kb", 51),
+    ("0:001> ~2kn", 2), ("0:000> ~*kb", None), ("0:000> ~~[0x18fc]s;kb", None),
+    ("0:000> !analyze -v", None), ("0:000> .ecxr;kb", 0), ("1: kd> kb", None)])
+def test_the_thread_a_k_at_a_prompt_walks(prompt, thread):
+    from stackext.sources.windbg.lines import parse_prompt
+    assert parse_prompt(prompt).thread == thread

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Callable, Deque, List, Optional, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Bugcheck, Frame
@@ -104,6 +104,16 @@ class Context:
         self.exception = ExceptionFacts()
         self.machine: Optional[str] = None  # the dump banner's (x86, x64, arm64, arm)
         self.traps = TrapFacts()
+        # user mode: the thread a k at the last prompt walks, and each thread number's id as
+        # `~`, `~.` or `~*k` printed it ("   49  Id: 20ec.28a4 Suspend: 0 ...")
+        self.prompt_thread: Optional[int] = None
+        self.thread_ids: Dict[int, int] = {}
+
+    def k_thread(self) -> Optional[Tuple[int, Optional[int]]]:
+        """(thread number, id if the log showed it) of the user-mode thread a k command at the
+        last prompt printed, or None."""
+        n = self.prompt_thread
+        return None if n is None else (n, self.thread_ids.get(n))
 
     def field(self, n: int, text: str, end: Optional[Callable[[], None]]) -> bool:
         """A !thread or bugcheck line, True when the line was one. `end` (the open stack's end,

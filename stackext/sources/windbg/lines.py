@@ -209,6 +209,7 @@ class Prompt(NamedTuple):
     kernel: bool  # "kd>"/"lkd>" rather than a user-mode "0:000>"
     commands: List[str]  # split at ";", each stripped, empty ones left out
     names: List[str]  # each command's first word, lower case: "dps", ".frame", "!thread"
+    thread: Optional[int] = None  # user mode: the thread number a k typed here walks
 
     @property
     def prints_no_stack(self) -> bool:
@@ -227,8 +228,30 @@ def parse_prompt(text: str) -> Optional[Prompt]:
     if not m:
         return None
     commands = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
-    return Prompt(m.group("who").endswith("kd"), commands,
-                  [c.split()[0].lower() for c in commands])
+    who = m.group("who")
+    return Prompt(who.endswith("kd"), commands, [c.split()[0].lower() for c in commands],
+                  None if who.endswith("kd") else _k_thread(int(who.split(":")[0]), commands))
+
+
+# "~51s" (switch to thread 51), "~51 kb" / "~51kb" (thread 51's stack)
+THREAD_COMMAND_RE = re.compile(r"~\s*(\d+)\s*(?:(s)\s*$|(?=k))")
+
+
+def _k_thread(current: int, commands: List[str]) -> Optional[int]:
+    """The user-mode thread whose stack the first k command at a "0:049>" prompt prints: the
+    prompt's own (049, decimal), the one a `~Ns` before it switched to, or the one `~N k`
+    names; None when no k command is typed or another ~ command comes first (~*k, ~~[id]s)."""
+    for c in commands:
+        m = THREAD_COMMAND_RE.match(c)
+        if m is not None and m.group(2):
+            current = int(m.group(1))
+        elif m is not None:
+            return int(m.group(1))
+        elif c.startswith("~"):
+            return None
+        elif c[:1] in "kK":
+            return current
+    return None
 
 
 def gap_of(text: str, where: str) -> Optional[Gap]:

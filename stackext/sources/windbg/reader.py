@@ -164,14 +164,16 @@ class Reader:
         if prompt:
             self._end(out)
             self._reset_command()
-            self.session = prompt.kernel
+            self.session, self.ctx.prompt_thread = prompt.kernel, prompt.thread
             self.skip_rows = prompt.prints_no_stack
             return True
         if L.TILDE_RE.match(text):
             self._end(out)
             self._reset_command(keep_prompt_state=True)
             self.stack = self._new_stack(n)
-            self.stack.tilde = tilde_thread(text)
+            self.stack.tilde = tilde = tilde_thread(text)
+            if tilde is not None:
+                self.ctx.thread_ids[tilde[0]] = tilde[1]
             return True
         tinfo = thread_header(n, text)
         if tinfo is not None:
@@ -215,6 +217,8 @@ class Reader:
             stack.tinfo, stack.line = tinfo, tinfo.line
             self.ctx.recent.append(tinfo)
             self.ctx.tinfo = None
+        elif not self.stacktext:  # user mode: k at "0:049>" walks thread ~49
+            stack.tilde = self.ctx.k_thread()
         if self.pending_gap is not None:
             stack.gap, self.pending_gap = self.pending_gap, None
         return stack
