@@ -29,6 +29,7 @@ _COMMON = ('{"index": %d, "sp": "0x%x", "ret": "0x%x", "call_site": %s, "module"
            '"estimated": false, "ip": null, "source_file": null, "source_line": null, '
            '"memory": null, "trap_frame": null, "line": %d}')
 _PDB, _EXPORT = SymbolQuality.PDB, SymbolQuality.EXPORT
+_Q_PDB, _Q_EXPORT = '"pdb"', '"export"'
 _MODULE = '{"module": %s, "bytes": %s, "frames": %s, "driver": %s, "share": %s}'
 _FUNCTION = '{"function": %s, "bytes": %s, "count": %s, "module": %s, "driver": %s}'
 
@@ -82,9 +83,16 @@ def _common_line(d: dict) -> Optional[str]:
             line.__class__ is int and module.__class__ is str and function.__class__ is str and \
             (quality is _PDB or quality is _EXPORT) and (driver is True or driver is False) and \
             (heavy is True or heavy is False):
-        return _COMMON % (index, sp, ret, _esc(d["call_site"]), _esc(module), _esc(function),
-                          offset, size, '"pdb"' if quality is _PDB else '"export"', segment,
-                          "true" if driver else "false", "true" if heavy else "false", line)
+        return (f'{{"index": {index}, "sp": "0x{sp:x}", "ret": "0x{ret:x}", '
+                f'"call_site": {_esc(d["call_site"])}, "module": {_esc(module)}, '
+                f'"function": {_esc(function)}, "offset": {offset}, "inline": false, '
+                f'"size": {size}, "size_unknown_reason": null, "size_unknown_label": null, '
+                f'"gap_bytes": null, "symbol_quality": '
+                f'{_Q_PDB if quality is _PDB else _Q_EXPORT}, "segment": {segment}, '
+                f'"driver": {"true" if driver else "false"}, '
+                f'"heavy": {"true" if heavy else "false"}, "estimated": false, "ip": null, '
+                f'"source_file": null, "source_line": null, "memory": null, '
+                f'"trap_frame": null, "line": {line}}}')
     return None
 
 
@@ -146,7 +154,7 @@ def function_line(x: FunctionTotal) -> str:
     total, count, module, driver = x.bytes, x.count, x.module, x.driver
     if total.__class__ is int and count.__class__ is int and module.__class__ is str and \
             (driver is True or driver is False):  # the common line, its values checked
-        return _FUNCTION % (_esc(x.function), int.__repr__(total), int.__repr__(count),
-                            _esc(module), "true" if driver else "false")
+        return (f'{{"function": {_esc(x.function)}, "bytes": {total}, "count": {count}, '
+                f'"module": {_esc(module)}, "driver": {"true" if driver else "false"}}}')
     return _FUNCTION % (_esc(x.function), _n(total), _n(count),
                         "null" if module is None else _esc(module), _b(driver))
