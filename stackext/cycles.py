@@ -49,9 +49,17 @@ def find_cycles(frames: List[Frame], segment: Optional[int],
     same return addresses: one code path looping), and by function (recursion entered from
     different call sites); whichever explains more frames wins."""
     scope = frames if segment is None else [f for f in frames if f.segment == segment]
-    sites, functions = _keys(scope)
-    by_site = _find(scope, sites, remaining)
-    by_function = _find(scope, functions, remaining)
+    by_site: List[Cycle] = []
+    by_function: List[Cycle] = []
+    pieces = _unbroken(scope)
+    for piece in pieces:  # a round never spans frames the text leaves out
+        sites, functions = _keys(piece)
+        by_site += _find(piece, sites, remaining)
+        by_function += _find(piece, functions, remaining)
+    if len(pieces) > 1:  # a run that reaches a cut may go on in the frames left out
+        edges = {p[0].index for p in pieces[1:]} | {p[-1].index for p in pieces[:-1]}
+        for c in by_site + by_function:
+            c.repeats_at_least = c.first_frame in edges or c.last_frame in edges
 
     def rank(cs: List[Cycle]):
         # more frames explained first; then shorter rounds (a function calling itself from two
@@ -59,7 +67,21 @@ def find_cycles(frames: List[Frame], segment: Optional[int],
         return (sum(c.repeats * len(c.call_sites) for c in cs),
                 -sum(len(c.call_sites) for c in cs))
 
-    return by_function if rank(by_function) > rank(by_site) else by_site
+    found = by_function if rank(by_function) > rank(by_site) else by_site
+    found.sort(key=lambda c: -(c.repeats * len(c.call_sites)))
+    return found
+
+
+def _unbroken(scope: List[Frame]) -> List[List[Frame]]:
+    """The scope cut where frames are missing ("...", a jump in frame numbers, an unwind
+    warning) or frames of another stack lie between: the runs of frames that follow each
+    other on the text."""
+    cuts = [k for k in range(1, len(scope)) if scope[k].gap_before is not None
+            or scope[k].index != scope[k - 1].index + 1]
+    if not cuts:
+        return [scope]
+    ends = [0] + cuts + [len(scope)]
+    return [scope[a:b] for a, b in zip(ends, ends[1:])]
 
 
 def _keys(scope: List[Frame]) -> Tuple[List[str], List[str]]:
@@ -176,11 +198,7 @@ def _find(scope: List[Frame], keys: List[str], remaining: Optional[int]) -> List
             continue
         covered, p, r = best
         round_frames = scope[i: i + p]
-        # bytes of one round: measured on a full round inside the run (the first round's frames
-        # all have known sizes when their callers are in the run too)
-        sizes = [f.size for f in scope[i + p: i + 2 * p]] if r > 2 else \
-            [f.size for f in round_frames]
-        per_round = None if any(s is None for s in sizes) else sum(sizes)
+        per_round = _per_round(scope, i, p, r)
         left = None
         if per_round and remaining is not None:
             left = max(remaining, 0) // per_round
@@ -190,3 +208,16 @@ def _find(scope: List[Frame], keys: List[str], remaining: Optional[int]) -> List
         i += covered
     cycles.sort(key=lambda c: -(c.repeats * len(c.call_sites)))
     return cycles
+
+
+def _per_round(scope: List[Frame], i: int, p: int, r: int) -> Optional[int]:
+    """The bytes of one round of r rounds of p frames from i: measured on the full rounds inside
+    the run (the rounds after the first; of two, either) whose sizes are known (the outermost
+    round's last frame may have none), and only when those rounds agree: rounds of different
+    sizes have no one size per round (None)."""
+    rounds = [scope[i + k * p: i + (k + 1) * p] for k in range(r)]
+    sizes = [None if any(f.size is None for f in x) else sum(f.size for f in x) for x in rounds]
+    known = [x for x in (sizes[1:] if r > 2 else sizes) if x is not None]
+    if not known or any(x != known[0] for x in known):
+        return None
+    return known[0]

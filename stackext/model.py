@@ -221,6 +221,7 @@ class Cycle:
     last_frame: int
     rounds_left: Optional[int] = None
     rounds_left_at_most: bool = False  # from a remaining that is itself an upper bound
+    repeats_at_least: bool = False  # the run reaches frames the text leaves out ("...")
 
 
 @dataclass

@@ -160,7 +160,8 @@ def stack_dict(r: StackReport, leave_out: Collection[str] = ()) -> Dict[str, Any
         "cycles": [{"call_sites": c.call_sites, "repeats": c.repeats,
                     "bytes_per_round": c.bytes_per_round, "first_frame": c.first_frame,
                     "last_frame": c.last_frame, "rounds_left": c.rounds_left,
-                    "rounds_left_at_most": c.rounds_left_at_most} for c in r.cycles],
+                    "rounds_left_at_most": c.rounds_left_at_most,
+                    "repeats_at_least": c.repeats_at_least} for c in r.cycles],
         "warnings": list(r.warnings),
     }
 

@@ -434,3 +434,28 @@ def test_a_user_mode_k_walks_the_thread_its_prompt_names():
 def test_the_thread_a_k_at_a_prompt_walks(prompt, thread):
     from stackext.sources.windbg.lines import parse_prompt
     assert parse_prompt(prompt).thread == thread
+
+
+def test_a_cycle_is_sized_only_when_its_rounds_agree_and_never_counted_across_an_elision():
+    # IDA's kpffff: three ida64!user2str frames (nearest-export names, no PDB) own 0x40, 0x2e0
+    # and 0x80 (kf's Memory on the rows after them: 40, 2e0, 80): no one size per call; a
+    # 2-call cycle after the "..." that hides frames 16-1629 repeats at least 18 times
+    s, = stacks("ida_dwarf64_stackoverflow_kpffff_memory_elided_x64_user.txt")
+    sizes = {f["index"]: f["size"] for f in s["frames"]}
+    assert [sizes[0x165e], sizes[0x165f], sizes[0x1660]] == [0x40, 0x2e0, 0x80]
+    by_first = {c["first_frame"]: c for c in s["cycles"]}
+    assert (by_first[0x165e]["repeats"], by_first[0x165e]["bytes_per_round"]) == (3, None)
+    pair = by_first[0x162a]
+    assert (pair["repeats"], pair["repeats_at_least"], pair["last_frame"]) == (18, True, 0x164d)
+    assert not any(c["first_frame"] < 0x162a <= c["last_frame"] for c in s["cycles"])
+    code, out, err = run("ida_dwarf64_stackoverflow_kpffff_memory_elided_x64_user.txt")
+    assert "calls itself 3x at ? B per call" in out and "736" not in out
+    assert "a 2-call cycle repeats at least 18x" in out.splitlines()[0]
+
+
+def test_kds_fatal_system_error_banner_gives_the_bugcheck_and_its_arguments():
+    # "*** Fatal System Error: 0x00000139" and, on the next line, its four arguments: the kp
+    # after it is that crash's stack (the !analyze -v naming it comes after the stack)
+    s, = stacks("cve2021_31166_http_0x139_fatal_banner_kp_x64.txt")
+    assert s["bugcheck"] == {"code": "0x139", "args": [
+        "0x3", "0xfffff90ea867ee40", "0xfffff90ea867ed98", "0x0"]}

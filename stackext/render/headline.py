@@ -77,10 +77,11 @@ def _article(n: int) -> str:
 
 def cycle_phrase(c: Cycle) -> str:
     per = "?" if c.bytes_per_round is None else _n(c.bytes_per_round)
+    times = ("at least %dx" if c.repeats_at_least else "%dx") % c.repeats
     if len(c.call_sites) == 1:
-        return "%s calls itself %dx at %s B per call" % (c.call_sites[0], c.repeats, per)
+        return "%s calls itself %s at %s B per call" % (c.call_sites[0], times, per)
     n = len(c.call_sites)
-    return "%s %d-call cycle repeats %dx at %s B per round" % (_article(n), n, c.repeats, per)
+    return "%s %d-call cycle repeats %s at %s B per round" % (_article(n), n, times, per)
 
 
 def _biggest_cycle(r: StackReport) -> Optional[Cycle]:

@@ -134,9 +134,10 @@ def _cycles(d: Dict[str, Any]) -> str:
     for c in d.get("cycles") or []:
         left = "" if c.get("rounds_left") is None else ", %s%d more rounds fit" % (
             "at most " if c.get("rounds_left_at_most") else "", c["rounds_left"])
-        items.append("<li>frames %02x-%02x: a round of %d calls repeats <b>\u00d7%d</b>, %s bytes "
-                     "per round%s: <code>%s</code></li>"
-                     % (c["first_frame"], c["last_frame"], len(c["call_sites"]), c["repeats"],
+        items.append("<li>frames %02x-%02x: a round of %d calls repeats %s<b>\u00d7%d</b>, %s "
+                     "bytes per round%s: <code>%s</code></li>"
+                     % (c["first_frame"], c["last_frame"], len(c["call_sites"]),
+                        "at least " if c.get("repeats_at_least") else "", c["repeats"],
                         T.n(c.get("bytes_per_round")), left,
                         T.esc(" \u2192 ".join(c["call_sites"][:8]))))
     return "<h3>Repeated call cycles</h3><ul>%s</ul>" % "".join(items) if items else ""

@@ -166,8 +166,9 @@ class Column:
                 y0, y1 = min(a for a, _ in ys), max(b for _, b in ys)
                 per = c.get("bytes_per_round")
                 self.out.append(["c", self.x - 26, r3(y0), r3(y1 - y0), c["repeats"],
-                                 "a round of %d calls repeats %d times, %s bytes per round"
-                                 % (len(c["call_sites"]), c["repeats"],
+                                 "a round of %d calls repeats %s%d times, %s bytes per round"
+                                 % (len(c["call_sites"]),
+                                    "at least " if c.get("repeats_at_least") else "", c["repeats"],
                                     "?" if per is None else T.n(per))])
 
 

@@ -47,6 +47,10 @@ BUGSTR_RE = re.compile(r"^BUGCHECK_STR:\s*0x([0-9a-fA-F]{1,8})(?![0-9a-fA-F])")
 DOTBUG_RE = re.compile(r"^Bugcheck code\s+([0-9a-fA-F]{1,8})$")
 DOTARGS_RE = re.compile(r"^Arguments((?:\s+" + ADDR + "){1,4})$")
 # Dump banner: "BugCheck 7F, {8, 0, 0, 0}"
+# kd's own line when the target bugchecks, its arguments on the line after it:
+# "*** Fatal System Error: 0x00000139" / "    (0x0000000000000003,0xFFFFF90EA867EE40,...)"
+FATAL_RE = re.compile(r"^\*\*\* Fatal System Error:\s*0x([0-9a-fA-F]{1,8})\s*$")
+FATAL_ARGS_RE = re.compile(r"^\((0x[0-9a-fA-F]{1,16}(?:,\s*0x[0-9a-fA-F]{1,16}){0,3})\)$")
 BANNER_RE = re.compile(r"^BugCheck\s+([0-9a-fA-F]{1,8}),\s*\{([0-9a-fA-F`,\s]*)\}")
 # "STACK_OVERFLOW: Stack Limit: ffff84028b90a000. Use (kF) and (!stackusage) to investigate ..."
 OVERFLOW_RE = re.compile(r"^STACK_OVERFLOW:\s*Stack Limit:\s*(" + ADDR + ")")
@@ -104,6 +108,7 @@ class Context:
         self.exception = ExceptionFacts()
         self.machine: Optional[str] = None  # the dump banner's (x86, x64, arm64, arm)
         self.traps = TrapFacts()
+        self.fatal = False  # the last line was kd's "*** Fatal System Error: 0x..."
         # user mode: the thread a k at the last prompt walks, and each thread number's id as
         # `~`, `~.` or `~*k` printed it ("   49  Id: 20ec.28a4 Suspend: 0 ...")
         self.prompt_thread: Optional[int] = None
@@ -172,6 +177,17 @@ class Context:
 
     def bugcheck_field(self, text: str) -> bool:
         """A line that states the bugcheck code or its arguments; True when the line was one."""
+        fatal, self.fatal = self.fatal, False
+        m = FATAL_RE.match(text)
+        if m:
+            self._set_code(int(m.group(1), 16))
+            self.fatal = True  # its arguments come on the next line
+            return True
+        m = FATAL_ARGS_RE.match(text) if fatal else None
+        if m:
+            for i, v in enumerate(m.group(1).split(",")):
+                self.bug_args[i] = int(v, 16)
+            return True
         m = BUGNAME_RE.match(text) or DOTBUG_RE.match(text)
         if m:
             self._set_code(int(m.group(1), 16))
