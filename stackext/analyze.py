@@ -18,6 +18,7 @@ from stackext.errors import StackextError
 from stackext.inbox import is_driver_module
 from stackext.lost import find_lost, mark_lost
 from stackext.model import (
+    Bugcheck,
     Frame,
     FramesFrom,
     HighWater,
@@ -196,6 +197,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     walked = frames  # KiStartSystemThread's bounds hold even past where the walk lost track
     # once: the routine tables' key per frame (K.fn_key, inline)
     walked_names = [(f.function or "").lower() for f in walked]
+    if arch == "x86":  # "_KiTrap0E": x86 symbols keep the C decoration
+        walked_names = [K.undecorated(n) for n in walked_names]
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
@@ -256,6 +259,10 @@ def _new_report(stack: StackInput, arch: str, kernel: bool, frames: List[Frame],
                          frames_from=FramesFrom(stack.frames_from), bounds_note=stack.bounds_note)
     report.stack_base, report.stack_limit = stack.stack_base, stack.stack_limit
     report.exception_code = stack.exception_code
+    bc = stack.bugcheck
+    if bc is not None and K.ARCH[arch].ptr_size == 4:  # !analyze's BUGCHECK_Pn: sign-extended
+        report.bugcheck = Bugcheck(bc.code, [None if a is None else a & 0xFFFFFFFF
+                                             for a in bc.args])
     return report
 
 

@@ -84,6 +84,8 @@ INBOX_MODULES = frozenset(
         "mscoree", "mscoreei", "mscorwks", "mscorsvr", "clr", "coreclr", "clrjit", "mscorjit",
         "mscorlib", "mscorlib_ni", "system_ni", "system_private_corelib", "hostpolicy",
         "hostfxr",
+        # IIS's worker process and runtime
+        "iisrtl", "iiscore", "w3dt", "w3tp", "w3wphost", "w3isapi", "httpapi",
     )
 )
 INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")

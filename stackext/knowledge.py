@@ -7,6 +7,7 @@ Pure data and tiny predicates; imports nothing from stackext. Sources for the nu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -235,5 +236,17 @@ KERNEL_IMAGES = frozenset({"nt", "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp",
 
 
 def fn_key(function: Optional[str]) -> str:
-    """Lower-cased function name for the routine tables (no module)."""
-    return (function or "").lower()
+    """Lower-cased function name for the routine tables (no module), undecorated."""
+    return undecorated((function or "").lower())
+
+
+_STDCALL_TAIL = re.compile(r"@\d+\Z")
+
+
+def undecorated(name: str) -> str:
+    """An x86 name without its C decoration, as x86 and older public symbols print it:
+    `_KiTrap0E` and `@KiSwapContext@4` are the routines KiTrap0E and KiSwapContext."""
+    if name and name[0] in "_@":
+        name = name.lstrip("_@")
+        return _STDCALL_TAIL.sub("", name) if "@" in name else name
+    return name

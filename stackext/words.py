@@ -76,7 +76,7 @@ _FIXED = {
         "faulting context (.trap) to see the overflowed thread stack"),
     VerdictKind.DOUBLE_FAULT_NOT_NEAR: (
         "double fault (0x7F/8), but the thread stack is not near its limit: look for another "
-        "cause (a corrupted RSP gives the same bugcheck)"),
+        "cause (a corrupted stack pointer gives the same bugcheck)"),
     VerdictKind.INVALID_STACK_POINTER: (
         "invalid stack pointer: the kernel found the stack pointer outside the thread's stack "
         "limits (bug check 0x139, Arg1 4: FAST_FAIL_INCORRECT_STACK); not shown to be an "

@@ -459,3 +459,16 @@ def test_kds_fatal_system_error_banner_gives_the_bugcheck_and_its_arguments():
     s, = stacks("cve2021_31166_http_0x139_fatal_banner_kp_x64.txt")
     assert s["bugcheck"] == {"code": "0x139", "args": [
         "0x3", "0xfffff90ea867ee40", "0xfffff90ea867ed98", "0x0"]}
+
+
+def test_a_module_list_without_its_lm_header_is_no_stack():
+    # "The most recently unloaded DLLs are" then "00007ff9`6d7c0000 00007ff9`6d80a000
+    # FabrikamContextMenu.dll": start and end addresses, not Child-SP and RetAddr; the k before
+    # it has RetAddr and Call Site only (no size can come from it: refused there)
+    code, out, err = run("oldnewthing_unloaded_dll_list_without_header_x64_user.txt", "--format",
+                         "json")
+    assert code == 0
+    s = json.loads(out)["stacks"]
+    sites = [f["call_site"] for x in s for f in x["frames"]]
+    assert not any(site.lower().endswith(".dll") for site in sites)
+    assert max(f["size"] or 0 for x in s for f in x["frames"]) < 0x1000

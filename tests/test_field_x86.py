@@ -144,3 +144,23 @@ def test_the_html_page_marks_a_size_that_includes_a_trap_frame():
     f = next(x for x in d["frames"] if x["call_site"] == "nt!memcpy+0x33")
     assert "incl. trap frame" in html_text.marks(f)
     assert "includes the trap frame" in html_text.frame_title(d, f, [])
+
+
+def test_decorated_x86_names_are_the_routines_they_name():
+    # Windows 10 16299 x86 public symbols print "nt!_KiTrap0E+0xec": the trap handler all the
+    # same. TRAP_FRAME 8ba0efa8 + 0x74 = the fault's ESP 8ba0f01c (.trap: esp=8ba0f01c
+    # ebp=8ba0f024): memcpy owns 8ba0f024 - 8ba0f01c = 8, the handler and its KTRAP_FRAME
+    # 8ba0f01c - 8ba0ef08 = 0x114 (memcpy had been given 0x11c, ranked "top 4")
+    (r,) = reports("x86_underscore_kitrap0e_wwanusbmp_0x50_stacktext.txt")
+    assert r.frame(3).call_site == "nt!_KiTrap0E+0xec" and r.frame(4).call_site == "nt!memcpy+0x33"
+    assert sizes(r, 3, 4) == [0x114, 0x8]
+    assert all(r.frame(i).call_site != "nt!memcpy+0x33" for i in r.heaviest)
+    # BUGCHECK_P1: ffffffff8ba10000 is !analyze's sign extension of the 32-bit Arg1 8ba10000
+    assert (r.bugcheck.code, r.bugcheck.args) == (0x50, [0x8ba10000, 0, 0x82154573, 0])
+
+
+def test_undecorated_names():
+    from stackext.knowledge import fn_key
+    assert [fn_key(x) for x in ("_KiTrap0E", "@KiSwapContext@4", "__RtlUserThreadStart",
+                                "KiTrap0E", "_except_handler4", None)] == [
+        "kitrap0e", "kiswapcontext", "rtluserthreadstart", "kitrap0e", "except_handler4", ""]

@@ -56,6 +56,11 @@ BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
 COMMENT_RE = re.compile(r"\s+(?:(?:<-|<=|<--|<==|//|-->)(?:\s.*)?|;.*)$")
 # Disassembly whose address and opcode look like ChildEBP and RetAddr (`u` after an exception):
 # "0f161f80 f85d5d04 ldr         r5,[sp,#-4]!                    00a03000=00000000"
+# A module list pasted without its `lm` header: start, end, then the image's file name ("The most
+# recently unloaded DLLs are" / "00007ff9`6d7c0000 00007ff9`6d80a000   FabrikamContextMenu.dll")
+# or lm's module and symbol state ("fffff803`6a000000 fffff803`6a0f3000   mydrv   (deferred)").
+MODULE_LIST_RE = re.compile(r"[\w.$~-]+\.(?:dll|sys|exe|drv|ocx|cpl|efi|mui)$"
+                            r"|\S+\s+(?:[#M]\s+)?\((?:deferred|[\w ]*symbols\b[^)]*)\)", re.I)
 DISASSEMBLY_RE = re.compile(r"[a-z][a-z0-9]{1,9}(?:\.[a-z0-9]{1,4})? {2,}[^\s(\[]")
 # An author's note in their own language after the offset (WinDbg prints none there), bare or
 # in brackets that hold no "file @ line": "nt!KiSwInterruptDispatch+0xfa9 另一个执行DPC的地方",
@@ -144,7 +149,8 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     # 0008ea48 751f282c : 00000000`77770190 00000000`001dfb50 : wow64cpu!CpupSyscallStub+0x9
     wide = width == 8 and "`" in m.group("rest")[: len(m.group("rest")) - len(site)]
     site, extras = clean_call_site(site)
-    if not site or BARE_HEX_RE.match(site) or DISASSEMBLY_RE.match(site):
+    if not site or BARE_HEX_RE.match(site) or DISASSEMBLY_RE.match(site) or \
+            MODULE_LIST_RE.match(site):
         return None
     module, function, offset, ip = split_call_site(site)
     frame = Frame(
