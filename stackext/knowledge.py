@@ -77,6 +77,11 @@ NEAR_LIMIT = PAGE
 # How far outside its known bound an SP can be and still be on the same stack, when only one
 # bound is known: three of the largest default stacks.
 ONE_BOUND_REACH = 3 * ARCH["x64"].default_budget
+# No user-mode frame is bigger than this: a user stack reserves 1 MB by default and a program
+# may ask for more (a huge _alloca is real), but an SP that far above the one before it was
+# never on the same stack (an EBP chain that ran into code or data: "Following frames may be
+# wrong").
+USER_JUMP_LIMIT = 0x10000000  # 256 MB
 
 # Past this displacement a "function" is only the nearest export (a module without its PDB, as
 # rosempio!DsmWriteEvent+0x3e3f3 in fixture 004): no function is that long.

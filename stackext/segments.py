@@ -42,7 +42,8 @@ def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
     - in kernel space, b - a > jump_limit: no kernel frame is bigger than the whole stack;
     - one is on the thread's own stack and the other not (kernel bounds, or a user target's TEB
       bounds: a fiber or a hand-made stack), where the bounds say.
-    User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch."""
+    User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch --
+    short of K.USER_JUMP_LIMIT."""
     runs: List[Tuple[int, int]] = []
     start = 0
     floor = K.ARCH[arch].kernel_floor
@@ -53,8 +54,9 @@ def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
         if f.inline or sp is None:
             continue
         kb, tb = sp >= floor, _in_thread(sp, limit, base)
-        if a is not None and (ka != kb or ist or sp < a or (kb and sp - a > jump_limit)
-                              or (ta is not None and tb is not None and ta != tb)):
+        if a is not None and (ka != kb or ist or sp < a or sp - a > (
+                jump_limit if kb else K.USER_JUMP_LIMIT) or
+                (ta is not None and tb is not None and ta != tb)):
             # inline frames between belong to the outer physical frame they sit in
             cut = pos
             while cut > start and frames[cut - 1].inline:
@@ -103,6 +105,11 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
                 and not _all_in_thread(p, limit, base):
             # a user target's SP off its TEB stack: a fiber, a hand-made stack, a zero context
             kind, note = SegmentKind.UNKNOWN, "not on the thread's stack (StackBase/StackLimit)"
+        elif p and not is_kernel[i] and i and phys[i - 1] and \
+                p[0].sp - phys[i - 1][-1].sp > K.USER_JUMP_LIMIT:
+            kind, note = SegmentKind.UNKNOWN, "its SP lies %s above the frame before it: no " \
+                "stack the thread ran on (where a frame pointer chain ran off)" % (
+                    _mb(p[0].sp - phys[i - 1][-1].sp))
         elif p and not is_kernel[i]:
             kind = SegmentKind.USER
         elif not K.IST_ROUTINES.isdisjoint(names):
@@ -138,6 +145,10 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         users = [s.index for s in segs if s.kind == SegmentKind.USER]
         thread = users[-1] if users else None
     return segs, thread
+
+
+def _mb(n: int) -> str:
+    return "%d MB" % (n >> 20)
 
 
 def side_stack(report: StackReport) -> Optional[Segment]:

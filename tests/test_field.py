@@ -472,3 +472,23 @@ def test_a_module_list_without_its_lm_header_is_no_stack():
     sites = [f["call_site"] for x in s for f in x["frames"]]
     assert not any(site.lower().endswith(".dll") for site in sites)
     assert max(f["size"] or 0 for x in s for f in x["frames"]) < 0x1000
+
+
+def test_an_ebp_chain_that_runs_off_into_code_is_no_frame_of_gigabytes():
+    # the Qt stack's last row "77c56894 00000000 ... ntdll!TppPoolpReferenceGlobalPool+0x74"
+    # (under WinDbg's "Following frames may be wrong"): its ChildEBP lies 0x75958a40 above the
+    # row before it (022fde54), in ntdll's code range: no stack; used is what the rows before
+    # prove, 022fde54 - esp 022fdae8 = 0x36c (was "1,972,735,404 bytes", the frame HEAVY)
+    name = "fastapp_x86_user_garbage_last_childebp_three_dumps.txt"
+    s = stacks(name)
+    qt = next(x for x in s if x["source"].endswith(":137"))
+    assert qt["used"] == 0x022fde54 - 0x022fdae8 == 876 and qt["used_is_lower_bound"]
+    last = qt["frames"][-1]
+    assert (last["call_site"], last["size"], last["heavy"]) == (
+        "ntdll!TppPoolpReferenceGlobalPool+0x74", None, False)
+    garbage = qt["segments"][-1]
+    assert garbage["kind"] == "unknown" and "1881 MB above the frame before it" in garbage["note"]
+    assert qt["thread_segment"] == 0
+    # one k at "0:000>" printed the first stack; the other dumps' stacks are no thread's
+    assert [(x["source"].rsplit(":", 1)[1], x["thread_number"]) for x in s] == [
+        ("9", 0), ("60", None), ("93", None), ("137", None)]

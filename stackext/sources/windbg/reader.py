@@ -217,8 +217,8 @@ class Reader:
             stack.tinfo, stack.line = tinfo, tinfo.line
             self.ctx.recent.append(tinfo)
             self.ctx.tinfo = None
-        elif not self.stacktext:  # user mode: k at "0:049>" walks thread ~49
-            stack.tilde = self.ctx.k_thread()
+        elif not self.stacktext:  # user mode: k at "0:049>" walks thread ~49 (one stack)
+            stack.tilde, self.ctx.prompt_thread = self.ctx.k_thread(), None
         if self.pending_gap is not None:
             stack.gap, self.pending_gap = self.pending_gap, None
         return stack
