@@ -492,3 +492,20 @@ def test_an_ebp_chain_that_runs_off_into_code_is_no_frame_of_gigabytes():
     # one k at "0:000>" printed the first stack; the other dumps' stacks are no thread's
     assert [(x["source"].rsplit(":", 1)[1], x["thread_number"]) for x in s] == [
         ("9", 0), ("60", None), ("93", None), ("137", None)]
+
+
+def test_markdown_and_html_copies_read_as_the_windbg_text_they_hold():
+    # the same 0x3B post three ways: markdown ("ntdll\_779f0000!TppWorkerThread+0x209",
+    # "SYSTEM\_SERVICE\_EXCEPTION (3b)") and HTML ("MiniCtrl+0x264ec</p>", "kd&gt;")
+    mex = stacks("appi77_mex_t_markdown_escaped_underscore_wow64_x64.txt")
+    wow = next(x for x in mex if x["source"].endswith(":13"))
+    assert row(wow, "ntdll_779f0000!TppWorkerThread+0x209")["driver"] is False
+    md, = stacks("appi77_markdown_escaped_analyze_0x3b_x64.txt")
+    page, = stacks("appi77_html_br_p_tags_analyze_0x3b_x64.txt")
+    for s in (md, page):
+        assert s["bugcheck"]["code"] == "0x3b"
+        assert not any("<" in f["call_site"] or "\\" in f["call_site"] for f in s["frames"])
+        mini = [f for f in s["frames"] if f["module"] == "MiniCtrl"]
+        assert mini and all(f["driver"] for f in mini)
+    assert [f["size"] for f in md["frames"]] == [f["size"] for f in page["frames"]]
+    assert row(page, "MiniCtrl+0x579f0")["size"] == 0x520

@@ -188,7 +188,8 @@ class Context:
             for i, v in enumerate(m.group(1).split(",")):
                 self.bug_args[i] = int(v, 16)
             return True
-        m = BUGNAME_RE.match(text) or DOTBUG_RE.match(text)
+        m = BUGNAME_RE.match(text.replace("\\_", "_") if "\\_" in text else text) or \
+            DOTBUG_RE.match(text)
         if m:
             self._set_code(int(m.group(1), 16))
             return True

@@ -8,6 +8,7 @@ Pure; one small state (inside a mex table or not). Imports the line helpers only
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Optional, Tuple
 
@@ -27,7 +28,8 @@ TABLE_ROW_RE = re.compile(r"^\|.*\|$")
 # Its separator row: "|---|---:|:---|"
 TABLE_RULE_RE = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+$")
 # HTML a table cell is wrapped in: "<sub>fffff880021748b0</sub>", "<code>nt!KeBugCheckEx</code>"
-TAG_RE = re.compile(r"</?(?:sub|sup|code|tt|kbd|samp|pre|b|i|em|strong|span|br)\b[^<>]*>", re.I)
+TAG_RE = re.compile(r"</?(?:sub|sup|code|tt|kbd|samp|pre|b|i|em|strong|span|br|p|div|font)\b"
+                    r"[^<>]*>", re.I)
 
 # mex's !t table header (also with an Info column instead of Source):
 # "# Child-SP         Return           Call Site                             Source"
@@ -118,6 +120,10 @@ class Paste:
             raw = raw.replace(ESCAPED_TICK, "`")
         if "```" in raw:
             raw = TRIPLED_TICK_RE.sub("`", raw)
+        if "<" in raw:  # a web page's HTML copy: "nt!Foo+0x17eb<br/>", "1: kd&gt; k</p>"
+            text = TAG_RE.sub("", raw)
+            if text != raw:
+                raw = html.unescape(text) if "&" in text else text
         if not self.mex and "|" not in raw and "Return" not in raw:
             return raw  # the common line, untouched
         text = clean_line(raw)

@@ -216,7 +216,7 @@ def clean_call_site(site: str):
     if not site.isascii():
         site = NOTE_RE.sub(r"\1", site)
     if "[" not in site and "(" not in site and "<" not in site and "//" not in site and \
-            ";" not in site and "->" not in site:
+            ";" not in site and "->" not in site and "\\" not in site:
         return site.strip(), (None, None, None)  # most rows: nothing for the searches below
     site = COMMENT_RE.sub("", site.strip()).strip()
     source_file = source_line = trap = None
@@ -237,4 +237,6 @@ def clean_call_site(site: str):
         if t:
             trap = to_int(t.group(1))
         site = site[: m.start()].rstrip()
+    if "\\_" in site:  # markdown's escaped "_" (no module or function has a backslash)
+        site = site.replace("\\_", "_")
     return without_params(site), (source_file, source_line, trap)
