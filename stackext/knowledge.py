@@ -145,8 +145,21 @@ START_ROUTINES = frozenset(
         "KiIdleLoop",
         "KiSystemStartup",
         "BaseThreadInitThunk",
+        "BaseThreadStart",  # kernel32 before Windows 7 (its process's first thread: below)
+        "BaseProcessStart",
+        "BaseThreadStartThunk",
+        "BaseFiberStart",
     )
 )
+
+
+def starts_thread(name: str, ret: Optional[int], kernel_frame: bool) -> bool:
+    """Is this outermost frame where its thread's stack begins? A start routine (`name`: the
+    frame's fn_key); in user mode also a frame the walk found no caller for (RetAddr 0), unless
+    it is where a switched-to stack returns. A kernel thread always starts in one of nt's start
+    routines: a driver frame with RetAddr 0 is where the walk lost the stack, not its start."""
+    return name in START_ROUTINES or (ret == 0 and not kernel_frame
+                                      and name not in SWITCH_BACK_ROUTINES)
 # x64 IST handlers: they run on the double-fault/NMI (TSS_IST_PANIC) or machine-check
 # (TSS_IST_MCA) stack; the frames outward of them are on the interrupted stack.
 # x86 reaches the same handlers through task gates with stacks of their own (KiTrap08 double

@@ -106,10 +106,10 @@ def fill_sizes(frames: List[Frame], arch: str, base: Optional[int], thread_seg: 
             f.size_unknown_reason = None
 
 
-def _reaches_start(f: Frame, name: str, next_seg_is_user: bool) -> bool:
+def _reaches_start(f: Frame, name: str, next_seg_is_user: bool, arch: str) -> bool:
     """Did the walk reach where the thread's stack begins (so the rest up to StackBase is the
     start area, not some function's frame)? `name`: the frame's K.fn_key."""
-    if name in K.START_ROUTINES or (f.ret == 0 and name not in K.SWITCH_BACK_ROUTINES):
+    if K.starts_thread(name, f.ret, f.sp is not None and K.is_kernel_address(f.sp, arch)):
         return True
     # A kernel stack entered from user mode begins at the system-call entry: what lies above
     # its frame is the trap frame and the initial area.
@@ -133,7 +133,7 @@ def start_area(frames: List[Frame], names: List[str], report: StackReport,
     f = frames[last]
     if later and not next_is_user:
         return
-    reaches = _reaches_start(f, names[last], next_is_user)
+    reaches = _reaches_start(f, names[last], next_is_user, report.arch)
     if not reaches and f.size_unknown_reason == UnknownReason.STACK_CONTINUES and f.sp < base:
         # the log (or the walk) stops before the thread's start: say how much is not shown
         report.not_shown = base - f.sp

@@ -509,3 +509,18 @@ def test_markdown_and_html_copies_read_as_the_windbg_text_they_hold():
         assert mini and all(f["driver"] for f in mini)
     assert [f["size"] for f in md["frames"]] == [f["size"] for f in page["frames"]]
     assert row(page, "MiniCtrl+0x579f0")["size"] == 0x520
+
+
+def test_a_driver_frame_that_returns_to_0_is_where_the_walk_lost_the_stack_not_its_start():
+    # a 0x7F/8's kF ends at "OpenZFS!printBuffer+0x58" with RetAddr 0 (the maintainer: "we
+    # presumably lost the stack"): a kernel thread starts in nt's start routines, so the stack
+    # continues past it; its size is unknown, not a 0-byte "start area"
+    name = "openzfs249_0x7f8_kf_driver_frame_retaddr_zero_x64.txt"
+    s, = stacks(name)
+    last = s["frames"][-1]
+    assert (last["call_site"], last["size"], last["size_unknown_reason"]) == (
+        "OpenZFS!printBuffer+0x58", None, "base-unknown")
+    assert [f["size"] for f in s["frames"][:2]] == [0x2c0, 0x90]  # kF's Memory: 2c0, 90
+    code, out, err = run(name)
+    assert "? stack continues" in out and "start area" not in out
+    assert "OpenZFS ? B in 1 frame (driver)" in out

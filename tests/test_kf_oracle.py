@@ -62,7 +62,9 @@ def test_sizes_equal_kf_memory_cells(path):
         assert pos_of  # the stack had frames
     if path.name.startswith("015_"):
         pytest.skip("fragment: a single kf row, no neighbour to check against")
-    assert checked >= 3, "no frame of %s was checked against kf" % path.name
+    # every frame kf sizes is checked: a three-row kF has two (openzfs #249)
+    assert checked >= (2 if path.name.startswith("openzfs249_") else 3), \
+        "no frame of %s was checked against kf" % path.name
 
 
 def test_deep_dive_example_charges_createfilew_0x160_to_frame_1():

@@ -184,11 +184,14 @@ def module_items(r: StackReport) -> List[str]:
     module owns a byte there (the budget's stack holds only the outermost frame)."""
     if not any(m.bytes for m in r.modules):
         return []
+    # a module none of whose frames has a known size owns "?" bytes, not 0
+    sized = {f.module or "?" for f in r.frames if f.size is not None}
     out = []
     for m in r.modules:
-        share = "" if m.share is None else "%.0f%%" % (100 * m.share)
+        total = nbytes(m.bytes) if m.bytes or m.module in sized else "?"
+        share = "" if m.share is None or total == "?" else "%.0f%%" % (100 * m.share)
         tags = ", ".join(x for x in (share, "driver" if m.driver else "") if x)
-        out.append("%s %s B in %d frame%s%s" % (m.module, nbytes(m.bytes), m.frames,
+        out.append("%s %s B in %d frame%s%s" % (m.module, total, m.frames,
                                                "" if m.frames == 1 else "s",
                                                " (%s)" % tags if tags else ""))
     return out

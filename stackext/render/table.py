@@ -48,8 +48,9 @@ def _reason(r: StackReport, f: Frame) -> str:
             else "start area up to StackBase"
     if reason == UnknownReason.BASE_UNKNOWN:
         # the log or walk stops here and the base is not known: the thread's start, or a cut
-        return "start area, base unknown" if key in K.START_ROUTINES or (
-            f.ret == 0 and key not in K.SWITCH_BACK_ROUTINES) else "stack continues"
+        kernel_frame = f.sp is not None and K.is_kernel_address(f.sp, r.arch)
+        return "start area, base unknown" if K.starts_thread(key, f.ret, kernel_frame) \
+            else "stack continues"
     return reason.short
 
 
