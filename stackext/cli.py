@@ -93,11 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _file_reports(path: str, args: argparse.Namespace, opts,
-                  stackless: List[StackInput]) -> Iterator[StackReport]:
-    for item in windbg.read_file(path, threads_without_stack=True):
-        if isinstance(item, StackInput) and not item.frames:
-            stackless.append(item)  # a !thread block that printed no stack: said, not analysed
-            continue
+                  stackless: List[object]) -> Iterator[StackReport]:
+    for item in windbg.read_file(path, threads_without_stack=True, skipped=True):
+        if isinstance(item, windbg.Skipped) or isinstance(item, StackInput) and not item.frames:
+            stackless.append(item)  # a !thread block without a stack, a listing without SPs:
+            continue  # said, not analysed
         if isinstance(item, windbg.EmbeddedJson):
             reports = RJ.load(item.text, item.source)
             for r in reports:  # a live target (or older stackext) names no dump: the log does
@@ -122,15 +122,19 @@ def _stacks(args: argparse.Namespace, failed: Callable[[StackextError], None],
     opts.totals = args.format not in FRAMES_ONLY  # what the format prints, no more
     found = 0
     for path in expand(args.files):
-        stackless: List[StackInput] = []
+        stackless: List[object] = []
         try:
             for r in _file_reports(path, args, opts, stackless):
                 found += 1
                 yield r
         except StackextError as e:
             failed(e)
-        if stackless and args.thread is None:
-            noted(_stackless_note(stackless))
+        threads = [x for x in stackless if isinstance(x, StackInput)]
+        if threads and args.thread is None:
+            noted(_stackless_note(threads))
+        for x in stackless:
+            if isinstance(x, windbg.Skipped):
+                noted("%s: a listing not read: %s" % (x.source, x.why))
     if args.thread is not None and not found:
         failed(StackextError("no stack of thread %s in the input" % (args.thread,),
                              ", ".join(args.files) or "<stdin>"))

@@ -8,11 +8,12 @@ stackext.symbols, shared with the pykd source.
 
 import importlib
 
-__all__ = ["EmbeddedJson", "Item", "Reader", "read_file", "read_stacks"]
+__all__ = ["EmbeddedJson", "Item", "Reader", "Skipped", "read_file", "read_stacks"]
 
 # Imported when first used: the debugger's knf continuation needs only `rows`, and every `!py`
 # is a fresh interpreter that would otherwise pay for the whole reader (~15 ms).
-_WHERE = {"EmbeddedJson": "lines", "Item": "lines", "Reader": "reader", "read_file": "files",
+_WHERE = {"EmbeddedJson": "lines", "Item": "lines", "Skipped": "lines", "Reader": "reader",
+          "read_file": "files",
           "read_stacks": "reader"}
 
 

@@ -32,9 +32,9 @@ PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?
 TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspend:")
 # x64 kb in recent WinDbg has no Child-SP column, kc has nothing but the call sites:
 # " # RetAddr               : Args to Child                                      : Call Site"
-# " #  Call Site"
+# " #  Call Site", and k's "RetAddr               Call Site" where it prints no Child-SP
 NO_SP_HEADER_RE = re.compile(
-    r"^(?:#?\s*RetAddr\s+:\s*Args to Child\s*:\s*Call Site|#\s*Call Site\s*$)", re.I)
+    r"^(?:#?\s*RetAddr\s+(?::\s*Args to Child\s*:\s*)?Call Site|#\s*Call Site\s*$)", re.I)
 # A row of that layout (x64 kb without its header, as people paste it; a mail list may wrap it
 # after the arguments):
 # 00 fffff805`8d0a04e9     : 00000000`0000000a 00000000`00000008 ... : nt!KeBugCheckEx
@@ -269,6 +269,14 @@ class EmbeddedJson:
 
     source: str
     text: str
+
+
+class Skipped(NamedTuple):
+    """A listing the log has but no size can come from (no Child-SP column, rows run together),
+    in a log with other stacks: said, not analysed."""
+
+    source: str  # "file:line" of its first row or header
+    why: str
 
 
 Item = Union[StackInput, EmbeddedJson]

@@ -32,10 +32,11 @@ from stackext.sources.windbg.rows import (
 from stackext.sources.windbg.stack import OpenStack, attach_thread, build, thread_stack
 
 
-def read_stacks(lines: Iterable[str], name: str,
-                threads_without_stack: bool = False) -> Iterator[Item]:
+def read_stacks(lines: Iterable[str], name: str, threads_without_stack: bool = False,
+                skipped: bool = False) -> Iterator[Item]:
     """Yield each stack (and each embedded stackext JSON) as soon as it ends in the log. With
-    `threads_without_stack`, also the !thread blocks that printed no stack (frames empty)."""
+    `threads_without_stack`, also the !thread blocks that printed no stack (frames empty); with
+    `skipped`, at the end a lines.Skipped for the first listing no size can come from."""
     reader = Reader(name, threads_without_stack)
     notes = FrameNotes(name)
     dps = DpsCapture(name)
@@ -58,9 +59,12 @@ def read_stacks(lines: Iterable[str], name: str,
     reader.retire_last()
     yield from notes.hold(last + reader.drain(), final=True)
     paste.finish(reader.found)
-    if not reader.found and reader.refused is not None:  # the first line no size can come from
+    if reader.refused is not None:  # the first line no size can come from
         line, why = reader.refused
-        raise StackextError(L.REFUSALS[why], where="%s:%d" % (name, line))
+        if not reader.found:
+            raise StackextError(L.REFUSALS[why], where="%s:%d" % (name, line))
+        if skipped:
+            yield L.Skipped("%s:%d" % (name, line), L.REFUSALS[why])
     if not reader.found:
         raise StackextError(
             "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)",
