@@ -84,6 +84,8 @@ INBOX_MODULES = frozenset(
         "mscoree", "mscoreei", "mscorwks", "mscorsvr", "clr", "coreclr", "clrjit", "mscorjit",
         "mscorlib", "mscorlib_ni", "system_ni", "system_private_corelib", "hostpolicy",
         "hostfxr",
+        # the boot manager and OS loader (boot applications)
+        "bootmgfw", "bootmgr", "winload", "winresume",
         # IIS's worker process and runtime
         "iisrtl", "iiscore", "w3dt", "w3tp", "w3wphost", "w3isapi", "httpapi",
     )

@@ -17,6 +17,7 @@ from stackext.model import (
     Segment,
     SegmentKind,
     StackReport,
+    SymbolQuality,
     VerdictKind,
 )
 
@@ -89,7 +90,7 @@ _GAP = {GapKind.ELIDED: "a `...` line", GapKind.NUMBER_JUMP: "the frame numbers 
         GapKind.UNWIND_WARNING: "an unwind warning", GapKind.UNREADABLE: "an unreadable row"}
 
 
-def _where_lost(lt: LostTrack) -> str:
+def _where_lost(lt: LostTrack, symbols: bool) -> str:
     """The first clause: what the text shows about the frame in no module."""
     ip = "frame %02x's instruction pointer %s" % (lt.frame, lt.call_site)
     fault = "" if lt.fault_arg is None else \
@@ -106,11 +107,18 @@ def _where_lost(lt: LostTrack) -> str:
         trap = "" if lt.trap_site is None else " (from %s's trap frame)" % lt.trap_site
         return ("%s%s is code outside any loaded module%s, so the unwinder has no unwind data "
                 "for it" % (ip, trap, fault))
+    if lt.module and symbols:  # its PDB is loaded: the advice to load it would be wrong
+        why = ("%s's symbols are loaded (the log names its functions), so the address the walk "
+               "read as its return address was no return into a loaded module: code outside "
+               "them, or the stack overwritten there" % lt.module)
+    elif lt.module:
+        why = ("%s has no symbols or unwind data there: put its PDB on the symbol path and run "
+               "`.reload /f %s`" % (lt.module, lt.module))
+    else:
+        why = "no module there"
     return ("the stack walk lost track after frame %02x (%s): %s lies in no loaded module, so "
             "the unwinder guessed the caller from the next stack slots; %s" % (
-                lt.after, lt.after_site, ip,
-                ("%s has no symbols or unwind data there: put its PDB on the symbol path and run "
-                 "`.reload /f %s`" % (lt.module, lt.module)) if lt.module else "no module there"))
+                lt.after, lt.after_site, ip, why))
 
 
 def lost_track(r: StackReport) -> Optional[str]:
@@ -119,7 +127,9 @@ def lost_track(r: StackReport) -> Optional[str]:
     lt = r.lost_track
     if lt is None:
         return None
-    text = _where_lost(lt)
+    pdb = SymbolQuality.PDB
+    text = _where_lost(lt, lt.module is not None and any(
+        f.module == lt.module and f.function and f.symbol_quality is pdb for f in r.frames))
     if lt.invalid_from is not None and lt.invalid_from != lt.frame:
         text += ("; frame %02x's instruction pointer %s is not a valid (canonical) address: the "
                  "stack contents were overwritten" % (lt.invalid_from, lt.invalid_site))

@@ -529,3 +529,15 @@ def test_a_driver_frame_that_returns_to_0_is_where_the_walk_lost_the_stack_not_i
     code, out, err = run(name)
     assert "? stack continues" in out and "start area" not in out
     assert "OpenZFS ? B in 1 frame (driver)" in out
+
+
+def test_a_walk_lost_after_a_module_with_symbols_does_not_ask_for_its_symbols():
+    # frame 00 is "nt!DbgBreakPointWithStatus [d:\rs2\minkernel\ntos\rtl\amd64\debugstb.asm @
+    # 130]": nt's private PDB is loaded, so ".reload /f nt" is no advice for the IP
+    # fffff801`b56d24aa (in no module) after it
+    name = "msdocs_thread_running_frames_off_thread_stack_nt_private_symbols_x64.txt"
+    s, = [x for x in stacks(name) if x["lost_track"] is not None]
+    text = s["lost_track"]["text"]
+    assert "nt's symbols are loaded" in text and ".reload" not in text
+    assert s["lost_track"]["call_site"] == "0xfffff801`b56d24aa"
+    assert s["verdict_id"] == "no-thread-stack"
