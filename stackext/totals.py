@@ -32,7 +32,7 @@ def rollups(report: StackReport, frames: List[Frame]) -> None:
         if not f.inline:
             # a nearest-export name is no function: roll such frames up by call site
             fkey = f.call_site if f.symbol_quality is not pdb else \
-                "%s!%s" % (f.module, f.function) if f.module and f.function else \
+                f"{f.module}!{f.function}" if f.module and f.function else \
                 f.module or f.call_site  # Frame.symbol, inline
             x = funcs.get(fkey)
             if x is None:
