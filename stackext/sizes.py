@@ -134,7 +134,11 @@ def start_area(frames: List[Frame], names: List[str], report: StackReport,
     if later and not next_is_user:
         return
     reaches = _reaches_start(f, names[last], next_is_user, report.arch)
-    if not reaches and f.size_unknown_reason == UnknownReason.STACK_CONTINUES and f.sp < base:
+    # (an x86 outermost frame has a size, its EBP's distance from the one before: the stack
+    # continues above its EBP all the same)
+    continues = f.size_unknown_reason == UnknownReason.STACK_CONTINUES or (
+        K.ARCH[report.arch].sp_is_frame_pointer and f.size_unknown_reason is None)
+    if not reaches and continues and f.sp < base:
         # the log (or the walk) stops before the thread's start: say how much is not shown
         report.not_shown = base - f.sp
     if reaches and f.sp < base:

@@ -164,3 +164,15 @@ def test_undecorated_names():
     assert [fn_key(x) for x in ("_KiTrap0E", "@KiSwapContext@4", "__RtlUserThreadStart",
                                 "KiTrap0E", "_except_handler4", None)] == [
         "kitrap0e", "kiswapcontext", "rtluserthreadstart", "kitrap0e", "except_handler4", ""]
+
+
+def test_a_waiting_x86_threads_current_sizes_frame_00_and_the_cut_is_said():
+    # !thread of a waiting thread: "Current 8dd9f5a8" is the ESP KiSwapContext saved, so frame
+    # 00 (ChildEBP 8dd9f5c0) owns 0x18; the author cut the listing with "....": the frames stop
+    # 8dda0000 - 8dd9f7a0 = 0x860 below StackBase, which was in `used` (0xa58) and nowhere else
+    r = [x for x in reports("x86_thread_usbhub_0x9f_wait_elided.txt") if x.thread is not None]
+    (t,) = r
+    assert t.state.startswith("WAIT") and t.used == 0x8dda0000 - 0x8dd9f5a8 == 0xa58
+    assert t.frame(0).call_site == "nt!KiSwapContext+0x26" and sizes(t, 0) == [0x18]
+    assert t.not_shown == 0x8dda0000 - 0x8dd9f7a0 == 2144
+    assert sum(f.size for f in t.frames) + t.not_shown == t.used

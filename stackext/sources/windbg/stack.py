@@ -224,6 +224,11 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
         # registers whose EBP is frame 00's ChildEBP give the ESP it ran at
         result.current_sp = next((t.sp for t in result.traps if t.fp == frames[0].sp and
                                   t.sp is not None and t.sp <= t.fp), None)
+        waited = result.kernel_stack
+        if result.current_sp is None and waited is not None and \
+                (result.state or "").startswith("WAIT") and 0 <= frames[0].sp - waited <= K.PAGE:
+            # a waiting thread's !thread "Current" is the ESP KiSwapContext saved: frame 00's
+            result.current_sp = waited
     result.complete = stack.complete
     if stack.last_unreadable_row:
         result.complete = False
