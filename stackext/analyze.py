@@ -229,6 +229,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     if m is not None:
         V.judge(report, m)
     V.invalid_stack_pointer(report)
+    V.corrupt_esp(report, frames, stack.traps)
     if lost is not None:
         _lost_proof(report, lost[1])
     _marks(report, frames, opts, stack.export_modules)

@@ -156,6 +156,7 @@ class VerdictKind(str, Enum):
     # what follows the double-fault stack runs kernel code on a user-space SP (a corrupted RSP)
     DOUBLE_FAULT_OFF_STACK = "double-fault-off-stack"
     DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
+    DOUBLE_FAULT_CORRUPT_SP = "double-fault-corrupt-sp"  # x86: the fault's ESP above the EBP
     # 0x139 Arg1 4 (FAST_FAIL_INCORRECT_STACK): the kernel found the SP outside the thread's stack
     # limits; the frames do not show an overflow
     INVALID_STACK_POINTER = "invalid-stack-pointer"

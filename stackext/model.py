@@ -261,6 +261,7 @@ class StackReport:
     # A double fault without bounds whose Arg3 is the innermost thread-stack SP: how far below a
     # page boundary it lies (where an overflow into the guard page faults; inferred).
     arg3_below_page: Optional[int] = None
+    fault_sp: Optional[int] = None  # x86 0x7F/8: its .tss/.trap ESP, above frame 00's EBP
     start_area: Optional[int] = None
     thread_segment: Optional[int] = None
     heaviest: List[int] = field(default_factory=list)  # frame numbers, heaviest first

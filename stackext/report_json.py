@@ -142,7 +142,7 @@ def stack_dict(r: StackReport, leave_out: Collection[str] = ()) -> Dict[str, Any
         "verdict_proven": r.verdict_proven, "not_proven": [n.value for n in r.not_proven],
         "unattributed": r.unattributed,
         "lost_track": _lost_track(r),
-        "arg3_below_page": r.arg3_below_page,
+        "arg3_below_page": r.arg3_below_page, "fault_sp": hex_or_none(r.fault_sp),
         "start_area": r.start_area, "thread_segment": r.thread_segment,
         "frames_from": r.frames_from.value,
         "high_water": None if r.high_water is None else _high_water(r.high_water),
@@ -202,7 +202,7 @@ def _load_high_water(d: Optional[Dict[str, Any]]) -> Optional[HighWater]:
 def load_stack(d: Dict[str, Any]) -> StackReport:
     sd = dict(d)
     for k in ("thread", "process", "stack_base", "stack_limit", "committed_limit",
-              "exception_code"):
+              "exception_code", "fault_sp"):
         sd[k] = unhex(sd.get(k))
     sd["guard_overflow"] = bool(d.get("overflow")) and (
         sd["exception_code"] == K.STATUS_STACK_OVERFLOW or d.get("guard_left") is not None)

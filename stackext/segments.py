@@ -112,7 +112,10 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
                     _mb(p[0].sp - phys[i - 1][-1].sp))
         elif p and not is_kernel[i]:
             kind = SegmentKind.USER
-        elif not K.IST_ROUTINES.isdisjoint(names):
+        elif not K.IST_ROUTINES.isdisjoint(n for f, n in zip(seg_frames, names)
+                                           if f.sp is not None):
+            # (x86 KiTrap08 with a null EBP is no frame on the double-fault stack: the frames
+            # after it run on the thread's)
             kind = SegmentKind.IST
             note = "double-fault/NMI/machine-check stack"
         elif p and base is not None and _all_in_thread(p, limit, base):

@@ -229,6 +229,20 @@ def is_double_fault(report: StackReport, names: List[str]) -> bool:
         not K.DOUBLE_FAULT_ROUTINES.isdisjoint(names)
 
 
+def corrupt_esp(report: StackReport, frames: List[Frame], contexts) -> None:
+    """x86 0x7F/8 whose double-fault context (.tss, .trap: registers whose EBP is frame 00's
+    ChildEBP) has its ESP above that EBP: no function runs so (a stack running out leaves ESP
+    below EBP), so the ESP was corrupted: not an overflow, whatever the budget. An overflow the
+    SPs prove stays one."""
+    if not report.double_fault or report.overflow or not K.ARCH[report.arch].sp_is_frame_pointer \
+            or not frames or frames[0].sp is None:
+        return
+    ebp = frames[0].sp
+    esp = next((c.sp for c in contexts if c.fp == ebp and c.sp is not None and c.sp > ebp), None)
+    if esp is not None:
+        report.fault_sp, report.verdict = esp, VerdictKind.DOUBLE_FAULT_CORRUPT_SP
+
+
 def invalid_stack_pointer(report: StackReport) -> None:
     """Bug check 0x139 with Arg1 4 (FAST_FAIL_INCORRECT_STACK): the kernel itself found the SP
     outside the thread's stack limits. That is what the text proves; unless the frames show an

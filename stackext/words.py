@@ -78,6 +78,9 @@ _FIXED = {
     VerdictKind.DOUBLE_FAULT_NOT_NEAR: (
         "double fault (0x7F/8), but the thread stack is not near its limit: look for another "
         "cause (a corrupted stack pointer gives the same bugcheck)"),
+    VerdictKind.DOUBLE_FAULT_CORRUPT_SP: (
+        "double fault (0x7F/8) from a corrupted ESP (its context's ESP above frame 00's EBP), "
+        "not an overflow"),
     VerdictKind.INVALID_STACK_POINTER: (
         "invalid stack pointer: the kernel found the stack pointer outside the thread's stack "
         "limits (bug check 0x139, Arg1 4: FAST_FAIL_INCORRECT_STACK); not shown to be an "
@@ -151,6 +154,12 @@ def verdict(r: StackReport) -> str:
         return _double_fault_unproven(r)
     elif r.verdict == VerdictKind.DOUBLE_FAULT_OFF_STACK:
         return _double_fault_off_stack(r)
+    elif r.verdict == VerdictKind.DOUBLE_FAULT_CORRUPT_SP and r.fault_sp is not None and \
+            r.frames and r.frames[0].sp is not None:
+        ebp = r.frames[0].sp
+        return ("double fault (0x7F/8), but its context's ESP 0x%x lies 0x%x above frame 00's "
+                "EBP 0x%x, where no function runs (a stack running out leaves ESP below EBP): "
+                "a corrupted ESP, not an overflow" % (r.fault_sp, r.fault_sp - ebp, ebp))
     elif r.verdict == VerdictKind.OK and not r.verdict_proven:
         text = "no overflow seen"
     else:

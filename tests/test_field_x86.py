@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from stackext import report_json as RJ
+from stackext import words
 from stackext.analyze import analyze
 from stackext.model import SizeNote, UnknownReason
 from stackext.render import render
@@ -176,3 +177,19 @@ def test_a_waiting_x86_threads_current_sizes_frame_00_and_the_cut_is_said():
     assert t.frame(0).call_site == "nt!KiSwapContext+0x26" and sizes(t, 0) == [0x18]
     assert t.not_shown == 0x8dda0000 - 0x8dd9f7a0 == 2144
     assert sum(f.size for f in t.frames) + t.not_shown == t.used
+
+
+def test_a_double_fault_whose_esp_lies_above_frame_00s_ebp_is_a_corrupted_esp():
+    # Microsoft's single-bit ESP example: the TSS context (.tss 28) has esp=f5da9948
+    # ebp=f5d2997c, and f5d2997c is frame 00's ChildEBP; an ESP 0x7ffcc above its frame's EBP is
+    # no stack running out (was "probably a stack overflow"); the same thread's !thread, whose
+    # frame 00 is nt!_KiTrap08 with a null EBP, runs on the thread stack, not near its limit
+    first, second = reports("msdocs_x86_0x7f8_single_bit_esp_tss_thread.txt")
+    assert first.verdict.value == "double-fault-corrupt-sp" and not first.overflow
+    assert first.fault_sp == 0xf5da9948 and first.frames[0].sp == 0xf5d2997c
+    assert "lies 0x7ffcc above frame 00's EBP 0xf5d2997c" in words.verdict(first)
+    assert second.verdict.value == "double-fault-not-near-limit"
+    assert [s.kind.value for s in second.segments][:1] == ["thread"]
+    # JSON keeps it (a kd log's document read back)
+    (back,) = RJ.load(render([first], "json"))
+    assert back.fault_sp == 0xf5da9948 and words.verdict(back) == words.verdict(first)

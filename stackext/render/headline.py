@@ -49,6 +49,8 @@ _OTHER = {
                                        "(no StackBase/StackLimit)",
     VerdictKind.DOUBLE_FAULT_NOT_NEAR: "DOUBLE FAULT, but the thread stack is not near its "
                                        "limit",
+    VerdictKind.DOUBLE_FAULT_CORRUPT_SP: "DOUBLE FAULT from a corrupted ESP (above frame 00's "
+                                         "EBP), not an overflow",
     VerdictKind.INVALID_STACK_POINTER: "INVALID STACK POINTER (0x139/4): the kernel found the "
                                        "SP outside the thread's stack limits, not shown to be "
                                        "an overflow",
