@@ -195,10 +195,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
         kernel = any(f.sp is not None and K.is_kernel_address(f.sp, arch) for f in frames)
     lost = find_lost(frames, kernel, arch, stack.frames_from, stack.bugcheck)
     walked = frames  # KiStartSystemThread's bounds hold even past where the walk lost track
-    # once: the routine tables' key per frame (K.fn_key, inline)
-    walked_names = [(f.function or "").lower() for f in walked]
-    if arch == "x86":  # "_KiTrap0E": x86 symbols keep the C decoration
-        walked_names = [K.undecorated(n) for n in walked_names]
+    walked_names = _routine_keys(walked, arch)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
@@ -223,15 +220,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     if lost is not None:
         mark_lost(frames, lost[1].cause)
     start_area(frames, names, report, report.stack_base)
-    V.budget(report, opts.budget, origin, stack.bounds_note)
-    report.double_fault = V.is_double_fault(report, names)
-    m = V.measure(stack, report, frames)
-    if m is not None:
-        V.judge(report, m)
-    V.invalid_stack_pointer(report)
-    V.corrupt_esp(report, frames, stack.traps)
-    if lost is not None:
-        _lost_proof(report, lost[1])
+    _judge(report, stack, frames, names, opts, origin)
     _marks(report, frames, opts, stack.export_modules)
     if opts.totals:
         rollups(report, frames)
@@ -247,6 +236,29 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
         report.warnings.append("this stack is cut short: frames beyond the last one shown are "
                                "not in the log")
     return report
+
+
+def _routine_keys(frames: List[Frame], arch: str) -> List[str]:
+    """Each frame's key in the routine tables (K.fn_key), computed once, inline."""
+    names = [(f.function or "").lower() for f in frames]
+    if arch == "x86":  # "_KiTrap0E": x86 symbols keep the C decoration
+        names = [K.undecorated(n) for n in names]
+    return names
+
+
+def _judge(report: StackReport, stack: StackInput, frames: List[Frame], names: List[str],
+           opts: AnalysisOptions, origin: Optional[Origin]) -> None:
+    """The budget, the double fault and the verdict (stackext.verdict's steps, in order); on a
+    walk that lost track, nothing judged is proven."""
+    V.budget(report, opts.budget, origin, stack.bounds_note)
+    report.double_fault = V.is_double_fault(report, names)
+    m = V.measure(stack, report, frames)
+    if m is not None:
+        V.judge(report, m)
+    V.invalid_stack_pointer(report)
+    V.corrupt_esp(report, frames, stack.traps)
+    if report.lost_track is not None:
+        _lost_proof(report, report.lost_track)
 
 
 def _new_report(stack: StackInput, arch: str, kernel: bool, frames: List[Frame],

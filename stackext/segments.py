@@ -99,19 +99,9 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         names = all_names[s:e]
         p = phys[i]
         nxt_name = all_names[e] if e < len(frames) else None
-        kind = SegmentKind.UNKNOWN
-        note = None
-        if p and not is_kernel[i] and not kernel and base is not None and limit is not None \
-                and not _all_in_thread(p, limit, base):
-            # a user target's SP off its TEB stack: a fiber, a hand-made stack, a zero context
-            kind, note = SegmentKind.UNKNOWN, "not on the thread's stack (StackBase/StackLimit)"
-        elif p and not is_kernel[i] and i and phys[i - 1] and \
-                p[0].sp - phys[i - 1][-1].sp > K.USER_JUMP_LIMIT:
-            kind, note = SegmentKind.UNKNOWN, "its SP lies %s above the frame before it: no " \
-                "stack the thread ran on (where a frame pointer chain ran off)" % (
-                    _mb(p[0].sp - phys[i - 1][-1].sp))
-        elif p and not is_kernel[i]:
-            kind = SegmentKind.USER
+        kind, note = SegmentKind.UNKNOWN, None
+        if p and not is_kernel[i]:
+            kind, note = _user_kind(p, phys[i - 1] if i else [], kernel, limit, base)
         elif not K.IST_ROUTINES.isdisjoint(n for f, n in zip(seg_frames, names)
                                            if f.sp is not None):
             # (x86 KiTrap08 with a null EBP is no frame on the double-fault stack: the frames
@@ -120,19 +110,8 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
             note = "double-fault/NMI/machine-check stack"
         elif p and base is not None and _all_in_thread(p, limit, base):
             kind = SegmentKind.THREAD
-        elif i != outermost_kernel and _switched(names, nxt_name, K.EXCEPTION_STACK_ROUTINES,
-                                                 K.EXCEPTION_STACK_CONTINUE):
-            kind = SegmentKind.EXCEPTION
-        elif i != outermost_kernel and not K.DPC_ROUTINES.isdisjoint(names):
-            kind = SegmentKind.DPC
-        elif i != outermost_kernel and (
-            any(n.startswith(K.ISR_ROUTINES_PREFIX) for n in names)
-            or (nxt_name is not None and nxt_name.startswith(K.ISR_ROUTINES_PREFIX))
-        ):
-            kind = SegmentKind.ISR
-        elif i != outermost_kernel and _switched(names, nxt_name, K.EXPAND_ROUTINES,
-                                                 K.EXPAND_ROUTINES):
-            kind = SegmentKind.EXPANDED
+        elif i != outermost_kernel and (side := _side_kind(names, nxt_name)) is not None:
+            kind = side
         elif i == outermost_kernel and base is None:
             kind = SegmentKind.THREAD
         segs.append(Segment(index=i, kind=kind, first_frame=seg_frames[0].index if seg_frames
@@ -148,6 +127,34 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         users = [s.index for s in segs if s.kind == SegmentKind.USER]
         thread = users[-1] if users else None
     return segs, thread
+
+
+def _user_kind(p: List[Frame], before: List[Frame], kernel: bool, limit: Optional[int],
+               base: Optional[int]) -> Tuple[SegmentKind, Optional[str]]:
+    """A run of user-space SPs (`p`: its physical frames; `before`: the run's before it)."""
+    if not kernel and base is not None and limit is not None and \
+            not _all_in_thread(p, limit, base):
+        # a user target's SP off its TEB stack: a fiber, a hand-made stack, a zero context
+        return SegmentKind.UNKNOWN, "not on the thread's stack (StackBase/StackLimit)"
+    if before and p[0].sp - before[-1].sp > K.USER_JUMP_LIMIT:
+        return SegmentKind.UNKNOWN, "its SP lies %s above the frame before it: no stack the " \
+            "thread ran on (where a frame pointer chain ran off)" % _mb(p[0].sp - before[-1].sp)
+    return SegmentKind.USER, None
+
+
+def _side_kind(names: List[str], nxt_name: Optional[str]) -> Optional[SegmentKind]:
+    """A kernel run other than the outermost: the stack a routine in it (or the one outward
+    of it) switched to, if any says."""
+    if _switched(names, nxt_name, K.EXCEPTION_STACK_ROUTINES, K.EXCEPTION_STACK_CONTINUE):
+        return SegmentKind.EXCEPTION
+    if not K.DPC_ROUTINES.isdisjoint(names):
+        return SegmentKind.DPC
+    if any(n.startswith(K.ISR_ROUTINES_PREFIX) for n in names) or \
+            (nxt_name is not None and nxt_name.startswith(K.ISR_ROUTINES_PREFIX)):
+        return SegmentKind.ISR
+    if _switched(names, nxt_name, K.EXPAND_ROUTINES, K.EXPAND_ROUTINES):
+        return SegmentKind.EXPANDED
+    return None
 
 
 def _mb(n: int) -> str:
