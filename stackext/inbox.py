@@ -65,8 +65,7 @@ INBOX_MODULES = frozenset(
         "shell32", "shlwapi", "shcore", "usp10", "lpk", "imm32", "msctf", "uxtheme", "dwmapi",
         "duser",
         "bcrypt", "bcryptprimitives", "crypt32", "ws2_32", "mswsock", "wow64", "wow64win",
-        "wow64cpu", "wow64base", "msvcp140", "msvcp140d", "vcruntime140", "vcruntime140d",
-        "vcruntime140_1", "msvcp_win", "concrt140", "verifier", "vfbasics", "vrfcore",
+        "wow64cpu", "wow64base", "msvcp_win", "verifier", "vfbasics", "vrfcore",
         "apphelp", "cfgmgr32", "setupapi", "devobj", "powrprof", "umpdc", "sspicli", "cryptbase",
         "dbghelp", "dbgeng", "dbgcore", "windows_storage", "comctl32", "comdlg32", "d3d11",
         "dxgi", "d3d12", "opengl32", "winmm", "version", "psapi", "iphlpapi", "dnsapi",
@@ -75,11 +74,6 @@ INBOX_MODULES = frozenset(
         "jscript9", "vbscript", "mlang", "propsys", "oleacc", "riched20", "msftedit", "d2d1",
         "dwrite", "windowscodecs", "d3d9", "ddraw", "dsound", "mmdevapi", "audioses",
         "xmllite", "msxml3", "msxml6", "secur32", "netutils", "winspool", "sxs",
-        # Microsoft's C/C++ runtimes and MFC (Visual C++ redistributables): not the user's code
-        "msvcr71", "msvcr80", "msvcr90", "msvcr100", "msvcr110", "msvcr120", "msvcp60",
-        "msvcp71", "msvcp80", "msvcp90", "msvcp100", "msvcp110", "msvcp120", "msvcr100d",
-        "msvcr110d", "msvcr120d", "mfc42", "mfc71", "mfc80", "mfc90", "mfc100", "mfc110",
-        "mfc120", "mfc140", "mfc140u",
         # the .NET runtime and its precompiled framework (a managed app's own code is JIT code)
         "mscoree", "mscoreei", "mscorwks", "mscorsvr", "clr", "coreclr", "clrjit", "mscorjit",
         "mscorlib", "mscorlib_ni", "system_ni", "system_private_corelib", "hostpolicy",
@@ -91,6 +85,9 @@ INBOX_MODULES = frozenset(
     )
 )
 INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")
+# Microsoft's C/C++ runtimes and MFC of each Visual C++ version (redistributables, not the
+# user's code), debug builds too: msvcr100, msvcp140d, vcruntime140_1, concrt140, mfc140u
+VERSIONED_RE = re.compile(r"(?:msvc[rp]|vcruntime|concrt|mfc)\d{2,3}(?:_1)?u?d?\Z")
 
 
 # A second module of one name gets its base address after it from WinDbg: the 32-bit ntdll of a
@@ -102,7 +99,7 @@ def is_inbox_module(module: Optional[str]) -> bool:
     if not module:
         return False
     m = module.lower()
-    if m in INBOX_MODULES or m.startswith(INBOX_PREFIXES):
+    if m in INBOX_MODULES or m.startswith(INBOX_PREFIXES) or VERSIONED_RE.match(m):
         return True
     renamed = RENAMED_RE.match(m)
     return renamed is not None and renamed.group(1) in INBOX_MODULES

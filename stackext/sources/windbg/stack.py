@@ -12,7 +12,6 @@ from stackext import knowledge as K
 from stackext.model import Frame, Gap, GapKind, Origin, StackInput
 from stackext.sources.windbg import params
 from stackext.sources.windbg.context import Context, ThreadInfo
-from stackext.sources.windbg.pasted import TAG_RE
 from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row, looks_like_row
 
 MAX_FRAMES = 65536
@@ -64,8 +63,9 @@ class OpenStack:
 
     def tail(self, text: str) -> bool:
         """A line that belongs to the last row: kP's parameter lines (windbg.params), or the
-        row's source on the line after it, as kv prints it (HTML tags of a web page's copy left
-        out): "    [f:\\dd\\vctools\\crt_bld\\self_x86\\crt\\src\\crtexe.c @ 555]"."""
+        row's source on the line after it, as kv prints it (a web page's HTML tags are gone:
+        pasted.Paste strips them from every line): "    [f:\\dd\\vctools\\crt_bld\\self_x86\\...
+        \\crtexe.c @ 555]"."""
         if self.params_of is not None and self.params_of is self.frames[-1]:
             closed = params.tail(self.params_of, text)
             if closed is not None and self.param_lines < params.MAX_PARAM_LINES:
@@ -76,7 +76,7 @@ class OpenStack:
         if not self.frames or not text.startswith("["):
             return False
         # the row's own source tail, standing alone: " [file @ line]" (rows.SOURCE_RE)
-        m = SOURCE_RE.match(" " + TAG_RE.sub("", text))
+        m = SOURCE_RE.match(" " + text)
         if m is None or not text.endswith("]"):
             return False
         last = self.frames[-1]
@@ -225,9 +225,9 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
         result.current_sp = next((t.sp for t in result.traps if t.fp == frames[0].sp and
                                   t.sp is not None and t.sp <= t.fp), None)
         waited = result.kernel_stack
-        if result.current_sp is None and waited is not None and \
-                (result.state or "").startswith("WAIT") and 0 <= frames[0].sp - waited <= K.PAGE:
-            # a waiting thread's !thread "Current" is the ESP KiSwapContext saved: frame 00's
+        if result.current_sp is None and waited is not None and K.is_waiting(result.state) \
+                and 0 <= frames[0].sp - waited <= K.PAGE:
+            # a thread not running: !thread's "Current" is the ESP KiSwapContext saved, frame 00's
             result.current_sp = waited
     result.complete = stack.complete
     if stack.last_unreadable_row:
