@@ -193,3 +193,16 @@ def test_a_double_fault_whose_esp_lies_above_frame_00s_ebp_is_a_corrupted_esp():
     # JSON keeps it (a kd log's document read back)
     (back,) = RJ.load(render([first], "json"))
     assert back.fault_sp == 0xf5da9948 and words.verdict(back) == words.verdict(first)
+
+
+def test_x86_tables_name_the_sp_column_childebp_as_k_does():
+    # x86 k prints "ChildEBP RetAddr": the column is the frame pointer, not a Child-SP
+    (r,) = reports("x86_trap_metasploit_ms09065_win32k.txt")[:1]
+    for fmt in ("table", "markdown", "dml"):
+        text = render([r], fmt)
+        head = next(x for x in text.splitlines() if "Call Site" in x)
+        assert "ChildEBP" in head and "Child-SP" not in head, (fmt, head)
+    x64 = [analyze(s) for s in read_file(str(ROOT / "fixtures" /
+                                         "024_insightengineering_ntfs_stacktext_full_x64.txt"))]
+    head = next(x for x in render(x64, "table").splitlines() if "Call Site" in x)
+    assert head.split()[:4] == ["#", "Size", "Child-SP", "Depth"]

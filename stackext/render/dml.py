@@ -68,7 +68,7 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     table = text.frame_table(r, opts)
     markup = [_frame_markup(r, f, p, opts) if f is not None else [esc(c) for c in p]
               for f, p in table]
-    out.extend(T.grid(T.headers(opts), [p for _, p in table], T.right_aligned(opts), markup,
+    out.extend(T.grid(T.headers(opts, r.arch), [p for _, p in table], T.right_aligned(opts), markup,
                       esc))
     for line, index in text.tail_lines(r, opts):
         markup_line = esc(line)

@@ -20,7 +20,7 @@ def render_one(r: StackReport, opts: RenderOptions) -> str:
     out.extend("- " + _esc(x) for x in C.header_lines(r))
     out.append("")
     rows = [[_esc(c) for c in cells] for _, cells in T.rows(r, opts)]
-    out.append(tabulate(rows, headers=T.headers(opts), tablefmt="github",
+    out.append(tabulate(rows, headers=T.headers(opts, r.arch), tablefmt="github",
                         disable_numparse=True))
     if r.modules:
         out.append("")

@@ -1,6 +1,6 @@
 """The frame table a `knf` reader recognises: frame number in hex, the frame's own size in hex
 (kf's Memory, but on the frame's own row: kf prints it one row later, on the caller's), the
-Child-SP, the depth below StackBase (hex), the call site, notes last. Fits a width: long call
+Child-SP (ChildEBP on x86), the depth below StackBase (hex), the call site, notes last. Fits a width: long call
 sites (C++ templates) are shortened in the middle; --wide keeps them whole and adds the size
 in decimal.
 """
@@ -17,12 +17,18 @@ from stackext.render.base import RenderOptions
 
 HEADERS = ["#", "Size", "Child-SP", "Depth", "Call Site", "Notes"]
 WIDE_HEADERS = ["#", "Size", "bytes", "Child-SP", "Depth", "Call Site", "Notes"]
+SP_FRAME_POINTER = "ChildEBP"
 MIN_SITE = 24  # a call site is never cut shorter than this
 Row = Tuple[Optional[Frame], List[str]]
 
 
-def headers(opts: RenderOptions) -> List[str]:
-    return WIDE_HEADERS if opts.wide else HEADERS
+def headers(opts: RenderOptions, arch: Optional[str] = None) -> List[str]:
+    """The table's labels; the SP column named as WinDbg names it for the stack's architecture
+    (x86's k prints ChildEBP: the frame pointer, not the SP)."""
+    hdr = WIDE_HEADERS if opts.wide else HEADERS
+    if arch in K.ARCH and K.ARCH[arch].sp_is_frame_pointer:
+        return [SP_FRAME_POINTER if h == "Child-SP" else h for h in hdr]
+    return hdr
 
 
 def right_aligned(opts: RenderOptions) -> List[bool]:

@@ -44,7 +44,7 @@ def frame_table(r: StackReport, opts: RenderOptions) -> List[T.Row]:
 
 def render_one(r: StackReport, opts: RenderOptions) -> str:
     out = [H.headline(r)] + C.header_lines(r) + [""]
-    out.extend(T.grid(T.headers(opts), [cells for _, cells in frame_table(r, opts)],
+    out.extend(T.grid(T.headers(opts, r.arch), [cells for _, cells in frame_table(r, opts)],
                       T.right_aligned(opts)))
     out.extend(line for line, _ in tail_lines(r, opts))
     return "\n".join(out)
