@@ -1,8 +1,8 @@
 """The frame table a `knf` reader recognises: frame number in hex, the frame's own size in hex
 (kf's Memory, but on the frame's own row: kf prints it one row later, on the caller's), the
-Child-SP (ChildEBP on x86), the depth below StackBase (hex), the call site, notes last. Fits a width: long call
-sites (C++ templates) are shortened in the middle; --wide keeps them whole and adds the size
-in decimal.
+Child-SP (ChildEBP on x86), the depth below StackBase (hex), the call site, notes last. Fits a
+width: long call sites (C++ templates) are shortened in the middle; --wide keeps them whole and
+adds the size in decimal.
 """
 
 from __future__ import annotations
