@@ -1,8 +1,8 @@
 """Plain data: frames, stacks as a source reads them, and the report the analysis makes.
 
-Imports only stackext.kinds (its enums). Sizes are ints in bytes; a value that cannot be known
-is None with a typed reason beside it, never a silent 0. The enums' values are the stable ids of
-the JSON contract; their `label` is the short text people read.
+Imports only stackext.kinds (its enums) and stackext.values. Sizes are ints in bytes; a value that
+cannot be known is None with a typed reason beside it, never a silent 0. The enums' values are the
+stable ids of the JSON contract; their `label` is the short text people read.
 
 The one definition of a frame's **size**: the bytes its function owns on the stack (locals,
 saved registers, outgoing-argument area and the return address into it).
@@ -15,31 +15,31 @@ from typing import Dict, List, Optional, Set
 
 from stackext.kinds import (
     SIDE_STACKS,
-    FrameLayout,
     FramesFrom,
-    Gap,
     GapKind,
-    HighWater,
-    Local,
     LostCause,
-    LostTrack,
     NotProven,
     Origin,
-    ProcessorStack,
     SegmentKind,
     SizeNote,
     SymbolQuality,
-    TrapContext,
     UnknownReason,
     VerdictKind,
 )
+from stackext.values import (
+    FrameLayout,
+    Gap,
+    HighWater,
+    Local,
+    LostTrack,
+    ProcessorStack,
+    TrapContext,
+)
 
-__all__ = [
-    # the typed vocabulary and small values (stackext.kinds), part of the model's face
+__all__ = [  # the vocabulary and small values (stackext.kinds, .values), then the data
     "FramesFrom", "GapKind", "NotProven", "Origin", "SegmentKind", "SymbolQuality",
     "UnknownReason", "VerdictKind", "SizeNote", "TrapContext", "Gap", "Local", "FrameLayout",
     "HighWater", "LostTrack", "LostCause", "ProcessorStack", "SIDE_STACKS",
-    # the data
     "Frame", "Bugcheck", "StackInput", "Segment", "ModuleTotal", "FunctionTotal", "Cycle",
     "StackReport",
 ]
