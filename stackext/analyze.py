@@ -149,7 +149,8 @@ def _segment_accounts(report: StackReport, frames: List[Frame], top: int) -> Non
     for seg in report.segments:
         if seg.index == report.thread_segment:
             seg.used, seg.budget = report.used, report.budget
-        elif seg.low is not None and seg.high is not None and seg.high > seg.low:
+        elif seg.low is not None and seg.high is not None and seg.high > seg.low and \
+                seg.note != S.PAST_START:  # (stale frame pointers prove no bytes used)
             seg.used = seg.high - seg.low
         ranked = sorted((f for f in frames if f.segment == seg.index and f.size and f.driver
                          and f.size_note is None),
@@ -215,6 +216,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
     if K.ARCH[arch].sp_is_frame_pointer:
         split_traps(frames, names, stack.traps)
+    S.past_start(frames, report.segments)
     for f in null_fp:
         f.size_unknown_reason = UnknownReason.NULL_FRAME_POINTER
     if lost is not None:

@@ -28,6 +28,8 @@ class UnknownReason(str, Enum):
     NULL_FRAME_POINTER = "null-frame-pointer"  # x86 ChildEBP 0: the end of the EBP chain
     # the next frame's return address is no valid address: the stack contents were overwritten
     STACK_OVERWRITTEN = "stack-overwritten"
+    # a kernel row outward of the thread's start routine: the walk followed stale frame pointers
+    PAST_START = "past-thread-start"
 
     @property
     def label(self) -> str:
@@ -55,6 +57,8 @@ _REASON_LABELS = {
                                       "to measure from",
     UnknownReason.STACK_OVERWRITTEN: "the return address above this frame is not a valid "
                                      "(canonical) address: the stack contents were overwritten",
+    UnknownReason.PAST_START: "outward of the thread's start routine: the walk followed stale "
+                              "frame pointers, no frame of this thread",
 }
 _REASON_SHORT = {
     UnknownReason.OTHER_STACK: "stack switch",
@@ -68,6 +72,7 @@ _REASON_SHORT = {
     UnknownReason.TRAP_FRAME: "trap frame unknown",
     UnknownReason.NULL_FRAME_POINTER: "null EBP",
     UnknownReason.STACK_OVERWRITTEN: "stack overwritten",
+    UnknownReason.PAST_START: "past thread start",
 }
 
 

@@ -152,6 +152,13 @@ START_ROUTINES = frozenset(
     )
 )
 
+# Where a kernel thread's stack begins: the frame the kernel built at StackBase for the thread.
+# A kernel row outward of one is no frame of the thread: the walk followed stale frame pointers
+# (x86's EBP chain runs on into whatever the stack held before). KiStartUserThread is not one:
+# KiStartUserThreadReturn and the thread's user frames follow it.
+THREAD_ORIGIN_ROUTINES = frozenset({"kithreadstartup", "kistartsystemthread",
+                                    "kxstartsystemthread"})
+
 
 def starts_thread(name: str, ret: Optional[int], kernel_frame: bool) -> bool:
     """Is this outermost frame where its thread's stack begins? A start routine (`name`: the

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 from stackext import knowledge as K
-from stackext.model import SIDE_STACKS, Frame, Segment, SegmentKind, StackReport
+from stackext.model import SIDE_STACKS, Frame, Segment, SegmentKind, StackReport, UnknownReason
 
 
 def _in_thread(sp: int, limit: Optional[int], base: Optional[int]) -> Optional[bool]:
@@ -41,20 +41,23 @@ def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
     - b < a: stacks grow down, so going outward the SP can only rise;
     - in kernel space, b - a > jump_limit: no kernel frame is bigger than the whole stack;
     - one is on the thread's own stack and the other not (kernel bounds, or a user target's TEB
-      bounds: a fiber or a hand-made stack), where the bounds say.
+      bounds: a fiber or a hand-made stack), where the bounds say;
+    - the inner frame is where a kernel thread's stack begins (K.THREAD_ORIGIN_ROUTINES): a
+      kernel frame outward of it is the walk following stale frame pointers.
     User stacks reserve 1 MB or more: a huge frame there (_alloca) is real, not a switch --
     short of K.USER_JUMP_LIMIT."""
     runs: List[Tuple[int, int]] = []
     start = 0
     floor = K.ARCH[arch].kernel_floor
-    ist_routines = K.IST_ROUTINES
-    a = ka = ta = ist = None  # the last physical frame's SP, kernel, on the thread, IST handler
+    ist_routines, origins = K.IST_ROUTINES, K.THREAD_ORIGIN_ROUTINES
+    # the last physical frame's SP, kernel, on the thread, IST handler, thread start
+    a = ka = ta = ist = origin = None
     for pos, f in enumerate(frames):
         sp = f.sp
         if f.inline or sp is None:
             continue
         kb, tb = sp >= floor, _in_thread(sp, limit, base)
-        if a is not None and (ka != kb or ist or sp < a or sp - a > (
+        if a is not None and (ka != kb or ist or (origin and kb) or sp < a or sp - a > (
                 jump_limit if kb else K.USER_JUMP_LIMIT) or
                 (ta is not None and tb is not None and ta != tb)):
             # inline frames between belong to the outer physical frame they sit in
@@ -63,7 +66,8 @@ def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
                 cut -= 1
             runs.append((start, cut))
             start = cut
-        a, ka, ta, ist = sp, kb, tb, names[pos] in ist_routines
+        name = names[pos]
+        a, ka, ta, ist, origin = sp, kb, tb, name in ist_routines, name in origins
     if frames:
         runs.append((start, len(frames)))
     return runs
@@ -91,7 +95,12 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
     segs: List[Segment] = []
     phys = [[f for f in frames[s:e] if not f.inline and f.sp is not None] for s, e in runs]
     is_kernel = [bool(p) and K.is_kernel_address(p[0].sp, arch) for p in phys]
-    kernel_runs = [i for i, k in enumerate(is_kernel) if k]
+    # a kernel run outward of the thread's start routine: stale frame pointers (split's rule)
+    ends = [max((pos for pos in range(s, e) if not frames[pos].inline
+                 and frames[pos].sp is not None), default=None) for s, e in runs]
+    stale = [i > 0 and is_kernel[i] and ends[i - 1] is not None and
+             all_names[ends[i - 1]] in K.THREAD_ORIGIN_ROUTINES for i in range(len(runs))]
+    kernel_runs = [i for i, k in enumerate(is_kernel) if k and not stale[i]]
     outermost_kernel = kernel_runs[-1] if kernel_runs else None
     thread: Optional[int] = None
     for i, (s, e) in enumerate(runs):
@@ -100,7 +109,9 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         p = phys[i]
         nxt_name = all_names[e] if e < len(frames) else None
         kind, note = SegmentKind.UNKNOWN, None
-        if p and not is_kernel[i]:
+        if stale[i]:
+            note = PAST_START
+        elif p and not is_kernel[i]:
             kind, note = _user_kind(p, phys[i - 1] if i else [], kernel, limit, base)
         elif not K.IST_ROUTINES.isdisjoint(n for f, n in zip(seg_frames, names)
                                            if f.sp is not None):
@@ -127,6 +138,22 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         users = [s.index for s in segs if s.kind == SegmentKind.USER]
         thread = users[-1] if users else None
     return segs, thread
+
+
+PAST_START = "outward of the thread's start routine: stale frame pointers, no stack the thread " \
+    "ran on"
+
+
+def past_start(frames: List[Frame], segments: List[Segment]) -> None:
+    """The frames outward of a kernel thread's start routine have no size: the stale frame
+    pointers the walk followed there measure nothing of the thread's."""
+    stale = {s.index for s in segments if s.note == PAST_START}
+    if not stale:
+        return
+    for f in frames:
+        if f.segment in stale and not f.inline:
+            f.size, f.gap_bytes = None, None
+            f.size_unknown_reason = UnknownReason.PAST_START
 
 
 def _user_kind(p: List[Frame], before: List[Frame], kernel: bool, limit: Optional[int],

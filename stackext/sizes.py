@@ -128,7 +128,8 @@ def start_area(frames: List[Frame], names: List[str], report: StackReport,
     if not pos:
         return
     last = pos[-1]
-    later = [f for f in frames[last + 1:] if not f.inline and f.sp is not None]
+    later = [f for f in frames[last + 1:] if not f.inline and f.sp is not None
+             and f.size_unknown_reason != UnknownReason.PAST_START]
     next_is_user = bool(later) and not K.is_kernel_address(later[0].sp, report.arch)
     f = frames[last]
     if later and not next_is_user:

@@ -206,3 +206,20 @@ def test_x86_tables_name_the_sp_column_childebp_as_k_does():
                                          "024_insightengineering_ntfs_stacktext_full_x64.txt"))]
     head = next(x for x in render(x64, "table").splitlines() if "Call Site" in x)
     assert head.split()[:4] == ["#", "Size", "Child-SP", "Depth"]
+
+
+def test_rows_outward_of_kithreadstartup_are_no_frames_of_the_thread():
+    # KiThreadStartup+0x15 at 8ba0fc88 is where the system thread's stack begins; WinDbg's EBP
+    # chain ran on into KiProcessDeferredReadyList (8ba0fc94) and KeSetPriorityThread (8ba0fcd8):
+    # stale frame pointers, whose 0xc + 0x44 had been counted in "used at least 0xef4"
+    (r,) = reports("x86_underscore_kitrap0e_wwanusbmp_0x50_stacktext.txt")
+    assert r.frame(0x1c).call_site == "nt!KiThreadStartup+0x15" and r.frame(0x1c).size == 0x18
+    for i in (0x1d, 0x1e):
+        assert r.frame(i).size is None
+        assert r.frame(i).size_unknown_reason == UnknownReason.PAST_START
+    assert r.used == 0xef4 - 0x50 and r.used_is_lower_bound
+    assert r.thread_segment == 0 and r.segments[1].kind.value == "unknown"
+    assert r.segments[1].used is None and r.segments[1].first_frame == 0x1d
+    assert not any(m.module == "nt" and m.frames == 19 for m in r.modules)  # 17 frames of nt
+    text = render([r], "table")
+    assert "#1 unknown 1d-1e (past the thread's start: stale frame pointers)" in text

@@ -11,7 +11,7 @@ from typing import List, Optional
 from stackext import knowledge as K
 from stackext import words
 from stackext.addresses import fmt_addr
-from stackext.model import Frame, StackReport
+from stackext.model import Frame, SegmentKind, StackReport, UnknownReason
 from stackext.render import headline
 
 
@@ -156,6 +156,10 @@ def _segment_text(r: StackReport, s) -> str:
     text = "#%d %s %02x-%02x" % (s.index, s.kind.value, s.first_frame, s.last_frame)
     if s.used is not None and s.index != r.thread_segment:
         text += ", %s B" % nbytes(s.used)
+    if s.kind == SegmentKind.UNKNOWN and any(
+            f.index == s.first_frame and f.size_unknown_reason == UnknownReason.PAST_START
+            for f in r.frames):
+        text += " (past the thread's start: stale frame pointers)"
     if s.heaviest_drivers and s.index != r.thread_segment:
         f = r.frame(s.heaviest_drivers[0])
         text += ", heaviest driver #%02x %s (%s B)" % (f.index, f.call_site, nbytes(f.size))
