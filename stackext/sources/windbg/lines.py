@@ -97,8 +97,10 @@ NOISE_RE = re.compile(
     r"|[A-Za-z]:\\\S*\.pdb$)"
 )
 # Lines that end a stack: "SYMBOL_NAME:  fileinfo!FIPfFileFSOpPostCreate+2ff", "rax=00000002",
-# markdown fences, "PROCESS ffff8a07222e60c0".
-LABEL_RE = re.compile(r"^(?:[A-Z][A-Z0-9_]{2,}:|[a-z][a-z0-9]{1,4}=[0-9a-fA-F]|```|~~~|PROCESS\s)")
+# markdown fences and a Jekyll page's Liquid tags ("{% endhighlight %}"),
+# "PROCESS ffff8a07222e60c0".
+LABEL_RE = re.compile(
+    r"^(?:[A-Z][A-Z0-9_]{2,}:|[a-z][a-z0-9]{1,4}=[0-9a-fA-F]|```|~~~|\{%|PROCESS\s)")
 # "start             end                 module name" (lm): a table of ranges, not of frames.
 NONSTACK_HEADER_RE = re.compile(r"^start\s+end\s+module name")
 # Commands whose output has address-address-symbol lines that are not stack frames.

@@ -52,8 +52,12 @@ BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
 # "nt!IopTimerDispatch+0x1cf72a ;pg triggers the exception here" (a debugger script's comment),
-# the mex extension's "nt!KiPageFault+0x469 --> Trapframe"
-COMMENT_RE = re.compile(r"\s+(?:(?:<-|<=|<--|<==|//|-->)(?:\s.*)?|;.*)$")
+# the mex extension's "nt!KiPageFault+0x469 --> Trapframe"; an arrow of any length, with or
+# without a blank after it ("net!call_net1+0x163  <-------- creates", "<----this", "<<< here")
+COMMENT_RE = re.compile(r"\s+(?:(?:<-+|<=+|<<+|//|--+>).*|;.*)$")
+# A call site holds a name or a number: a row whose "call site" has neither is some other table
+# (!running's spin-lock map "................", an author's "<<<" after a !locks waiter list).
+NO_NAME_RE = re.compile(r"[^A-Za-z0-9]*$")
 # Disassembly whose address and opcode look like ChildEBP and RetAddr (`u` after an exception):
 # "0f161f80 f85d5d04 ldr         r5,[sp,#-4]!                    00a03000=00000000"
 # A module list pasted without its `lm` header: start, end, then the image's file name ("The most
@@ -131,6 +135,13 @@ def looks_like_row(text: str) -> bool:
     return bool(ROW_START_RE.match(text))
 
 
+def names_nothing(text: str) -> bool:
+    """A whole line laid out as a row whose call site holds no name or number: a line of some
+    other table (!running's processors), which ends a listing rather than breaking it."""
+    m = ROW_RE.match(text)
+    return bool(m and m.group("rest") and NO_NAME_RE.match(m.group("rest")))
+
+
 def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     """A Frame from one cleaned row, or None when the line is not a whole, readable row."""
     m = ROW_RE.match(text)
@@ -150,7 +161,7 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     wide = width == 8 and "`" in m.group("rest")[: len(m.group("rest")) - len(site)]
     site, extras = clean_call_site(site)
     if not site or BARE_HEX_RE.match(site) or DISASSEMBLY_RE.match(site) or \
-            MODULE_LIST_RE.match(site):
+            MODULE_LIST_RE.match(site) or NO_NAME_RE.match(site):
         return None
     module, function, offset, ip = split_call_site(site)
     frame = Frame(

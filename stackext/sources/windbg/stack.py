@@ -12,7 +12,7 @@ from stackext import knowledge as K
 from stackext.model import Frame, Gap, GapKind, Origin, StackInput
 from stackext.sources.windbg import params
 from stackext.sources.windbg.context import Context, ThreadInfo
-from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row, looks_like_row
+from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row, looks_like_row, names_nothing
 
 MAX_FRAMES = 65536
 MAX_WARNINGS = 200
@@ -87,9 +87,10 @@ class OpenStack:
     def ends_at(self, text: str) -> bool:
         """Does this line (one no row could be read from) end the listing? Yes after a blank
         line when it does not even look like a row (WinDbg prints no blank line inside a
-        listing: prose, a note, the next command's output), or when the walk ended."""
+        listing: prose, a note, the next command's output), when the walk ended, or when it
+        is a row of some other table (names_nothing)."""
         return self.walk_ended() or (self.after_blank and bool(self.frames)
-                                     and not looks_like_row(text))
+                                     and not looks_like_row(text)) or names_nothing(text)
 
     def walk_ended(self) -> bool:
         """No row of this listing can follow: the last one returns to 0 (the walk reached the

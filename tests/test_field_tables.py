@@ -1,0 +1,60 @@
+"""Lines of other tables inside real logs (fixtures/field/), and what authors write around rows:
+a processor list or a waiter list laid out like x86 rows is no stack; an author's arrow note of
+any length is no part of a call site; a Jekyll page's Liquid tags end a listing as a fence does;
+Windows' own programs are not third-party."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from stackext.cli import main
+
+FIELD = Path(__file__).resolve().parent.parent / "fixtures" / "field"
+
+
+def run(name, *options):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["usage", str(FIELD / name)] + list(options), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def stacks(name):
+    code, out, err = run(name, "--format", "json", "--strict")
+    assert code == 0, err
+    return json.loads(out)["stacks"]
+
+
+def test_running_it_processor_lines_are_no_stacks():
+    # "  0  ffdff120  805495a0            ................": processor, Prcb, Current and the
+    # spin-lock map; only the four ChildEBP listings are stacks (there were 8: one per Prcb line,
+    # the budget on the Prcb's "frame")
+    s = stacks("msdocs_running_it_x86_processor_lines.txt")
+    assert [x["source"].rsplit(":", 1)[1] for x in s] == ["12", "19", "24", "29"]
+    assert [x["frames"][-1]["call_site"] for x in s] == ["nt!KiIdleLoop+0x14"] * 4
+    assert all(f["sp"] != "0xffdff120" for x in s for f in x["frames"])
+
+
+def test_a_waiter_list_with_an_authors_mark_is_no_stack_and_liquid_tags_end_a_listing():
+    # !locks' "850bbd78 89b2b3f0 89754030 84753d78  <<<" was a one-frame stack with a warning on
+    # each following line ({% endhighlight %} among them): --strict failed. One stack is there:
+    # thread 88b9fcb0's, Base 8b488000, frame 00's Current 8b4870e0 (0xf20 used)
+    (s,) = stacks("jekyll_locks_waiters_thread_x86.txt")
+    assert s["thread"] == "0x88b9fcb0" and s["used"] == 0xf20 and len(s["frames"]) == 36
+    assert s["warnings"] == []
+
+
+def test_arrow_notes_of_any_length_leave_the_call_site_and_system32_programs_are_windows():
+    # "net!call_net1+0x163  <-------- creates a net1 process ...", "...+0x1f1 <----this prompts":
+    # the call sites are WinDbg's; net.exe and net1.exe are C:\Windows\System32's own
+    s = stacks("jekyll_net_exe_net1_arrow_notes_x64_user.txt")
+    assert len(s) == 3 and all(x["warnings"] == [] for x in s)
+    f = s[0]["frames"][2]
+    assert f["call_site"] == "net!call_net1+0x163" and f["size"] == 0x10fa50 - 0x10f960
+    g = s[1]["frames"][2]
+    assert g["call_site"] == "kernel32!ReadConsoleInternal+0x1f1" and g["size"] == 0x150
+    assert not any(f["driver"] for x in s for f in x["frames"])
+    assert [m["module"] for m in s[1]["modules"] if m["module"].startswith("net")] == ["net1"]
+    code, out, _ = run("jekyll_net_exe_net1_arrow_notes_x64_user.txt")
+    assert code == 0 and "third-party" not in out and "<--" not in out
