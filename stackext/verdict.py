@@ -131,6 +131,8 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
         report.used_is_lower_bound = True
     if limit is not None:
         report.remaining = innermost - limit
+        # the innermost frames not shown may lie deeper: what is left is at most this
+        report.remaining_is_upper_bound = inner_missing
         if innermost < limit:
             report.below_limit = limit - innermost
     elif report.budget is not None and report.used is not None:
@@ -166,7 +168,7 @@ def judge(report: StackReport, m: Measure) -> None:
             # Seen on Windows 10+ x64 dumps (kernel-stacks.md): Arg3 is the SP at the fault.
             # Inferred, not documented: said as such.
             report.arg3_below_page = K.PAGE - arg3 % K.PAGE
-    elif report.double_fault:
+    elif report.double_fault and not near:  # (near, but only at most: close, not proven)
         report.verdict = VerdictKind.DOUBLE_FAULT_NOT_NEAR
     elif report.remaining is not None and report.remaining < report.budget // 4:
         report.verdict = VerdictKind.CLOSE

@@ -213,3 +213,21 @@ def test_a_double_fault_with_no_frame_after_the_double_fault_stack(tmp_path):
     s = _stacks(cut)[0]
     assert s["double_fault"] and s["verdict_id"] == "double-fault-on-ist"
     assert "the walk stops on the double-fault stack" in s["verdict"]
+
+
+def test_what_is_left_is_at_most_when_the_innermost_frames_are_not_shown(tmp_path):
+    # fixture 005's !thread with its first six rows (the double-fault stack's three and the
+    # thread's innermost three) cut by a "...": the thread ran 240 bytes past StackLimit, so the
+    # 0x5ec0 bytes its rows prove leave at most 320 bytes, never "320 bytes left"
+    lines = (FIXTURES / "005_ql2300_0x7f8_thread_base_limit_x64.txt").read_text().splitlines()
+    head = lines.index(next(x for x in lines if x.startswith("Child-SP RetAddr")))
+    cut = lines[:head + 1] + ["..."] + lines[head + 7:]
+    log = tmp_path / "cut.txt"
+    log.write_text("\n".join(cut) + "\n")
+    s = _stacks(log)[0]
+    assert s["used"] == 0xfffff8800b9c7000 - 0xfffff8800b9c1140 and s["used_is_lower_bound"]
+    assert s["remaining"] == 0x0b9c1140 - 0x0b9c1000 == 320 and s["remaining_is_upper_bound"]
+    assert s["verdict_id"] == "close" and not s["verdict_proven"]
+    # Microsoft's dxgmms2 page: Base/Limit, then a kf whose rows before 02 are elided
+    s = _stacks(FIXTURES / "015_msdocs_dxgmms2_thread_base_limit_kf_fragment_x64.txt")[0]
+    assert s["remaining"] == 0x9ee66850 - 0x9ee61000 == 22608 and s["remaining_is_upper_bound"]
