@@ -58,3 +58,18 @@ def test_arrow_notes_of_any_length_leave_the_call_site_and_system32_programs_are
     assert [m["module"] for m in s[1]["modules"] if m["module"].startswith("net")] == ["net1"]
     code, out, _ = run("jekyll_net_exe_net1_arrow_notes_x64_user.txt")
     assert code == 0 and "third-party" not in out and "<--" not in out
+
+
+def test_a_kd_session_stopped_in_user_mode_walks_a_user_stack():
+    # "0: kd> k" at a breakpoint in winlogon: every Child-SP and RetAddr a user address (r: cs=0033,
+    # rsp = frame 00's Child-SP). It was "x64 kernel ... NO FRAME ON THE THREAD'S STACK" on a
+    # 24 KB kernel budget; the 0x50's STACK_TEXT later in the log stays a kernel stack
+    first, second = stacks("kd_user_break_winlogon_then_0x50_stacktext_x64.txt")
+    assert first["kernel"] is False and first["verdict_id"] == "budget-unknown"
+    assert first["used"] == 0x3d78a7fe70 - 0x3d78a7f5b8 == 2232 and first["used_is_lower_bound"]
+    assert second["kernel"] is True and second["bugcheck"]["code"] == "0x50"
+    assert [s["kind"] for s in second["segments"]] == ["thread", "user"]
+    # Windows on ARM64: a DebugBreak in a user-mode driver hits kd ("3: kd> kv")
+    (s,) = stacks("kd_user_break_arm64_umd_kv.txt")
+    assert s["arch"] == "arm64" and s["kernel"] is False and s["verdict_id"] == "budget-unknown"
+    assert s["frames"][0]["size"] == 0  # both rows at 0000000e`ed07df40
