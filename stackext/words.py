@@ -115,8 +115,11 @@ def _where_lost(lt: LostTrack, symbols: bool) -> str:
                "read as its return address was no return into a loaded module: code outside "
                "them, or the stack overwritten there" % lt.module)
     elif lt.module:
-        why = ("%s has no symbols or unwind data there: put its PDB on the symbol path and run "
-               "`.reload /f %s`" % (lt.module, lt.module))
+        # x64/ARM64 unwind data is the image's (.pdata), which a small or triage dump does not
+        # hold; x86 frame data is the PDB's
+        why = ("the debugger had no unwind data for %s there: give it the image (`.exepath+`: "
+               "x64/ARM64 unwind data is in the image, which a small dump does not hold) and its "
+               "PDB (`.sympath+`), then run `.reload /f %s`" % (lt.module, lt.module))
     else:
         why = "no module there"
     return ("the stack walk lost track after frame %02x (%s): %s lies in no loaded module, so "

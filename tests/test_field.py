@@ -290,6 +290,11 @@ def test_kistartsystemthreads_bounds_hold_past_where_the_walk_lost_track():
         "0xffffdb809cf9f000", "0xffffdb809cf98000", 0x7000, "log")
     assert s["lost_track"] is not None and not s["verdict_proven"]
     assert s["remaining"] == 15832 and s["used"] == 0x7000 - 15832
+    # x64 unwind data is the image's (.pdata), not the PDB's: the advice names both
+    assert s["lost_track"]["cause"] == "no-unwind-data" and s["lost_track"]["module"] == "Netwtw12"
+    _, table, _ = run("bsod_guide_0xa_netwtw12_walk_lost_start_thread_bounds_x64.txt")
+    assert "give it the image (`.exepath+`" in table and "PDB (`.sympath+`)" in table
+    assert "`.reload /f Netwtw12`" in table
 
 
 def test_prose_after_a_listing_cut_with_an_elision_ends_it_without_warnings_per_line():
