@@ -73,3 +73,21 @@ def test_a_kd_session_stopped_in_user_mode_walks_a_user_stack():
     (s,) = stacks("kd_user_break_arm64_umd_kv.txt")
     assert s["arch"] == "arm64" and s["kernel"] is False and s["verdict_id"] == "budget-unknown"
     assert s["frames"][0]["size"] == 0  # both rows at 0000000e`ed07df40
+
+
+def test_a_budgeted_stack_of_one_stack_pointer_says_used_is_unknown():
+    # each !running processor's thread stack is KiIdleLoop's one row: no span, no StackBase
+    code, out, _ = run("msdocs_running_it_x86_processor_lines.txt")
+    assert code == 0
+    assert out.count("used     unknown: the budgeted stack's frames show one stack pointer, "
+                     "and StackBase is not known") == 4
+
+
+def test_the_budget_line_says_where_the_bounds_came_from_once():
+    # Microsoft's dxgmms2 page: the note on the budget and on Base/Limit is the same one
+    out = io.StringIO()
+    path = FIELD.parent / "015_msdocs_dxgmms2_thread_base_limit_kf_fragment_x64.txt"
+    assert main(["usage", str(path)], out=out) == 0
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("budget"))
+    assert line.count("Base/Limit from the !thread output at") == 1
+    assert line.endswith("Base ffffdc0e`9ee68000 Limit ffffdc0e`9ee61000")

@@ -11,7 +11,7 @@ from typing import List, Optional
 from stackext import knowledge as K
 from stackext import words
 from stackext.addresses import fmt_addr
-from stackext.model import Frame, SegmentKind, StackReport, UnknownReason
+from stackext.model import Frame, SegmentKind, StackReport, UnknownReason, VerdictKind
 from stackext.render import headline
 
 
@@ -60,8 +60,9 @@ def _budget(r: StackReport) -> str:
         text = "budget   %s (%s bytes): %s" % (hexbytes(r.budget), nbytes(r.budget),
                                               r.budget_note or r.budget_origin.value)
     if r.stack_base is not None or r.stack_limit is not None:
+        said = r.bounds_note and r.bounds_note != r.budget_note  # (once, when it is the same)
         text += "; Base %s Limit %s%s" % (addr(r.stack_base, r.arch), addr(r.stack_limit, r.arch),
-                                          " (%s)" % r.bounds_note if r.bounds_note else "")
+                                          " (%s)" % r.bounds_note if said else "")
     return text
 
 
@@ -71,7 +72,12 @@ def _used(r: StackReport) -> Optional[str]:
             "no StackBase" if r.stack_base is None else "no SP",
             nbytes(abs(r.remaining)), "past" if r.remaining < 0 else "above")
     if r.used is None:
-        return None
+        if r.thread_segment is None or r.stack_base is not None or r.verdict in (
+                VerdictKind.NO_THREAD_STACK, VerdictKind.NO_STACK_POINTERS):
+            return None  # (the verdict line says why)
+        # measure: without StackBase, used is the span of the stack's SPs; none here
+        return "used     unknown: the budgeted stack's frames show one stack pointer, and " \
+            "StackBase is not known"
     used = ("at least " if r.used_is_lower_bound else "") + "%s (%s bytes)" % (
         hexbytes(r.used), nbytes(r.used))
     if r.percent is not None:
