@@ -155,7 +155,7 @@ class VerdictKind(str, Enum):
     NO_STACK_POINTERS = "no-stack-pointers"
     DOUBLE_FAULT_ON_IST = "double-fault-on-ist"  # the walk stops on the double-fault stack
     DOUBLE_FAULT_UNPROVEN = "double-fault-unproven"  # no bounds to prove an overflow
-    # what follows the double-fault stack runs kernel code on a user-space SP (a corrupted RSP)
+    # what follows the double-fault stack runs kernel code on a user-space SP (corrupted/switched)
     DOUBLE_FAULT_OFF_STACK = "double-fault-off-stack"
     DOUBLE_FAULT_NOT_NEAR = "double-fault-not-near-limit"
     DOUBLE_FAULT_CORRUPT_SP = "double-fault-corrupt-sp"  # x86: the fault's ESP above the EBP

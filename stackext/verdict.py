@@ -87,7 +87,7 @@ def _saved_sp(stack: StackInput, report: StackReport, frames: List[Frame]) -> Op
 def _no_thread_stack(report: StackReport, frames: List[Frame]) -> VerdictKind:
     """No frame lies on the thread's own stack. After a double fault: either the walk stops on
     the double-fault stack, or the frames after it run kernel code (nt, the HAL) on user-space
-    stack pointers -- a corrupted RSP, not a thread stack shown running out."""
+    stack pointers -- corrupted or switched, not a thread stack shown running out."""
     if not report.double_fault:
         return VerdictKind.NO_THREAD_STACK
     ist = [s.index for s in report.segments if s.kind == SegmentKind.IST]

@@ -62,8 +62,8 @@ def _double_fault_off_stack(r: StackReport) -> str:
     low = next((s.low for s in r.segments if s.index > ist and s.kind == SegmentKind.USER
                 and s.low is not None), None)
     return ("double fault (0x7F/8), but the frames after the double-fault stack run kernel code on "
-            "user-space stack pointers%s: a corrupted stack pointer, not a thread stack shown "
-            "running out" % ("" if low is None else " (from 0x%x)" % low))
+            "user-space stack pointers%s: a stack pointer corrupted or switched to user memory, "
+            "not a thread stack shown running out" % ("" if low is None else " (from 0x%x)" % low))
 
 
 _FIXED = {

@@ -196,6 +196,12 @@ def test_a_double_fault_whose_frames_run_kernel_code_on_user_space_sps():
     assert s["double_fault"] and not s["overflow"] and s["thread_segment"] is None
     assert s["verdict_id"] == "double-fault-off-stack"
     assert "user-space stack pointers (from 0x1c178380cd0)" in s["verdict"]
+    assert "corrupted or switched to user memory" in s["verdict"]
+    out = io.StringIO()  # (this project switched to a user stack on purpose: not "corrupted RSP")
+    assert main(["usage", str(FIXTURES / "pasted" / "126_double_fault_user_rsp_readme_x64.txt")],
+                out=out) == 0
+    assert out.getvalue().startswith("DOUBLE FAULT: after it, kernel code runs on a user-space "
+                                     "stack pointer, not on a kernel stack - heaviest frame ")
     assert [(g["kind"], g["first_frame"], g["last_frame"]) for g in s["segments"]] == [
         ("ist", 4, 5), ("user", 6, 11)]
     # the sizes stay the SPs' differences: 0x...0d10 - 0x...0cd0, ..., 0x...1000 - 0x...0ff8

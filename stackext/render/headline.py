@@ -44,7 +44,7 @@ _OTHER = {
     VerdictKind.DOUBLE_FAULT_ON_IST: "DOUBLE FAULT: the walk stops on the double-fault stack "
                                      "(.trap to see the thread stack)",
     VerdictKind.DOUBLE_FAULT_OFF_STACK: "DOUBLE FAULT: after it, kernel code runs on a "
-                                        "user-space stack pointer (a corrupted RSP)",
+                                        "user-space stack pointer, not on a kernel stack",
     VerdictKind.DOUBLE_FAULT_UNPROVEN: "DOUBLE FAULT: probably a stack overflow, not proven "
                                        "(no StackBase/StackLimit)",
     VerdictKind.DOUBLE_FAULT_NOT_NEAR: "DOUBLE FAULT, but the thread stack is not near its "
