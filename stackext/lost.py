@@ -51,14 +51,19 @@ def _cause(frames: List[Frame], pos: int, last: int, arch: str,
 
 def find_lost(frames: List[Frame], kernel: bool, arch: str, frames_from: FramesFrom,
               bugcheck: Optional[Bugcheck] = None) -> Optional[Tuple[int, LostTrack]]:
-    """(how many frames to keep, what to report), or None. Kernel stacks only: kernel code runs
-    in loaded modules, while user mode has JIT code outside any module. Frame 0 is where the
+    """(how many frames to keep, what to report), or None. On a kernel stack, any frame in no
+    module (kernel code runs in loaded modules); on a user stack, where JIT code runs outside
+    any module, only an IP that is no address at all (not canonical). Frame 0 is where the
     thread is (a bad IP there is the crash, not the walk)."""
-    if not kernel or frames_from == FramesFrom.RAW_SCAN:
+    if frames_from == FramesFrom.RAW_SCAN:
         return None
-    # (most frames have a module: no call for them)
-    pos = next((i for i, f in enumerate(frames)
-                if i > 0 and f.module is None and _in_no_module(f, arch)), None)
+    if kernel:  # (most frames have a module: no call for them)
+        pos = next((i for i, f in enumerate(frames)
+                    if i > 0 and f.module is None and _in_no_module(f, arch)), None)
+    else:  # user mode runs code outside modules (JIT): only an IP no code can have is lost
+        pos = next((i for i, f in enumerate(frames) if i > 0 and f.module is None
+                    and not f.inline and f.ip is not None and not K.is_canonical(f.ip, arch)),
+                   None)
     if pos is None:
         return None
     last = pos - 1

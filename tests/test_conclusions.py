@@ -237,3 +237,23 @@ def test_what_is_left_is_at_most_when_the_innermost_frames_are_not_shown(tmp_pat
     # Microsoft's dxgmms2 page: Base/Limit, then a kf whose rows before 02 are elided
     s = _stacks(FIXTURES / "015_msdocs_dxgmms2_thread_base_limit_kf_fragment_x64.txt")[0]
     assert s["remaining"] == 0x9ee66850 - 0x9ee61000 == 22608 and s["remaining_is_upper_bound"]
+
+
+def test_a_user_walk_through_an_ip_that_is_no_address_is_lost_there(tmp_path):
+    # user mode runs JIT code outside modules, so a bare-address frame is kept; an IP that is not
+    # canonical is no code at all: CodeMachine's knf with frame 03's return (its RetAddr and
+    # frame 04's call site) overwritten by a pattern, as an exploit's buffer leaves it
+    text = (FIXTURES / "012_x64deepdive_knf_memory_x64_user.txt").read_text()
+    text = text.replace("00000000`0029bdc0 000007fe`fe55dc08 usp10!UniStorInit+0xdd",
+                        "00000000`0029bdc0 41414141`41414141 usp10!UniStorInit+0xdd")
+    text = text.replace("000007fe`fe5534af usp10!InitUnistor+0x1d8",
+                        "000007fe`fe5534af 0x41414141`41414141")
+    log = tmp_path / "overwritten.txt"
+    log.write_text(text)
+    s = _stacks(log)[0]
+    assert s["lost_track"]["cause"] == "not-canonical" and s["lost_track"]["frame"] == 4
+    assert [f["call_site"] for f in s["frames"]][-1] == "usp10!UniStorInit+0xdd"
+    assert s["frames"][-1]["size_unknown_reason"] == "stack-overwritten"
+    assert s["used"] == 0x29bdc0 - 0x29bbf8 and not s["verdict_proven"]
+    # untouched, the same listing keeps all five frames
+    assert _stacks(FIXTURES / "012_x64deepdive_knf_memory_x64_user.txt")[0]["lost_track"] is None
