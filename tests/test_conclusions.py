@@ -257,3 +257,17 @@ def test_a_user_walk_through_an_ip_that_is_no_address_is_lost_there(tmp_path):
     assert s["used"] == 0x29bdc0 - 0x29bbf8 and not s["verdict_proven"]
     # untouched, the same listing keeps all five frames
     assert _stacks(FIXTURES / "012_x64deepdive_knf_memory_x64_user.txt")[0]["lost_track"] is None
+
+
+def test_every_byte_of_a_waiting_threads_used_is_in_a_row_or_a_line():
+    # !thread of a waiting thread: used runs from its saved SP (Current ffffa68116596680), 0x40
+    # below frame 00's Child-SP (ffffa681165966c0): the rows, the start area and those 64 bytes
+    path = FIXTURES / "101_jellykuo_session_space_thread_base_limit_x64.txt"
+    s = _stacks(path)[0]
+    rows = sum(f["size"] or 0 for f in s["frames"] if f["segment"] == s["thread_segment"])
+    assert s["used"] == 0xffffa68116598000 - 0xffffa68116596680 == 6528
+    assert s["used"] == rows + s["start_area"] + (0xffffa681165966c0 - 0xffffa68116596680)
+    out = io.StringIO()
+    assert main(["usage", str(path)], out=out) == 0
+    assert "saved    64 bytes from the thread's saved SP (Current) up to frame 00's Child-SP" \
+        in out.getvalue()

@@ -103,6 +103,10 @@ def _more(r: StackReport) -> List[str]:
     elif hw and hw.unreadable_pages:
         lines.append("deepest  unknown: %d stack page(s) not readable (not in the dump)"
                      % hw.unreadable_pages)
+    below = _below_frame_0(r)
+    if below:
+        lines.append("saved    %s bytes from the thread's saved SP (Current) up to frame 00's "
+                     "Child-SP: the context switch's own, counted in used" % nbytes(below))
     if r.unattributed:
         lines.append("missing  %s bytes lie between known SPs where frames are missing (counted "
                      "in used, no function named)" % nbytes(r.unattributed))
@@ -113,6 +117,19 @@ def _more(r: StackReport) -> List[str]:
         lines.append("shown    the frames stop %s bytes below StackBase: the log or walk ends "
                      "before the thread's start" % nbytes(r.not_shown))
     return lines
+
+
+def _below_frame_0(r: StackReport) -> Optional[int]:
+    """x64/ARM64: the bytes a waiting thread's saved SP lies below frame 00's Child-SP (used
+    runs from it: StackBase - used); x86 sizes frame 00 from it instead."""
+    if r.used is None or r.used_is_lower_bound or r.stack_base is None or not r.frames or \
+            K.ARCH[r.arch].sp_is_frame_pointer:
+        return None
+    f = r.frames[0]
+    if f.index != 0 or f.segment != r.thread_segment or f.sp is None:
+        return None
+    gap = f.sp - (r.stack_base - r.used)
+    return gap if gap > 0 else None
 
 
 def header_lines(r: StackReport) -> List[str]:
