@@ -142,7 +142,7 @@ def test_thread_number_picks_the_same_stack_as_its_id(path, capsys):
     assert len(s["frames"]) == 5
     assert s["frames"][0]["call_site"] == "ntdll!NtWaitForWorkViaWorkerFactory+0xc"
     code, text, _ = run(["usage", "--thread", "~1", str(path)])
-    assert code == 0 and "x86 user thread ~1 000053dc, %s:" % path in text.splitlines()[1]
+    assert code == 0 and "x86 user thread ~1 id 53dc, %s:" % path in text.splitlines()[1]
     assert [r.thread_number for r in RJ.load(out)] == [1]  # the JSON reads back
     code, _, err = run(["usage", "--thread", "~4", str(path)])
     assert code == 2 and err.strip().endswith("no stack of thread ~4 in the input")

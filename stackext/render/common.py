@@ -41,7 +41,9 @@ def _who(r: StackReport) -> str:
     who = "%s %s" % (r.arch, "kernel" if r.kernel else "user")
     if r.thread_number is not None:  # as WinDbg names it: ~1
         who += " thread ~%d" % r.thread_number
-        who += "" if r.thread is None else " %s" % addr(r.thread, r.arch)
+        # a user thread's is its id, as its "Id: pid.tid" line prints it; a kernel one's ETHREAD
+        who += "" if r.thread is None else " id %x" % r.thread if not r.kernel else \
+            " %s" % addr(r.thread, r.arch)
     elif r.thread is not None:
         who += " thread %s" % addr(r.thread, r.arch)
     if r.image or r.state:
