@@ -11,7 +11,14 @@ from typing import List, Optional
 from stackext import knowledge as K
 from stackext import words
 from stackext.addresses import fmt_addr
-from stackext.model import Frame, SegmentKind, StackReport, UnknownReason, VerdictKind
+from stackext.model import (
+    Frame,
+    Origin,
+    SegmentKind,
+    StackReport,
+    UnknownReason,
+    VerdictKind,
+)
 from stackext.render import headline
 
 
@@ -87,8 +94,10 @@ def _used(r: StackReport) -> Optional[str]:
     if r.remaining is not None and r.remaining < 0:
         used += ", %s bytes past StackLimit" % nbytes(-r.remaining)
     elif r.remaining is not None:
-        used += ", %s%s bytes left" % ("at most " if r.remaining_is_upper_bound else "",
-                                       nbytes(r.remaining))
+        # (on a default budget, what is left is only of that default: the thread's may be larger)
+        used += ", %s%s bytes left%s" % ("at most " if r.remaining_is_upper_bound else "",
+                                         nbytes(r.remaining), " of the default budget"
+                                         if r.budget_origin == Origin.DEFAULT else "")
     return "used     " + used
 
 
