@@ -91,3 +91,25 @@ def test_the_budget_line_says_where_the_bounds_came_from_once():
     line = next(x for x in out.getvalue().splitlines() if x.startswith("budget"))
     assert line.count("Base/Limit from the !thread output at") == 1
     assert line.endswith("Base ffffdc0e`9ee68000 Limit ffffdc0e`9ee61000")
+
+
+def test_a_stacktext_of_call_sites_only_is_said_not_dropped(tmp_path):
+    # a course's 0x193: its first STACK_TEXT is whole; the next two were copied with the call
+    # sites only. The whole one is analysed, the others get one note (exit status unchanged)
+    name = "pl_course_0x193_stacktext_call_sites_only_x64.txt"
+    code, out, err = run(name, "--format", "json")
+    assert code == 0 and len(json.loads(out)["stacks"]) == 1
+    assert err == ("stackext: note: %s:20: a listing not read: this STACK_TEXT shows call sites "
+                   "only (copied without its Child-SP and RetAddr columns): copy !analyze -v's "
+                   "rows whole\n" % (FIELD / name))
+    # alone, such a STACK_TEXT is refused in one line at its first row
+    lines = (FIELD / name).read_text(encoding="utf-8").splitlines()
+    assert lines[18].startswith("STACK_TEXT:") and lines[19].startswith("watchdog!")
+    alone = tmp_path / "alone.txt"
+    alone.write_text("\n".join(lines[18:28]) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["usage", str(alone)], out=out, err=err)
+    assert code == 2 and out.getvalue() == ""
+    assert err.getvalue() == ("stackext: %s:2: this STACK_TEXT shows call sites only (copied "
+                              "without its Child-SP and RetAddr columns): copy !analyze -v's rows "
+                              "whole\n" % alone)

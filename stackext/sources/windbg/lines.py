@@ -54,13 +54,21 @@ REFUSALS = {
              "run kf, kn or kv, which print Child-SP",
     "joined": "the rows of this stack run together on one line (a PDF's or a web page's text): "
               "put each row on a line of its own",
+    "call-sites": "this STACK_TEXT shows call sites only (copied without its Child-SP and "
+                  "RetAddr columns): copy !analyze -v's rows whole",
 }
+# The first line under a STACK_TEXT: label that is a bare call site (a copy that kept only the
+# last column): "watchdog!WdpDbgCaptureTriageDump+0xe6", "0x00007ffc`9e093f04"
+CALL_SITE_ONLY_RE = re.compile(r"^(?:[\w.$~-]+![^\s!]+|0x[0-9a-fA-F`]+)$")
 
 
-def refusal(text: str, n: int) -> Optional[Tuple[int, str]]:
-    """(n, a REFUSALS key) for a line that shows why its stack cannot be read, else None."""
+def refusal(text: str, n: int, stacktext_start: bool = False) -> Optional[Tuple[int, str]]:
+    """(n, a REFUSALS key) for a line that shows why its stack cannot be read, else None.
+    `stacktext_start`: the line is the first under a STACK_TEXT: label."""
     if NO_SP_ROW_RE.match(text):
         return n, "no-sp"
+    if stacktext_start and CALL_SITE_ONLY_RE.match(text):
+        return n, "call-sites"
     if len(text) > 200 and JOINED_ROWS_RE.search(text):
         return n, "joined"
     return None

@@ -128,7 +128,9 @@ class Reader:
             return out
         row = None if self.skip_rows else parse_row(text, self.layout, n)
         if row is None and self.refused is None:
-            self.refused = L.refusal(text, n)  # a row without Child-SP, rows run into one line
+            # a row without Child-SP, rows run into one line, a STACK_TEXT of call sites only
+            self.refused = L.refusal(text, n, self.stacktext and self.stack is not None
+                                     and not self.stack.frames)
         if row is not None:
             self._add_row(n, row, out)
         elif self.stack is not None and self.stack.tail(text):
