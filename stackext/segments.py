@@ -96,10 +96,9 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
     phys = [[f for f in frames[s:e] if not f.inline and f.sp is not None] for s, e in runs]
     is_kernel = [bool(p) and K.is_kernel_address(p[0].sp, arch) for p in phys]
     # a kernel run outward of the thread's start routine: stale frame pointers (split's rule)
-    ends = [max((pos for pos in range(s, e) if not frames[pos].inline
-                 and frames[pos].sp is not None), default=None) for s, e in runs]
-    stale = [i > 0 and is_kernel[i] and ends[i - 1] is not None and
-             all_names[ends[i - 1]] in K.THREAD_ORIGIN_ROUTINES for i in range(len(runs))]
+    stale = [i > 0 and is_kernel[i] and _ends_in(frames, runs[i - 1], all_names,
+                                                 K.THREAD_ORIGIN_ROUTINES)
+             for i in range(len(runs))]
     kernel_runs = [i for i, k in enumerate(is_kernel) if k and not stale[i]]
     outermost_kernel = kernel_runs[-1] if kernel_runs else None
     thread: Optional[int] = None
@@ -138,6 +137,15 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         users = [s.index for s in segs if s.kind == SegmentKind.USER]
         thread = users[-1] if users else None
     return segs, thread
+
+
+def _ends_in(frames: List[Frame], run: Tuple[int, int], names: List[str], routines) -> bool:
+    """Is the run's outermost physical frame one of these routines? (From its end: one step,
+    as a run rarely ends in inline frames.)"""
+    for pos in range(run[1] - 1, run[0] - 1, -1):
+        if not frames[pos].inline and frames[pos].sp is not None:
+            return names[pos] in routines
+    return False
 
 
 PAST_START = "outward of the thread's start routine: stale frame pointers, no stack the thread " \

@@ -11,15 +11,9 @@ from typing import List, Optional
 from stackext import knowledge as K
 from stackext import words
 from stackext.addresses import fmt_addr
-from stackext.model import (
-    Frame,
-    Origin,
-    SegmentKind,
-    StackReport,
-    UnknownReason,
-    VerdictKind,
-)
+from stackext.model import Frame, Origin, StackReport, VerdictKind
 from stackext.render import headline
+from stackext.segments import PAST_START
 
 
 def addr(value: Optional[int], arch: str = "x64") -> str:
@@ -190,9 +184,7 @@ def _segment_text(r: StackReport, s) -> str:
     text = "#%d %s %02x-%02x" % (s.index, s.kind.value, s.first_frame, s.last_frame)
     if s.used is not None and s.index != r.thread_segment:
         text += ", %s B" % nbytes(s.used)
-    if s.kind == SegmentKind.UNKNOWN and any(
-            f.index == s.first_frame and f.size_unknown_reason == UnknownReason.PAST_START
-            for f in r.frames):
+    if s.note == PAST_START:
         text += " (past the thread's start: stale frame pointers)"
     if s.heaviest_drivers and s.index != r.thread_segment:
         f = r.frame(s.heaviest_drivers[0])

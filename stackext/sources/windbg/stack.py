@@ -270,13 +270,13 @@ def _thread_facts(stack: StackInput, t: ThreadInfo, other_block_of: str) -> None
 def _kernel(stack: OpenStack, arch: Optional[str], session: Optional[bool]) -> Optional[bool]:
     if stack.tinfo is not None:
         return True
-    touches = arch in K.ARCH and any(
+    if session is False:
+        return False
+    touches = arch in K.ARCH and any(  # (stops at the first kernel address: frame 00's, mostly)
         a is not None and K.is_kernel_address(a, arch) for f in stack.frames for a in (f.sp, f.ret))
     if session and arch in K.ARCH and stack.frames and not touches:
         return False  # a kd session stopped in user mode: no SP or RetAddr in kernel space
-    if session is not None:
-        return session
-    return True if touches else None
+    return True if session or touches else None
 
 
 def attach_thread(stack: StackInput, ctx: Context, name: str) -> None:
