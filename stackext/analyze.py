@@ -81,9 +81,13 @@ def _bounds_from_start_frame(frames: List[Frame],
     return None
 
 
+_SLOTS = Frame.__slots__
+
+
 def _copy_frame(f: Frame) -> Frame:
     c = Frame.__new__(Frame)  # what copy.copy does, without its protocol lookups
-    c.__dict__.update(f.__dict__)  # (dataclasses.replace re-runs __init__: slower still)
+    for name in _SLOTS:  # (dataclasses.replace re-runs __init__: slower still)
+        setattr(c, name, getattr(f, name))
     c.args = list(f.args)
     return c
 

@@ -1,8 +1,8 @@
 """Plain data: frames, stacks as a source reads them, and the report the analysis makes.
 
-Imports only stackext.kinds (its enums) and stackext.values. Sizes are ints in bytes; a value that
-cannot be known is None with a typed reason beside it, never a silent 0. The enums' values are the
-stable ids of the JSON contract; their `label` is the short text people read.
+Imports only stackext.kinds (its enums), stackext.values and stackext.slotted. Sizes are ints in
+bytes; a value that cannot be known is None with a typed reason beside it, never a silent 0. The
+enums' values are the stable ids of the JSON contract; their `label` is the short text people read.
 
 The one definition of a frame's **size**: the bytes its function owns on the stack (locals,
 saved registers, outgoing-argument area and the return address into it).
@@ -26,6 +26,7 @@ from stackext.kinds import (
     UnknownReason,
     VerdictKind,
 )
+from stackext.slotted import slotted
 from stackext.values import (
     FrameLayout,
     Gap,
@@ -45,6 +46,7 @@ __all__ = [  # the vocabulary and small values (stackext.kinds, .values), then t
 ]
 
 
+@slotted
 @dataclass
 class Frame:
     """One row of a call stack, innermost first.
@@ -73,8 +75,7 @@ class Frame:
     # What the debugger knows of the module (its version resource's CompanyName): True for a
     # Microsoft module, False for a third-party one, None when not known (the name table decides).
     microsoft: Optional[bool] = None
-    # Set by a source when frames are missing just before (inward of) this one: a jump in
-    # frame numbers, a "..." line, an unwind warning.
+    # Set by a source when frames are missing just inward: "...", a number jump, an unwind warning.
     gap_before: Optional[Gap] = None
     line: Optional[int] = None  # line in the log this row came from
     # Filled in by the analysis:

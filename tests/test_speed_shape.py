@@ -197,3 +197,20 @@ def test_the_cycle_search_skips_no_period_that_holds_a_run(seed):
         at, p = rng.randrange(n), rng.randrange(1, 9)
         keys[at:at + 3 * p] = (["r%d" % i for i in range(p)] * 3)[: len(keys[at:at + 3 * p])]
     assert cycles._runs(keys) == _all_runs(keys)
+
+
+def test_a_frame_has_slots_not_an_instance_dict_and_stays_a_dataclass():
+    """A big log holds every frame: slots (stackext.slotted) make each smaller and faster to
+    make and read; the dataclass's defaults, equality and fields carry over."""
+    import dataclasses
+    import sys as _sys
+
+    f = Frame(3, 0x1000, 0x2000, "nt!KiPageFault+0x474", "nt", "KiPageFault", 0x474)
+    assert not hasattr(f, "__dict__")
+    assert [x.name for x in dataclasses.fields(Frame)][:4] == ["index", "sp", "ret", "call_site"]
+    assert f.args == [] and f.segment == 0 and f.driver is False and f.size is None
+    assert f.args is not Frame(0, None, None, "x").args  # the default factory still runs
+    assert f == Frame(3, 0x1000, 0x2000, "nt!KiPageFault+0x474", "nt", "KiPageFault", 0x474)
+    with pytest.raises(AttributeError):
+        f.not_a_field = 1
+    assert _sys.getsizeof(f) < 300  # 28 slots: no dict beside them

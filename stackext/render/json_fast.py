@@ -60,31 +60,30 @@ def frame_line(f: Frame) -> Optional[str]:
     """The frame's line, each value written for its field's type in stackext.model (ints,
     bools, strs, enums, None; the common types inline, anything else through _n and _b, which
     raise); None for a frame with locals, a layout or a size note (the dict path)."""
-    d = f.__dict__
-    if d["inline"] is False and d["size_unknown_reason"] is None and d["gap_bytes"] is None \
-            and d["estimated"] is False and d["ip"] is None and d["source_file"] is None \
-            and d["source_line"] is None and d["memory"] is None and d["trap_frame"] is None \
-            and d["locals"] is None and d["layout"] is None and d["size_note"] is None:
-        line = _common_line(d)
+    if f.inline is False and f.size_unknown_reason is None and f.gap_bytes is None \
+            and f.estimated is False and f.ip is None and f.source_file is None \
+            and f.source_line is None and f.memory is None and f.trap_frame is None \
+            and f.locals is None and f.layout is None and f.size_note is None:
+        line = _common_line(f)
         if line is not None:
             return line
-    return _frame_line(d)
+    return _frame_line(f)
 
 
-def _common_line(d: dict) -> Optional[str]:
+def _common_line(f: Frame) -> Optional[str]:
     """The common frame's line; None when a value is not of its field's type (each is checked:
     %d would print a bool as 1 and a str module would need no quotes)."""
-    index, sp, ret, offset, size, segment, line = (d["index"], d["sp"], d["ret"], d["offset"],
-                                                   d["size"], d["segment"], d["line"])
-    module, function, quality, driver, heavy = (d["module"], d["function"], d["symbol_quality"],
-                                                d["driver"], d["heavy"])
+    index, sp, ret, offset, size, segment, line = (f.index, f.sp, f.ret, f.offset,
+                                                   f.size, f.segment, f.line)
+    module, function, quality, driver, heavy = (f.module, f.function, f.symbol_quality,
+                                                f.driver, f.heavy)
     if index.__class__ is int and sp.__class__ is int and ret.__class__ is int and \
             offset.__class__ is int and size.__class__ is int and segment.__class__ is int and \
             line.__class__ is int and module.__class__ is str and function.__class__ is str and \
             (quality is _PDB or quality is _EXPORT) and (driver is True or driver is False) and \
             (heavy is True or heavy is False):
         return (f'{{"index": {index}, "sp": "0x{sp:x}", "ret": "0x{ret:x}", '
-                f'"call_site": {_esc(d["call_site"])}, "module": {_esc(module)}, '
+                f'"call_site": {_esc(f.call_site)}, "module": {_esc(module)}, '
                 f'"function": {_esc(function)}, "offset": {offset}, "inline": false, '
                 f'"size": {size}, "size_unknown_reason": null, "size_unknown_label": null, '
                 f'"gap_bytes": null, "symbol_quality": '
@@ -96,19 +95,19 @@ def _common_line(d: dict) -> Optional[str]:
     return None
 
 
-def _frame_line(d: dict) -> Optional[str]:
+def _frame_line(f: Frame) -> Optional[str]:
     """Any frame's line (frame_line's general path)."""
-    if d["locals"] is not None or d["layout"] is not None or d["size_note"] is not None:
+    if f.locals is not None or f.layout is not None or f.size_note is not None:
         return None
     index, offset, size, gap, segment, src_line, memory, line = (
-        d["index"], d["offset"], d["size"], d["gap_bytes"], d["segment"], d["source_line"],
-        d["memory"], d["line"])
-    inline, driver, heavy, estimated = d["inline"], d["driver"], d["heavy"], d["estimated"]
-    module, function, src = d["module"], d["function"], d["source_file"]
-    reason, quality = d["size_unknown_reason"], d["symbol_quality"]
+        f.index, f.offset, f.size, f.gap_bytes, f.segment, f.source_line,
+        f.memory, f.line)
+    inline, driver, heavy, estimated = f.inline, f.driver, f.heavy, f.estimated
+    module, function, src = f.module, f.function, f.source_file
+    reason, quality = f.size_unknown_reason, f.symbol_quality
     return _FRAME % (
         int.__repr__(index) if index.__class__ is int else _n(index),
-        _hex(d["sp"]), _hex(d["ret"]), _esc(d["call_site"]),
+        _hex(f.sp), _hex(f.ret), _esc(f.call_site),
         "null" if module is None else _esc(module),
         "null" if function is None else _esc(function),
         int.__repr__(offset) if offset.__class__ is int else _n(offset),
@@ -120,10 +119,10 @@ def _frame_line(d: dict) -> Optional[str]:
         "null" if quality is None else _esc(quality.value),
         int.__repr__(segment) if segment.__class__ is int else _n(segment),
         "false" if driver is False else _b(driver), "false" if heavy is False else _b(heavy),
-        "false" if estimated is False else _b(estimated), _hex(d["ip"]),
+        "false" if estimated is False else _b(estimated), _hex(f.ip),
         "null" if src is None else _esc(src),
         "null" if src_line is None else _n(src_line),
-        "null" if memory is None else _n(memory), _hex(d["trap_frame"]),
+        "null" if memory is None else _n(memory), _hex(f.trap_frame),
         int.__repr__(line) if line.__class__ is int else _n(line))
 
 
