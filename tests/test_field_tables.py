@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 from stackext.cli import main
+from stackext.errors import StackextError
+from stackext.sources.windbg import read_stacks
 
 FIELD = Path(__file__).resolve().parent.parent / "fixtures" / "field"
 
@@ -113,3 +115,27 @@ def test_a_stacktext_of_call_sites_only_is_said_not_dropped(tmp_path):
     assert err.getvalue() == ("stackext: %s:2: this STACK_TEXT shows call sites only (copied "
                               "without its Child-SP and RetAddr columns): copy !analyze -v's rows "
                               "whole\n" % alone)
+
+
+def test_a_dump_of_a_pointer_table_is_no_stack_but_a_dump_of_a_stack_is():
+    # after the 0xce's STACK_TEXT the author dumps the hook's import slot: `dqs ffff9d01`69ff0f78`
+    # (4 words pointing into <Unloaded_HookProcessOpen.sys>) was a second stack whose 8-byte
+    # "frames" made the heaviest third-party frame
+    (s,) = stacks("kr_blog_0xce_unloaded_driver_then_dqs_table_x64.txt")
+    assert s["source"].endswith(":45") and s["frames_from"] == "stack-walk"
+    assert [f["size"] for f in s["frames"][:4]] == [8, 0x100, 0x1a0, 0x198]
+    # the same rows after `dqs @rsp` or `dqs Limit Base` are a stack dump (raw scan)
+    rows = ("ffff9d01`69ff0f78  fffff804`8d141910 <Unloaded_HookProcessOpen.sys>+0x1910\n"
+            "ffff9d01`69ff0f80  fffff804`8d141280 <Unloaded_HookProcessOpen.sys>+0x1280\n")
+    for command, found in (("dqs ffff9d01`69ff0f78", 0), ("dqs ffff9d01`69ff0f78 L4", 0),
+                           ("dps nt!KiServiceTable L2", 0), ("dqs @rsp", 1), ("dqs rsp L100", 1),
+                           ("dps @$csp", 1), ("dds esp", 1),
+                           ("dqs ffff9d01`69ff0000 ffff9d01`69ff1000", 1)):
+        text = "6: kd> %s\n%s6: kd> q\n" % (command, rows)
+        try:
+            got = list(read_stacks(text.splitlines(True), "t.log"))
+        except StackextError as e:  # the log holds no stack
+            assert "no call stack found" in str(e)
+            got = []
+        assert len(got) == found, command
+        assert all(x.frames_from == "raw-scan" for x in got)

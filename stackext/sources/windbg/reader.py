@@ -39,7 +39,7 @@ def read_stacks(lines: Iterable[str], name: str, threads_without_stack: bool = F
     `skipped`, at the end a lines.Skipped for the first listing no size can come from."""
     reader = Reader(name, threads_without_stack)
     notes = FrameNotes(name)
-    dps = DpsCapture(name)
+    dps = DpsCapture(name, reader.ctx.matching_thread)
     lineno = 0
     paste = Paste(name)
     # the plain rows are read in fastrow.left's own loop; only what they end comes out here
