@@ -223,3 +223,16 @@ def test_rows_outward_of_kithreadstartup_are_no_frames_of_the_thread():
     assert not any(m.module == "nt" and m.frames == 19 for m in r.modules)  # 17 frames of nt
     text = render([r], "table")
     assert "#1 unknown 1d-1e (past the thread's start: stale frame pointers)" in text
+
+
+def test_an_x86_frame_in_no_module_keeps_the_ebp_chain_after_it():
+    # 360's Hookport stub in pool (0x81515799) between NtDeviceIoControlFile and KiFastCallEntry:
+    # x86 k follows saved EBPs, so the rows after it are frames, not the x64 unwinder's guesses
+    # from stack slots (the walk had been "lost" there: 7 frames dropped, NtDeviceIoControlFile's
+    # 0x34 blanked, used 0x498)
+    r = reports("x86_360_hook_in_pool_fs_filter_stacks_xp.txt")[1]
+    assert r.lost_track is None and len(r.frames) == 0x13
+    assert sizes(r, 0xb, 0xc, 0xd) == [0xb1de4c6c - 0xb1de4c38, 0xb1de4d34 - 0xb1de4c6c, 0]
+    assert r.frame(0xc).call_site == "0x81515799"
+    assert r.used == 0xb1de4d34 - 0xb1de47d4  # 0x560, down to KiFastCallEntry's ChildEBP
+    assert [s.kind.value for s in r.segments] == ["thread", "user"]
