@@ -12,7 +12,7 @@ from stackext import words
 from stackext.analyze import analyze
 from stackext.model import SizeNote, UnknownReason
 from stackext.render import render
-from stackext.sources.windbg import EmbeddedJson, read_file
+from stackext.sources.windbg import EmbeddedJson, read_file, read_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELD = ROOT / "fixtures" / "field"
@@ -236,3 +236,20 @@ def test_an_x86_frame_in_no_module_keeps_the_ebp_chain_after_it():
     assert r.frame(0xc).call_site == "0x81515799"
     assert r.used == 0xb1de4d34 - 0xb1de47d4  # 0x560, down to KiFastCallEntry's ChildEBP
     assert [s.kind.value for s in r.segments] == ["thread", "user"]
+
+
+def test_an_authors_arrow_at_a_row_is_read_and_a_row_that_cannot_be_read_is_a_hole():
+    # "=> f88daeb4 bae829f2 ... NDIS!ndisMLoopbackPacketX+0x150" in a driver's C comment: the row
+    # was dropped and its 0x28 bytes charged to ndisMSendX (0x3c)
+    (r,) = reports("x86_c_comment_verifier_deadlock_dpc_ndis_arrow_row.txt")
+    assert len(r.frames) == 19 and not r.warnings
+    assert r.frame(10).call_site == "NDIS!ndisMLoopbackPacketX+0x150"
+    assert sizes(r, 10, 11) == [0xf88daeb4 - 0xf88dae8c, 0xf88daec8 - 0xf88daeb4]
+    # a mark the reader does not know before the same row: not read, and not charged either
+    text = (FIELD / "x86_c_comment_verifier_deadlock_dpc_ndis_arrow_row.txt").read_text()
+    marked = text.replace("//\t=> f88daeb4", "//\t?? f88daeb4")
+    (s,) = read_stacks(marked.splitlines(True), "marked.log")
+    r = analyze(s)
+    assert len(r.frames) == 18 and r.frame(10).call_site == "NDIS!ndisMSendX+0xd2"
+    assert r.frame(10).size is None and r.frame(10).size_unknown_reason.value == "frames-missing"
+    assert r.frame(10).gap_bytes == 0xf88daec8 - 0xf88dae8c  # what the SPs still prove

@@ -200,12 +200,19 @@ def _blocks(stream) -> Iterator[List[str]]:
 to_int = parse_hex  # the reader's name for addresses.parse_hex
 
 
+# "=> ", "--> ", "==> " before a row's first address (WinDbg prints no such mark)
+ARROW_MARK_RE = re.compile(r"[=-]+>\s+(?=[0-9a-fA-F]{8})")
+
+
 def clean_line(raw: str) -> str:
     """One log line without CR, web-page and code-comment quoting, markdown emphasis and
     surrounding blanks."""
     text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
     while text.startswith((">", "//")):  # "> " quoting in web copies, "// " in source code
         text = text[2:].lstrip() if text.startswith("//") else text[1:].lstrip()
+    if text[:1] in "=-" and text[1:2] in "=->":  # an author's arrow at a row: "=> f88daeb4 ..."
+        m = ARROW_MARK_RE.match(text)
+        text = text[m.end():] if m else text
     if "**" in text and not text.startswith("*"):
         text = text.replace("**", "")
     if len(text) > 4 and text.startswith("__") and text.endswith("__"):

@@ -25,7 +25,7 @@ from stackext.sources.windbg.rows import (
     SP_ROW_RE,
     Layout,
     Row,
-    looks_like_row,
+    may_hold_row,
     parse_header,
     parse_row,
 )
@@ -139,7 +139,7 @@ class Reader:
             self._end(out)  # disassembly, prose, a prompt after the listing: not a frame
         elif self.stack is not None and not L.LABEL_RE.match(text):
             self.stack.warn("could not read this line inside a stack: %s" % text[:60], n)
-            self.stack.last_unreadable_row = looks_like_row(text)
+            self.stack.last_unreadable_row = may_hold_row(text)
             if self.stack.last_unreadable_row and self.stack.frames:
                 # a frame we could not read: a hole, never bytes charged to its neighbour
                 self.stack.gap = self.stack.gap or Gap(GapKind.UNREADABLE,

@@ -135,6 +135,18 @@ def looks_like_row(text: str) -> bool:
     return bool(ROW_START_RE.match(text))
 
 
+# a stack pointer and a return address side by side anywhere in a line ("?? f88daeb4 bae829f2 ...")
+ROW_INSIDE_RE = re.compile(r"(?<![0-9a-fA-F`])[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+"
+                           r"[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?(?![0-9a-fA-F`])")
+
+
+def may_hold_row(text: str) -> bool:
+    """A line of a listing that could not be read but may be one of its rows (it starts as one,
+    or holds an SP and a RetAddr after something else): a hole in the listing, never bytes
+    charged to the neighbouring frame."""
+    return bool(ROW_START_RE.match(text) or ROW_INSIDE_RE.search(text))
+
+
 def names_nothing(text: str) -> bool:
     """A whole line laid out as a row whose call site holds no name or number: a line of some
     other table (!running's processors), which ends a listing rather than breaking it."""
