@@ -139,3 +139,13 @@ def test_a_dump_of_a_pointer_table_is_no_stack_but_a_dump_of_a_stack_is():
             got = []
         assert len(got) == found, command
         assert all(x.frames_from == "raw-scan" for x in got)
+
+
+def test_sos_dumpstack_is_a_slot_scan_refused_in_one_line():
+    # "Child-SP RetAddr Caller, Callee": every slot holding a return address, stale ones too (rows
+    # eea0 and eec0 lie inside WaitForSingleObjectEx's 0xa0-byte frame, ee90..ef30): it had been
+    # read as a walk, a stale row the heaviest frame (112 B)
+    code, out, err = run("sos_dumpstack_caller_callee_slot_scan_x64_user.txt")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "slot_scan_x64_user.txt:4: this is SOS !dumpstack" in err
+    assert "no frame sizes: run k" in err

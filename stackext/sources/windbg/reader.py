@@ -14,6 +14,7 @@ from stackext.model import Gap, GapKind, StackInput
 from stackext.report_json import MARKER_BEGIN
 from stackext.sources.windbg import fastrow
 from stackext.sources.windbg import lines as L
+from stackext.sources.windbg import refusals as R
 from stackext.sources.windbg.context import Context, ThreadInfo, thread_header
 from stackext.sources.windbg.dps import DpsCapture
 from stackext.sources.windbg.embedded import JsonBlock
@@ -62,9 +63,9 @@ def read_stacks(lines: Iterable[str], name: str, threads_without_stack: bool = F
     if reader.refused is not None:  # the first line no size can come from
         line, why = reader.refused
         if not reader.found:
-            raise StackextError(L.REFUSALS[why], where="%s:%d" % (name, line))
+            raise StackextError(R.REFUSALS[why], where="%s:%d" % (name, line))
         if skipped:
-            yield L.Skipped("%s:%d" % (name, line), L.REFUSALS[why])
+            yield L.Skipped("%s:%d" % (name, line), R.REFUSALS[why])
     if not reader.found:
         raise StackextError(
             "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)",
@@ -87,7 +88,7 @@ class Reader:
         self.ctx = Context(name)
         self.pending_gap: Optional[Gap] = None
         self.json = JsonBlock(name)
-        self.refused: Optional[Tuple[int, str]] = None  # (line, L.REFUSALS key): see refusal()
+        self.refused: Optional[Tuple[int, str]] = None  # (line, R.REFUSALS key): see refusal()
         self.retired: List[Item] = []
         self.modules = ModuleFacts()  # lmv's CompanyName, export-only modules: anywhere
 
@@ -129,7 +130,7 @@ class Reader:
         row = None if self.skip_rows else parse_row(text, self.layout, n)
         if row is None and self.refused is None:
             # a row without Child-SP, rows run into one line, a STACK_TEXT of call sites only
-            self.refused = L.refusal(text, n, self.stacktext and self.stack is not None
+            self.refused = R.refusal(text, n, self.stacktext and self.stack is not None
                                      and not self.stack.frames)
         if row is not None:
             self._add_row(n, row, out)
@@ -150,8 +151,13 @@ class Reader:
 
     def _header(self, n: int, text: str, out: List[Item]) -> bool:
         """A column header line ("# Child-SP RetAddr Call Site"): a new stack starts."""
-        if L.NO_SP_HEADER_RE.match(text):
+        if R.NO_SP_HEADER_RE.match(text):
             self.refused = self.refused or (n, "no-sp")
+        if R.SLOT_SCAN_HEADER_RE.match(text):  # its rows are no frames: none is read
+            self.refused = self.refused or (n, "slot-scan")
+            self._end(out)
+            self.skip_rows = True
+            return True
         layout = parse_header(text)
         if layout is None:
             return False

@@ -1,0 +1,58 @@
+"""Why a stack in a log cannot be read, by the first line that shows it: no Child-SP column
+(x64 kb of recent WinDbg, kc), rows run together on one line, a STACK_TEXT of call sites only,
+SOS !dumpstack's slot scan. The reader says it in one line when no stack at all was found, in
+one note otherwise. Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Tuple
+
+# x64 kb in recent WinDbg has no Child-SP column, kc has nothing but the call sites:
+# " # RetAddr               : Args to Child                                      : Call Site"
+# " #  Call Site", and k's "RetAddr               Call Site" where it prints no Child-SP
+NO_SP_HEADER_RE = re.compile(
+    r"^(?:#?\s*RetAddr\s+(?::\s*Args to Child\s*:\s*)?Call Site|#\s*Call Site\s*$)", re.I)
+# A row of that layout (x64 kb without its header, as people paste it; a mail list may wrap it
+# after the arguments):
+# 00 fffff805`8d0a04e9     : 00000000`0000000a 00000000`00000008 ... : nt!KeBugCheckEx
+# 03 (Inline Function)     : --------`-------- ... : NetEbpfExt!RemoveEntryList+0x3
+NO_SP_ROW_RE = re.compile(
+    r"^(?:[0-9a-fA-F]{2,4}\s+)?(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|\(Inline Function\))\s+:\s*"
+    r"(?:[0-9a-fA-F-]{8}`[0-9a-fA-F-]{8}(?:\s+|$)){1,4}(?::\s*\S|$)")
+# A stack whose rows run together on one line (a PDF's or a web page's text layer):
+# "... 0: kd> k L=0012f968 ChildEBP RetAddr 0012f930 00469a16 processA!LPtoDP+0x19 0012f968 ..."
+JOINED_ROWS_RE = re.compile(
+    r"\b(?:ChildEBP|Child-SP)\s+RetAddr\b.*?(?:[0-9a-fA-F`]{8,17}\s+[0-9a-fA-F`]{8,17}\s+"
+    r"[\w.$@?~]+![^\s!]+\s+){3}")
+# Why no stack could be read, by the first line that shows it (read_stacks says it when no
+# stack at all was found)
+REFUSALS = {
+    "no-sp": "this stack has no Child-SP column (x64 kb of recent WinDbg and kc print none): "
+             "run kf, kn or kv, which print Child-SP",
+    "joined": "the rows of this stack run together on one line (a PDF's or a web page's text): "
+              "put each row on a line of its own",
+    "call-sites": "this STACK_TEXT shows call sites only (copied without its Child-SP and "
+                  "RetAddr columns): copy !analyze -v's rows whole",
+    "slot-scan": "this is SOS !dumpstack (Child-SP RetAddr Caller, Callee): it lists every "
+                 "stack slot that holds a return address, stale ones too, so the distances "
+                 "between its rows are no frame sizes: run k",
+}
+# SOS !dumpstack's header: "Child-SP         RetAddr          Caller, Callee"
+SLOT_SCAN_HEADER_RE = re.compile(r"^Child-SP\s+RetAddr\s+Caller,\s*Callee\b")
+# The first line under a STACK_TEXT: label that is a bare call site (a copy that kept only the
+# last column): "watchdog!WdpDbgCaptureTriageDump+0xe6", "0x00007ffc`9e093f04"
+CALL_SITE_ONLY_RE = re.compile(r"^(?:[\w.$~-]+![^\s!]+|0x[0-9a-fA-F`]+)$")
+
+
+def refusal(text: str, n: int, stacktext_start: bool = False) -> Optional[Tuple[int, str]]:
+    """(n, a REFUSALS key) for a line that shows why its stack cannot be read, else None.
+    `stacktext_start`: the line is the first under a STACK_TEXT: label."""
+    if NO_SP_ROW_RE.match(text):
+        return n, "no-sp"
+    if stacktext_start and CALL_SITE_ONLY_RE.match(text):
+        return n, "call-sites"
+    if len(text) > 200 and JOINED_ROWS_RE.search(text):
+        return n, "joined"
+    return None
