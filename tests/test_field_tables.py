@@ -149,3 +149,11 @@ def test_sos_dumpstack_is_a_slot_scan_refused_in_one_line():
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "slot_scan_x64_user.txt:4: this is SOS !dumpstack" in err
     assert "no frame sizes: run k" in err
+
+
+def test_mex_irs_rows_are_stack_slots_not_frames():
+    # !mex.irs prints "| slot | value | symbol | unicode | ansi |" per stack slot: a row whose
+    # ansi cell was empty had become a second stack (two such rows a 240-byte "frame")
+    (s,) = stacks("mex_t_then_mex_irs_raw_stack_table_x64_user.txt")
+    assert s["source"].endswith(":55") and len(s["frames"]) == 15 and s["used"] == 5328
+    assert s["warnings"] == []

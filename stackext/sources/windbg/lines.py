@@ -71,6 +71,7 @@ NONSTACK_HEADER_RE = re.compile(r"^start\s+end\s+module name")
 NONSTACK_COMMANDS = {
     "dps", "dqs", "dds", "dpp", "dq", "dd", "dp", "db", "dw", "dc", "da", "du", "dt", "dv",
     "lm", "lmv", "lmi", "u", "ub", "uf", "r", "kd", "x", "ln", "!pte", "!pool", "!address",
+    "!mex.irs", "!irs",  # mex's "interpret raw stack": a row per stack slot, stale ones too
 }
 
 
