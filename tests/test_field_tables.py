@@ -157,3 +157,15 @@ def test_mex_irs_rows_are_stack_slots_not_frames():
     (s,) = stacks("mex_t_then_mex_irs_raw_stack_table_x64_user.txt")
     assert s["source"].endswith(":55") and len(s["frames"]) == 15 and s["used"] == 5328
     assert s["warnings"] == []
+
+
+def test_for_each_frame_reprinting_frame_00_is_no_second_stack():
+    # !for_each_frame prints frame 00 again when it puts the context back: that row had become
+    # a second stack of one frame
+    code, out, err = run("for_each_frame_dv_frame00_reprinted_x64_user.txt", "--format", "json")
+    (s,) = json.loads(out)["stacks"]
+    assert s["source"].endswith(":6") and s["used"] == 0x1c0
+    assert [f["size"] for f in s["frames"]] == [0x70, 0x40, 0x40, 0x60, 0, 0x40, 0x30, None]
+    # its dv output and "_ _ _" separators between the rows are no unreadable rows
+    assert s["warnings"] == [] and code == 0
+    assert run("for_each_frame_dv_frame00_reprinted_x64_user.txt", "--strict")[0] == 0

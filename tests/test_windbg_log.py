@@ -406,10 +406,12 @@ def test_embedded_json_is_returned_verbatim():
 
 def test_numbering_restart_starts_a_new_stack_and_blank_lines_inside_a_copy():
     rows = ("00 ffffcd04`6bb4efb8 fffff807`9098f10d nt!KeBugCheckEx\n\n"
-            "01 ffffcd04`6bb4efc0 fffff807`9098ef0c nt!PopIrpWatchdogBugcheck+0x1f5\n"
-            "00 ffffcd04`6bb4efb8 fffff807`9098f10d nt!KeBugCheckEx\n")
-    a, b = text(rows)
-    assert [len(a.frames), len(b.frames)] == [2, 1] and b.source == "t.log:4"
+            "01 ffffcd04`6bb4efc0 fffff807`9098ef0c nt!PopIrpWatchdogBugcheck+0x1f5\n")
+    a, b = text(rows + rows)
+    assert [len(a.frames), len(b.frames)] == [2, 2] and b.source == "t.log:4"
+    # frame 00 alone again, as !for_each_frame prints it at its end: no stack of its own
+    (a,) = text(rows + rows.split("\n")[0] + "\n")
+    assert len(a.frames) == 2
 
 
 def test_gaps_are_typed_and_warnings_name_the_line():

@@ -13,7 +13,7 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 from stackext import knowledge as K
 from stackext.model import Bugcheck, Frame
 from stackext.sources.windbg.exception import ExceptionFacts
-from stackext.sources.windbg.lines import ADDR, to_int
+from stackext.sources.windbg.lines import ADDR, Prompt, to_int
 from stackext.sources.windbg.trap import TrapFacts
 
 # "THREAD ffff8a071d5a3040  Cid 2f38.0bd4  Teb: 0000006d28977000 Win32Thread: 0000000000000000
@@ -113,6 +113,23 @@ class Context:
         # `~`, `~.` or `~*k` printed it ("   49  Id: 20ec.28a4 Suspend: 0 ...")
         self.prompt_thread: Optional[int] = None
         self.thread_ids: Dict[int, int] = {}
+        self.first_row: Optional[tuple] = None  # frame 00 of the last stack since the prompt
+        self.each_frame = False  # under !for_each_frame: its command prints between the rows
+
+    def prompted(self, prompt: Prompt) -> None:
+        """A new prompt: the thread its k walks, and what its commands print."""
+        self.prompt_thread, self.first_row = prompt.thread, None
+        self.each_frame = "!for_each_frame" in prompt.names
+
+    def reprinted(self, frames: List[Frame]) -> bool:
+        """A stack of one row that repeats frame 00 of the stack just read (no prompt between):
+        the row !for_each_frame prints again when it puts the context back, no stack."""
+        f = frames[0]
+        row = (f.index, f.sp, f.ret, f.call_site)
+        if len(frames) == 1 and row == self.first_row:
+            return True
+        self.first_row = row
+        return False
 
     def k_thread(self) -> Optional[Tuple[int, Optional[int]]]:
         """(thread number, id if the log showed it) of the user-mode thread a k command at the

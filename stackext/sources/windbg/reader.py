@@ -60,12 +60,7 @@ def read_stacks(lines: Iterable[str], name: str, threads_without_stack: bool = F
     reader.retire_last()
     yield from notes.hold(last + reader.drain(), final=True)
     paste.finish(reader.found)
-    if reader.refused is not None:  # the first line no size can come from
-        line, why = reader.refused
-        if not reader.found:
-            raise StackextError(R.REFUSALS[why], where="%s:%d" % (name, line))
-        if skipped:
-            yield L.Skipped("%s:%d" % (name, line), R.REFUSALS[why])
+    yield from R.said(reader.refused, reader.found, name, skipped)
     if not reader.found:
         raise StackextError(
             "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)",
@@ -136,6 +131,8 @@ class Reader:
             self._add_row(n, row, out)
         elif self.stack is not None and self.stack.tail(text):
             pass  # kv prints a row's source on a line of its own
+        elif self.stack is not None and self.ctx.each_frame:
+            pass  # !for_each_frame's command output and separators between the rows
         elif self.stack is not None and self.stack.ends_at(text):
             self._end(out)  # disassembly, prose, a prompt after the listing: not a frame
         elif self.stack is not None and not L.LABEL_RE.match(text):
@@ -176,7 +173,8 @@ class Reader:
         if prompt:
             self._end(out)
             self._reset_command()
-            self.session, self.ctx.prompt_thread = prompt.kernel, prompt.thread
+            self.session = prompt.kernel
+            self.ctx.prompted(prompt)
             self.skip_rows = prompt.prints_no_stack
             return True
         if L.TILDE_RE.match(text):
@@ -259,6 +257,8 @@ class Reader:
             if stack.tinfo is not None and self.ctx.tinfo is None:
                 self.ctx.tinfo = stack.tinfo  # a header without rows yet: keep the !thread context
             return
+        if self.ctx.reprinted(stack.frames):
+            return
         self.found = True
         result = build(stack, self.ctx, self.session, at_eof)
         self.modules.apply(result)
@@ -284,8 +284,6 @@ class Reader:
     def drain(self) -> List[Item]:
         out, self.retired = self.retired, []
         return out
-
-    # -- the end ------------------------------------------------------------------------------
 
     def finish(self, last_line: int) -> List[Item]:
         """The end of the log: the last stack, and the last !thread block's thread."""

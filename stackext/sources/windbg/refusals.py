@@ -1,13 +1,16 @@
 """Why a stack in a log cannot be read, by the first line that shows it: no Child-SP column
 (x64 kb of recent WinDbg, kc), rows run together on one line, a STACK_TEXT of call sites only,
 SOS !dumpstack's slot scan. The reader says it in one line when no stack at all was found, in
-one note otherwise. Standard library only.
+one note otherwise. Imports the line helpers only.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
+
+from stackext.errors import StackextError
+from stackext.sources.windbg.lines import Skipped
 
 # x64 kb in recent WinDbg has no Child-SP column, kc has nothing but the call sites:
 # " # RetAddr               : Args to Child                                      : Call Site"
@@ -56,3 +59,16 @@ def refusal(text: str, n: int, stacktext_start: bool = False) -> Optional[Tuple[
     if len(text) > 200 and JOINED_ROWS_RE.search(text):
         return n, "joined"
     return None
+
+
+def said(refused: Optional[Tuple[int, str]], found: bool, name: str,
+         skipped: bool) -> Iterator[Skipped]:
+    """The first line no size could come from (refused: line, REFUSALS key): a one-line error
+    when the log held no stack, else a Skipped note (when the caller takes them)."""
+    if refused is None:
+        return
+    line, why = refused
+    if not found:
+        raise StackextError(REFUSALS[why], where="%s:%d" % (name, line))
+    if skipped:
+        yield Skipped("%s:%d" % (name, line), REFUSALS[why])
