@@ -49,6 +49,20 @@ INBOX_MODULES = frozenset(
         "volume", "ws2ifsl",
         # seen in public kernel logs: the Teredo/ISATAP tunnel, Hyper-V's switch and VMBus HID
         "tunnel", "vmswitch", "vmbushid",
+        # the HALs, the 5-level-paging kernel, and drivers of other and older Windows versions
+        # (SMB1, RAS, QoS, RDP, the video port, SD/IDE storage, Bluetooth, Hyper-V guests, XP's
+        # System Restore filter, NT's Services for Macintosh): all Microsoft's own
+        "halacpi", "halaacpi", "halapic", "halmps", "ntkrla57", "win32ksgd", "srv", "mrxsmb10",
+        "mrxdav", "bowser", "tcpip6", "tcpipreg", "wanarp", "ndproxy", "ndistapi", "raspppoe",
+        "rasl2tp", "raspptp", "rassstp", "rasagilevpn", "rasacd", "psched", "mpsdrv", "bridge",
+        "ndisimplatform", "wfplwf", "wdiwifi", "vwifibus", "nativewifip", "qwavedrv", "rdpdr",
+        "rdpwd", "tdtcp", "termdd", "rdpdd", "rdpvideominiport", "videoprt", "vga", "vgapnp",
+        "sdbus", "sdstor", "sffdisk", "storufs", "sdport", "bthenum", "bthmini", "bthleenum",
+        "bthpan", "hidbth", "usbvideo", "usbccid", "usbprint", "usbaudio2", "wpdupfltr",
+        "mskssrv", "mspclock", "mspqm", "intelide", "pciide", "pciidex", "msahci", "hvservice",
+        "hvsocketcontrol", "vmgencounter", "vmgid", "storflt", "hyperkbd", "hypervideo",
+        "synth3dvsc", "winnat", "wimmount", "prjflt", "filetrace", "mshidkmdf", "ucmucsicx",
+        "buttonconverter", "hwnclx0101", "sr", "sfmatalk",
         # user-mode services and session managers (csrss, lsass, the session manager)
         "lsm", "winsrvext", "csrsrv", "basesrv", "winsrv", "sxssrv", "lsasrv", "samsrv",
         "msv1_0", "kerberos", "schannel", "rpcss", "termsrv", "csrss", "lsass", "smss",
@@ -57,6 +71,7 @@ INBOX_MODULES = frozenset(
         "samlib", "netapi32", "wkscli", "srvcli", "logoncli", "dpapi", "kernel_appcore",
         "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
         "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
+        "audiosrv", "audiodg", "audioeng",
         # System32's own programs, as a user-mode dump of one names its module
         "cmd", "net", "net1", "netsh", "ping", "ipconfig", "reg", "sc", "rundll32", "regsvr32",
         "dllhost", "notepad", "mmc", "taskmgr", "tasklist", "taskkill", "werfault", "wermgr",

@@ -253,3 +253,15 @@ def test_an_authors_arrow_at_a_row_is_read_and_a_row_that_cannot_be_read_is_a_ho
     assert len(r.frames) == 18 and r.frame(10).call_site == "NDIS!ndisMSendX+0xd2"
     assert r.frame(10).size is None and r.frame(10).size_unknown_reason.value == "frames-missing"
     assert r.frame(10).gap_bytes == 0xf88daec8 - 0xf88dae8c  # what the SPs still prove
+
+
+def test_windows_own_hals_and_older_drivers_are_not_third_party():
+    # an all-Microsoft SMB stack (srv.sys, Server 2003) and Microsoft's interrupt-storm example
+    # (halacpi, VIDEOPRT): the headline had named srv!... and halacpi!... the heaviest
+    # third-party frame; ATI's atimpab stays the one driver
+    (r,) = reports("x86_srv_smb_nat_all_microsoft_k.txt")
+    assert not any(f.driver for f in r.frames) and r.heaviest_drivers == []
+    assert any(f.module == "srv" for f in r.frames)
+    a, b = reports("x86_msdocs_interrupt_storm_halacpi_videoprt_atimpab.txt")
+    assert a.heaviest_drivers == [] and {f.module for f in a.frames} == {"ntoskrnl", "halacpi"}
+    assert [f.module for f in b.frames if f.driver] == ["atimpab"]
