@@ -20,6 +20,9 @@ OFFSET_RE = re.compile(r"\+0x([0-9a-fA-F]{1,16})$")
 #   deep3!big_frame+54     deep2+1684     12345     ntdll!NtWaitForMultipleObjects
 #   seed!WinMainCRTStartup-102   (kf prints that one as +0xffffffff`fffffefe)
 ENGINE_RE = re.compile(r"^(?P<name>.*?)(?:(?P<sign>[+-])(?P<disp>[0-9a-fA-F]+))?$")
+# An address in the range of a module since unloaded: "<Unloaded_HookProcessOpen.sys>+0x1910"
+# (its module is the driver's name, as !analyze's IMAGE_NAME says: HookProcessOpen.sys)
+UNLOADED_RE = re.compile(r"<Unloaded_(.+?)(?:\.[A-Za-z0-9]{1,4})?>\Z")
 # findSymbol's answer where no module is loaded: the address alone, "12345"
 BARE_HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 
@@ -45,6 +48,8 @@ def split_call_site(site: str) -> Symbol:
     if not bang:
         m = OFFSET_RE.search(site)
         module = site[: m.start()] if m else ""
+        unloaded = UNLOADED_RE.match(module) if module.startswith("<") else None
+        module = unloaded.group(1) if unloaded else module
         return Symbol(module, None, None, None) if module and " " not in module else NO_SYMBOL
     module = module.strip()
     if not module or " " in module:

@@ -169,3 +169,17 @@ def test_for_each_frame_reprinting_frame_00_is_no_second_stack():
     # its dv output and "_ _ _" separators between the rows are no unreadable rows
     assert s["warnings"] == [] and code == 0
     assert run("for_each_frame_dv_frame00_reprinted_x64_user.txt", "--strict")[0] == 0
+
+
+def test_an_unloaded_modules_frame_is_the_drivers_own():
+    # "<Unloaded_HookProcessOpen.sys>+0x1910": the module is HookProcessOpen (!analyze's
+    # IMAGE_NAME HookProcessOpen.sys), so `--driver HookProcessOpen` finds the thread and the
+    # inbox table can apply (it had been the whole bracket, "no thread has HookProcessOpen")
+    (s,) = stacks("kr_blog_0xce_unloaded_driver_then_dqs_table_x64.txt")
+    assert s["frames"][4]["module"] == "HookProcessOpen" and s["frames"][4]["driver"]
+    assert s["frames"][4]["call_site"] == "<Unloaded_HookProcessOpen.sys>+0x1910"
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["threads", "--driver", "HookProcessOpen",
+                 str(FIELD / "kr_blog_0xce_unloaded_driver_then_dqs_table_x64.txt")],
+                out=out, err=err)
+    assert code == 0 and "<Unloaded_HookProcessOpen.sys>+0x1910" in out.getvalue()
