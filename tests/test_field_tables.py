@@ -183,3 +183,13 @@ def test_an_unloaded_modules_frame_is_the_drivers_own():
                  str(FIELD / "kr_blog_0xce_unloaded_driver_then_dqs_table_x64.txt")],
                 out=out, err=err)
     assert code == 0 and "<Unloaded_HookProcessOpen.sys>+0x1910" in out.getvalue()
+
+
+def test_dot_lines_between_rows_are_an_authors_elision():
+    # x64deepdive's kn with "." lines for frames left out (GitHub-escaped backticks): they had
+    # been unreadable rows; they are frames left out, said once
+    code, out, err = run("x64_markdown_escaped_knf_dot_elisions.txt", "--format", "json")
+    s = json.loads(out)["stacks"][1]
+    assert [f["size"] for f in s["frames"][:4]] == [8, 0x160, 0x60, 0xa0]
+    assert not any("could not read" in w for w in s["warnings"])
+    assert any("leaves out frames after the last one shown" in w for w in s["warnings"])

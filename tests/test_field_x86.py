@@ -265,3 +265,16 @@ def test_windows_own_hals_and_older_drivers_are_not_third_party():
     a, b = reports("x86_msdocs_interrupt_storm_halacpi_videoprt_atimpab.txt")
     assert a.heaviest_drivers == [] and {f.module for f in a.frames} == {"ntoskrnl", "halacpi"}
     assert [f.module for f in b.frames if f.driver] == ["atimpab"]
+
+
+def test_newer_x86_k_trap_marker_and_skipped_intermediate_frames():
+    # Win7 x86 under a newer WinDbg: "06 b0a37be4 76f92740 (T) nt!KiSystemServicePostCall" (the
+    # marker had been glued into the call site: no module, no function) and "<Intermediate
+    # frames may have been skipped due to lack of complete unwind>" (a warning per line, --strict
+    # failed): a hole before the next row, as an unwind WARNING is
+    (r,) = reports("x86_new_format_t_marker_intermediate_frames_hevd.txt")
+    assert (r.frame(6).module, r.frame(6).function) == ("nt", "KiSystemServicePostCall")
+    assert (r.frame(7).module, r.frame(7).function) == ("ntdll", "KiFastSystemCallRet")
+    assert [r.frame(i).size_unknown_reason for i in (6, 7)] == [UnknownReason.FRAMES_MISSING] * 2
+    assert r.used == 0xb0a37be4 - 0xb0a37a6c and not r.warnings
+    assert sizes(r, 1, 2, 3, 4, 5) == [0x1c, 0x1c, 0x4c, 0xc8, 0x2c]

@@ -32,9 +32,11 @@ PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?
 TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspend:")
 # "WARNING: Stack unwind information not available. Following frames may be wrong."
 # "WARNING: Frame IP not in any known module. Following frames may be wrong."
-UNWIND_RE = re.compile(r"^WARNING:.*(?:Following frames may be wrong|unwind information not avail)")
-# Elisions by whoever pasted the log: "...", "[…]", "[...]", "<snip>"
-ELISION_RE = re.compile(r"^(?:\.{3,}|\u2026|\[\s*(?:\.{3}|\u2026)\s*\]|<snip>|\(\.\.\.\))$")
+# "<Intermediate frames may have been skipped due to lack of complete unwind>" (newer x86 k)
+UNWIND_RE = re.compile(r"^(?:WARNING:.*(?:Following frames may be wrong|unwind information not "
+                       r"avail)|<Intermediate frames may have been skipped\b)")
+# Elisions by whoever pasted the log: "...", ".", "……", "[…]", "[...]", "<snip>"
+ELISION_RE = re.compile(r"^(?:\.+|\u2026+|\[\s*(?:\.{3}|\u2026)\s*\]|<snip>|\(\.\.\.\))$")
 # A module loaded without its PDB, its code named by the nearest export:
 # "*** ERROR: Symbol file could not be found.  Defaulted to export symbols for ntdll.dll - "
 # "... Defaulted to export symbols for C:\WINDOWS\System32\KERNEL32.DLL -"

@@ -165,12 +165,15 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     if not inline and not ret_text.startswith("-") and len(ret_text.replace("`", "")) != width:
         return None  # "fffff802" after a 16-digit SP: the row was cut inside RetAddr
     number, memory = _leading(m.group("a"), m.group("b"), layout)
-    parts = _split_args(m.group("rest"), width, layout)
+    rest = m.group("rest")
+    if rest.startswith("(T) "):  # newer x86 k: the frame was reached through a trap frame
+        rest = rest[4:].lstrip()
+    parts = _split_args(rest, width, layout)
     if parts is None:
         return None
     args, site = parts
     # 0008ea48 751f282c : 00000000`77770190 00000000`001dfb50 : wow64cpu!CpupSyscallStub+0x9
-    wide = width == 8 and "`" in m.group("rest")[: len(m.group("rest")) - len(site)]
+    wide = width == 8 and "`" in rest[: len(rest) - len(site)]
     site, extras = clean_call_site(site)
     if not site or BARE_HEX_RE.match(site) or DISASSEMBLY_RE.match(site) or \
             MODULE_LIST_RE.match(site) or NO_NAME_RE.match(site):
