@@ -546,3 +546,18 @@ def test_a_walk_lost_after_a_module_with_symbols_does_not_ask_for_its_symbols():
     assert "nt's symbols are loaded" in text and ".reload" not in text
     assert s["lost_track"]["call_site"] == "0xfffff801`b56d24aa"
     assert s["verdict_id"] == "no-thread-stack"
+
+
+def test_mex_t_header_names_the_thread_its_process_and_state():
+    # "System (ffffd80bf5902080) ffffd80c204a6040 (E|K|W|R|V) 4.2fc ... Running on processor 0":
+    # mex's !t header is !thread's first lines (thread, process and state had been lost, and
+    # --thread could not find the thread)
+    s = stacks("mex_t_tunnel_dpc_stack_x64.txt")
+    assert [(x["thread"], x["process"], x["image"], x["state"]) for x in s] == [
+        ("0xffffd80c204a6040", "0xffffd80bf5902080", "System", "RUNNING"),
+        ("0xffffd80c0a3d9040", "0xffffd80c0a8f2080", "svchost.exe", "READY")]
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["usage", "--thread", "ffffd80c0a3d9040", "--format", "json",
+                 str(FIELD / "mex_t_tunnel_dpc_stack_x64.txt")], out=out, err=err) == 0
+    (only,) = json.loads(out.getvalue())["stacks"]
+    assert only["source"].endswith(":73") and only["used"] == 1680

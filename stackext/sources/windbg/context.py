@@ -24,6 +24,13 @@ THREAD_RE = re.compile(r"^THREAD\s+(?P<t>" + ADDR + r")\s+Cid\b(?P<tail>.*)$")
 STATE_RE = re.compile(
     r"\b(" + "|".join(K.THREAD_STATES + ("GATEWAIT",)) + r")\b(?::\s*\((\w+)\))?"
 )
+# mex's !t header row: image (process), thread, flags, Cid, ..., wait reason, time, state:
+# "System (ffff9b84742ea040) ffff9b8479441580 (E|K|W|R|V) 4.19e8 0 0 1 WrPushLock 32s.578 Waiting"
+# "svchost.exe (ffffd80c0578b0c0) ffffd80c05988080 (E|K|W|R|V) b68.cc8 ... Running on processor 2"
+MEX_THREAD_RE = re.compile(
+    r"^(?P<image>\S+(?: \S+)*?) \((?P<p>[0-9a-fA-F]{8,16})\)\s+(?P<t>[0-9a-fA-F]{8,16})\s+"
+    r"\([A-Z|]*\)\s+[0-9a-fA-F]+\.[0-9a-fA-F]+\s.*?(?:(?P<reason>\w+)\s+\S+\s+(?P<wait>Waiting)|"
+    r"(?P<state>Running|Ready|Standby|Terminated|Initialized|Transition|DeferredReady)\b.*)$")
 # "Owning Process            ffff8a07222e60c0       Image:         ioctlapp.exe"
 OWNER_RE = re.compile(r"^Owning Process\s+(" + ADDR + r")\s+Image:\s*(.*)$")
 # "Stack Init ffffa681165975f0 Current ffffa68116596680"
@@ -86,11 +93,22 @@ def thread_header(line: int, text: str) -> Optional[ThreadInfo]:
     """A "THREAD ... Cid ..." line as the start of a !thread block, or None."""
     m = THREAD_RE.match(text)
     if not m:
-        return None
+        return _mex_thread(line, text) if ") " in text else None
     info = ThreadInfo(line, to_int(m.group("t")))
     s = STATE_RE.search(m.group("tail"))
     if s:
         info.state = s.group(1) + (":" + s.group(2) if s.group(2) else "")
+    return info
+
+
+def _mex_thread(line: int, text: str) -> Optional[ThreadInfo]:
+    """mex's !t header row as a !thread block's first lines (its state as !thread's words)."""
+    m = MEX_THREAD_RE.match(text)
+    if not m:
+        return None
+    info = ThreadInfo(line, to_int(m.group("t")))
+    info.process, info.image = to_int(m.group("p")), m.group("image")
+    info.state = "WAIT:" + m.group("reason") if m.group("wait") else m.group("state").upper()
     return info
 
 
