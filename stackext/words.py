@@ -101,6 +101,10 @@ def _where_lost(lt: LostTrack, symbols: bool) -> str:
     if lt.cause == LostCause.NOT_CANONICAL:
         return ("after frame %02x (%s), %s%s is not a valid (canonical) address: the stack "
                 "contents were overwritten" % (lt.after, lt.after_site, ip, fault))
+    if lt.cause == LostCause.FRAMES_MISSING and lt.frame - lt.after < 2:  # no number left out
+        return ("the text has %s just before frame %02x, so where the walk lost track is not "
+                "shown; %s lies in no loaded module%s"
+                % (_GAP.get(lt.gap, "frames missing"), lt.frame, ip, fault))
     if lt.cause == LostCause.FRAMES_MISSING:
         cut = "frames %02x-%02x are" % (lt.after + 1, lt.frame - 1) if lt.frame - lt.after > 2 \
             else "frame %02x is" % (lt.after + 1)

@@ -11,8 +11,11 @@ import io
 import json
 from pathlib import Path
 
+from stackext import words
+from stackext.analyze import analyze
 from stackext.cli import main
 from stackext.report_json import load_stack, stack_dict
+from stackext.sources.windbg import read_stacks
 
 FIELD = Path(__file__).resolve().parent.parent / "fixtures" / "field"
 KDMAPPER = FIELD / "lost_kdmapper137_0x1e_unmapped_code_stacktext_x64.txt"
@@ -129,3 +132,24 @@ def test_the_json_reads_back_with_the_new_ids():
             assert [f["size_unknown_reason"] for f in again["frames"]] == \
                 [f["size_unknown_reason"] for f in d["frames"]]
             assert [g["kind"] for g in again["segments"]] == [g["kind"] for g in d["segments"]]
+
+
+def test_a_warning_just_before_the_frame_in_no_module_names_no_missing_frame():
+    """The second paste with its `...` line as the unwind warning WinDbg prints there and the
+    next row numbered 01: no frame number is left out, so none is said to be missing (the text
+    had said "frame 01 is not in the text" of the frame it then named)."""
+    lines = HEVD.read_text().splitlines(True)
+    k = lines.index("...\n")
+    cut = lines[34:k] + ["WARNING: Frame IP not in any known module. Following frames may be "
+                         "wrong.\n"] + ["%02x%s" % (int(x[:2], 16) - 0x22, x[2:])
+                                        for x in lines[k + 1:k + 5]]
+    (s,) = read_stacks(cut, "warned.log")
+    r = analyze(s)
+    lt = r.lost_track
+    assert (lt.cause.value, lt.gap.value, lt.frame, lt.after) == ("frames-missing",
+                                                                  "unwind-warning", 1, 0)
+    text = words.lost_track(r)
+    assert text.startswith("the text has an unwind warning just before frame 01, so where the "
+                           "walk lost track is not shown; frame 01's instruction pointer "
+                           "0xfffff800`15fb6952 lies in no loaded module")
+    assert "is not in the text" not in text
