@@ -111,9 +111,11 @@ def _reaches_start(f: Frame, name: str, next_seg_is_user: bool, arch: str) -> bo
     start area, not some function's frame)? `name`: the frame's K.fn_key."""
     if K.starts_thread(name, f.ret, f.sp is not None and K.is_kernel_address(f.sp, arch)):
         return True
-    # A kernel stack entered from user mode begins at the system-call entry: what lies above
-    # its frame is the trap frame and the initial area.
-    return next_seg_is_user and name in K.SYSCALL_ROUTINES
+    # A kernel stack entered from user mode begins at the system-call entry or the trap
+    # handler (x86 KiTrap03 after a user int 3, x64 KiPageFault): what lies above its frame is
+    # the trap frame and the initial area.
+    return next_seg_is_user and (name in K.SYSCALL_ROUTINES or name in K.TRAP_ROUTINES
+                                 or name.startswith(K.TRAP_HANDLER_PREFIX))
 
 
 def start_area(frames: List[Frame], names: List[str], report: StackReport,

@@ -278,3 +278,13 @@ def test_newer_x86_k_trap_marker_and_skipped_intermediate_frames():
     assert [r.frame(i).size_unknown_reason for i in (6, 7)] == [UnknownReason.FRAMES_MISSING] * 2
     assert r.used == 0xb0a37be4 - 0xb0a37a6c and not r.warnings
     assert sizes(r, 1, 2, 3, 4, 5) == [0x1c, 0x1c, 0x4c, 0xc8, 0x2c]
+
+
+def test_a_kernel_stack_entered_by_a_trap_from_user_mode_begins_at_the_trap_handler():
+    # XP x86 !thread of a debuggee stopped at its int 3: KiTrap03 (TrapFrame @ a8eb8d64) then the
+    # user frame msgbox+0x1001. The 676 bytes above KiTrap03's ChildEBP are its trap frame and
+    # the NPX area (Init a8eb9000 - 0x210 - 0x8c = a8eb8d64), not a part of the log left out
+    (r,) = reports("x86_lkd_thread_kitrap03_from_user_int3.txt")
+    assert r.frame(8).call_site == "nt!KiTrap03+0xad" and r.stack_base == 0xa8eb9000
+    assert r.start_area == 0xa8eb9000 - 0xa8eb8d5c == 676 and r.not_shown is None
+    assert r.used == 2216 and r.verdict_proven
