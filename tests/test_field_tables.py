@@ -147,7 +147,7 @@ def test_sos_dumpstack_is_a_slot_scan_refused_in_one_line():
     # read as a walk, a stale row the heaviest frame (112 B)
     code, out, err = run("sos_dumpstack_caller_callee_slot_scan_x64_user.txt")
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "slot_scan_x64_user.txt:4: this is SOS !dumpstack" in err
+    assert err.count("\n") == 1 and "slot_scan_x64_user.txt:4: this is SOS !dumpstack:" in err
     assert "no frame sizes: run k" in err
 
 
@@ -193,3 +193,21 @@ def test_dot_lines_between_rows_are_an_authors_elision():
     assert [f["size"] for f in s["frames"][:4]] == [8, 0x160, 0x60, 0xa0]
     assert not any("could not read" in w for w in s["warnings"])
     assert any("leaves out frames after the last one shown" in w for w in s["warnings"])
+
+
+def test_an_elision_with_words_is_frames_left_out():
+    # "... removed 6k lines duplicated" in a .NET stack overflow's !clrstack: the 1,542,480 bytes
+    # across it had been one frame's (HEAVY, the headline's heaviest frame)
+    s = stacks("clrstack_sov_worded_elision_x64_user.txt")[0]
+    f = s["frames"][4]
+    assert f["size"] is None and f["size_unknown_reason"] == "frames-missing"
+    assert f["gap_bytes"] == 0xfadfd3d080 - 0xfadfbc4730 == s["unattributed"]
+    assert not any(x["size"] and x["size"] > 0x10000 for x in s["frames"])
+
+
+def test_sos_dumpstack_ee_is_refused_as_a_slot_scan_at_its_prompt():
+    # x86 `!dumpstack -ee` rows have no header: "0faaf1cc 080bfa96 (MethodDesc ...)" (4 bytes
+    # apart: no x86 frame is smaller than 8); they had been read as a 14x recursion of 4 B
+    code, out, err = run("sos_dumpstack_ee_c00000fd_x86_user.txt")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "_x86_user.txt:48: this is SOS !dumpstack:" in err

@@ -176,6 +176,8 @@ class Reader:
             self.session = prompt.kernel
             self.ctx.prompted(prompt)
             self.skip_rows = prompt.prints_no_stack
+            if R.SLOT_SCAN_COMMANDS.intersection(prompt.names):  # SOS !dumpstack (-ee)
+                self.refused, self.skip_rows = self.refused or (n, "slot-scan"), True
             return True
         if L.TILDE_RE.match(text):
             self._end(out)

@@ -38,12 +38,14 @@ REFUSALS = {
               "put each row on a line of its own",
     "call-sites": "this STACK_TEXT shows call sites only (copied without its Child-SP and "
                   "RetAddr columns): copy !analyze -v's rows whole",
-    "slot-scan": "this is SOS !dumpstack (Child-SP RetAddr Caller, Callee): it lists every "
-                 "stack slot that holds a return address, stale ones too, so the distances "
-                 "between its rows are no frame sizes: run k",
+    "slot-scan": "this is SOS !dumpstack: it lists every stack slot that holds a return "
+                 "address, stale ones too, so the distances between its rows are no frame "
+                 "sizes: run k",
 }
-# SOS !dumpstack's header: "Child-SP         RetAddr          Caller, Callee"
+# SOS !dumpstack's header: "Child-SP         RetAddr          Caller, Callee"; its x86 rows
+# after `!dumpstack -ee` have none: "0faaf1cc 080bfa96 (MethodDesc 080d0970 +0x6 ...)"
 SLOT_SCAN_HEADER_RE = re.compile(r"^Child-SP\s+RetAddr\s+Caller,\s*Callee\b")
+SLOT_SCAN_COMMANDS = frozenset(("!dumpstack", "!sos.dumpstack"))
 # The first line under a STACK_TEXT: label that is a bare call site (a copy that kept only the
 # last column): "watchdog!WdpDbgCaptureTriageDump+0xe6", "0x00007ffc`9e093f04"
 CALL_SITE_ONLY_RE = re.compile(r"^(?:[\w.$~-]+![^\s!]+|0x[0-9a-fA-F`]+)$")
