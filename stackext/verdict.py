@@ -179,7 +179,11 @@ def judge(report: StackReport, m: Measure) -> None:
 def _guard(report: StackReport, m: Measure) -> bool:
     """A user thread that took STATUS_STACK_OVERFLOW, or whose SP lies inside the guard region
     above its reserve's end (the thread's own bounds): an overflow, though its SP stays 1-3 pages
-    above DeallocationStack. Nothing is left (remaining 0): those pages are not the thread's."""
+    above DeallocationStack. Nothing is left (remaining 0) when the SP is there: those pages are
+    not the thread's. The exception alone proves the stack could not grow, not that nothing was
+    left: no page may have been committable, or the access that overflowed (a large _chkstk
+    probe, a read past the stack) lay far below the frames shown (Microsoft's "Debugging a
+    Stack Overflow": 253,196 bytes of reservation left), so remaining is what the bounds say."""
     on_guard = not report.kernel and report.budget_origin == Origin.THREAD and \
         report.stack_limit is not None and m.limit is not None and \
         m.innermost < m.limit + K.USER_GUARD_REGION
@@ -188,8 +192,10 @@ def _guard(report: StackReport, m: Measure) -> bool:
     report.guard_overflow = True
     if m.limit is not None and report.stack_limit is not None and m.innermost >= m.limit:
         report.guard_left = m.innermost - m.limit
-    report.remaining = 0 if report.remaining is None else min(report.remaining, 0)
-    report.remaining_is_upper_bound = False
+    if on_guard or (report.guard_left is not None and
+                    report.guard_left < K.USER_GUARD_REGION):
+        report.remaining = 0 if report.remaining is None else min(report.remaining, 0)
+        report.remaining_is_upper_bound = False
     return True
 
 

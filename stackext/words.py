@@ -26,12 +26,18 @@ def _guard_overflow(r: StackReport) -> str:
     what = "stack overflow"
     if r.exception_code == K.STATUS_STACK_OVERFLOW:
         what += " (exception 0xC00000FD, STATUS_STACK_OVERFLOW)"
-    if r.guard_left is not None:
+    if r.guard_left is not None and r.guard_left < K.USER_GUARD_REGION:
         what += (": the innermost SP is {:,} bytes above the end of the stack's reservation "
                  "(DeallocationStack), on the guard page and the pages kept for handling the "
                  "overflow, which the thread cannot grow into".format(r.guard_left))
+    elif r.guard_left is not None:
+        what += (": yet the innermost SP shown is {:,} bytes above the end of the stack's "
+                 "reservation (DeallocationStack): the access that overflowed lay below the "
+                 "frames shown (a large _chkstk/_alloca probe, a read past the stack) or no page "
+                 "could be committed".format(r.guard_left))
     elif r.exception_code == K.STATUS_STACK_OVERFLOW:
-        what += ": the thread ran out of stack"
+        what += (": the stack could not grow past its guard page; how much of its reservation "
+                 "was left is not in the text (no StackBase/DeallocationStack)")
     return what
 
 
