@@ -230,11 +230,17 @@ def _proof(report: StackReport, m: Measure, over: bool) -> None:
     report.verdict_proven = not missing and _own_bounds(report)
 
 
+def crashed_here(report: StackReport) -> bool:
+    """Can this stack be the one the bug check was raised on? Not a thread the log shows waiting
+    or ready (a !process 0 7 beside the !analyze): a bug check runs on a running thread."""
+    return not report.state or K.is_running(report.state)
+
+
 def is_double_fault(report: StackReport, names: List[str]) -> bool:
     """`names`: each frame's K.fn_key."""
     bc = report.bugcheck
-    return bool(bc and bc.code == 0x7F and bc.args and bc.args[0] == 8) or \
-        not K.DOUBLE_FAULT_ROUTINES.isdisjoint(names)
+    return bool(bc and bc.code == 0x7F and bc.args and bc.args[0] == 8 and
+                crashed_here(report)) or not K.DOUBLE_FAULT_ROUTINES.isdisjoint(names)
 
 
 def corrupt_esp(report: StackReport, frames: List[Frame], contexts) -> None:
@@ -257,7 +263,7 @@ def invalid_stack_pointer(report: StackReport) -> None:
     overflow, the verdict says so instead of "no overflow seen" (not_proven keeps what is
     missing for judging the stack's use)."""
     bc = report.bugcheck
-    if bc is None or bc.code != K.SECURITY_CHECK_FAILURE or not bc.args or \
-            bc.args[0] != K.FAST_FAIL_INCORRECT_STACK or report.overflow:
+    if bc is None or bc.code != K.SECURITY_CHECK_FAILURE or not crashed_here(report) or \
+            not bc.args or bc.args[0] != K.FAST_FAIL_INCORRECT_STACK or report.overflow:
         return
     report.verdict = VerdictKind.INVALID_STACK_POINTER

@@ -271,3 +271,25 @@ def test_every_byte_of_a_waiting_threads_used_is_in_a_row_or_a_line():
     assert main(["usage", str(path)], out=out) == 0
     assert "saved    64 bytes from the thread's saved SP (Current) up to frame 00's Child-SP" \
         in out.getvalue()
+
+
+def test_a_bugchecks_double_fault_or_invalid_sp_is_not_every_waiting_threads(tmp_path):
+    # a lab's `!analyze -v; !process 0 7`: fixture 004's 0x7F/8 STACK_TEXT, then fixture 116's
+    # !process of three threads (two waiting, each within its own Base/Limit): every one of them
+    # had been headlined "DOUBLE FAULT ... look for another cause" (and, after SKLib's 0x139/4,
+    # "INVALID STACK POINTER"); the crash's own stack keeps its verdict
+    crash = (FIXTURES / "004_ql2300_0x7f8_stacktext_doublefault_x64.txt").read_text()
+    threads = (FIXTURES / "116_prenotes_process_ioctlapp_3threads_base_limit_x64.txt").read_text()
+    log = tmp_path / "lab.log"
+    log.write_text(crash + "\n" + threads)
+    s = _stacks(log)
+    assert len(s) == 4 and s[0]["verdict_id"] == "double-fault-unproven" and s[0]["double_fault"]
+    # (the running thread may be the one that crashed: the text does not rule it out)
+    assert [x["state"].split(":")[0] for x in s[1:]] == ["RUNNING", "WAIT", "WAIT"]
+    assert [(x["double_fault"], x["verdict_id"]) for x in s[2:]] == [(False, "ok")] * 2
+    assert s[1]["double_fault"]
+    crash = (FIXTURES / "field" / "sklib10_0x139_incorrect_stack_exception_stack_truncated_x64.txt").read_text()
+    log.write_text(crash + "\n" + threads)
+    s = _stacks(log)
+    assert s[0]["bugcheck"]["code"] == "0x139" and s[0]["verdict_id"] == "invalid-stack-pointer"
+    assert [x["verdict_id"] for x in s[2:]] == ["ok"] * 2
