@@ -272,10 +272,12 @@ def _kernel(stack: OpenStack, arch: Optional[str], session: Optional[bool]) -> O
         return True
     if session is False:
         return False
-    touches = arch in K.ARCH and any(  # (stops at the first kernel address: frame 00's, mostly)
-        a is not None and K.is_kernel_address(a, arch) for f in stack.frames for a in (f.sp, f.ret))
+    # the SPs say where the stack is (a RetAddr of ffffffff`ffffffff ends a broken user walk;
+    # a large-address-aware x86 program returns above 0x80000000); stops at the first kernel SP
+    touches = arch in K.ARCH and any(
+        f.sp is not None and K.is_kernel_address(f.sp, arch) for f in stack.frames)
     if session and arch in K.ARCH and stack.frames and not touches:
-        return False  # a kd session stopped in user mode: no SP or RetAddr in kernel space
+        return False  # a kd session stopped in user mode: no SP in kernel space
     return True if session or touches else None
 
 
