@@ -211,3 +211,26 @@ def test_sos_dumpstack_ee_is_refused_as_a_slot_scan_at_its_prompt():
     code, out, err = run("sos_dumpstack_ee_c00000fd_x86_user.txt")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "_x86_user.txt:48: this is SOS !dumpstack:" in err
+
+
+def test_a_user_walk_ending_in_a_kernel_half_retaddr_stays_a_user_stack():
+    # go_bootstrap's ~*k: thread 4's walk ends in RetAddr ffffffff`ffffffff (garbage) with every
+    # Child-SP at 00000000`28e5...: it had been an x64 *kernel* stack on a 24 KB budget with
+    # "NO FRAME ON THE THREAD'S STACK"; the SPs say where a stack is
+    s = stacks("golang_tilde_k_retaddr_ffffffff_x64_user.txt")
+    assert [(x["thread_number"], x["kernel"], x["budget"]) for x in s] == [
+        (4, False, None), (7, False, None), (8, False, None)]
+    assert s[0]["verdict_id"] == "budget-unknown" and s[0]["used"] == 3160
+
+
+def test_a_dot_thread_holds_on_its_processor_and_irp_lines_are_no_stacks():
+    # `9: kd> .thread ffffcf06df697040` then k, later `5: kd> k` (processor 5's own thread,
+    # amdkmdag's): that stack had been labelled thread df697040; and !irp's stack-location
+    # lines ("0  0 00000000 00000000 00000000-00000000") had been 4 phantom x86 stacks
+    code, out, err = run("kd_thread_then_other_processor_k_irp_lines_x64.txt", "--format",
+                         "json")
+    s = json.loads(out)["stacks"]
+    assert [x["source"].rsplit(":", 1)[1] for x in s] == ["18", "135", "230"]
+    assert [x["thread"] for x in s] == [None, "0xffffcf06df697040", None]
+    assert s[2]["frames"][0]["call_site"] == "nt!HalpTscQueryCounterOrdered+0x8"
+    assert all(x["arch"] == "x64" for x in s)

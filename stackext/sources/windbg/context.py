@@ -119,7 +119,8 @@ class Context:
         self.name = name
         self.tinfo: Optional[ThreadInfo] = None
         self.recent: Deque[ThreadInfo] = deque(maxlen=64)
-        self.implicit_thread: Optional[int] = None
+        self.implicit_thread: Optional[int] = None  # `.thread`'s, on the prompt's processor
+        self.processor: Optional[int] = None  # the last kd prompt's ("9: kd>")
         self.bug_code: Optional[int] = None
         self.bug_args: List[Optional[int]] = [None, None, None, None]
         self.limit_hint: Optional[int] = None
@@ -138,6 +139,9 @@ class Context:
         """A new prompt: the thread its k walks, and what its commands print."""
         self.prompt_thread, self.first_row = prompt.thread, None
         self.each_frame = "!for_each_frame" in prompt.names
+        if prompt.processor != self.processor and self.processor is not None:
+            self.implicit_thread = None  # `.thread` set it on the processor before ("9: kd>")
+        self.processor = prompt.processor
 
     def reprinted(self, frames: List[Frame]) -> bool:
         """A stack of one row that repeats frame 00 of the stack just read (no prompt between):

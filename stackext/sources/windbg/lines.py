@@ -26,7 +26,8 @@ ADDR = r"(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|[0-9a-fA-F]{16}|[0-9a-fA-F]{8})(?![0-9
 
 # Debugger prompts: "0: kd> k", "12: kd> !thread ...", "kd>.trap fffff880021748b0", "0:006> ~*kb",
 # "0:000:x86> k", "lkd> k".
-PROMPT_RE = re.compile(r"^(?:\d+:\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?(?P<cmd>.*)$")
+PROMPT_RE = re.compile(r"^(?:(?P<cpu>\d+):\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?"
+                       r"(?P<cmd>.*)$")
 
 # ~*kb per-thread header: "   1  Id: 4884.53dc Suspend: 1 Teb: 01172000 Unfrozen"
 TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspend:")
@@ -76,6 +77,7 @@ NONSTACK_COMMANDS = {
     "dps", "dqs", "dds", "dpp", "dq", "dd", "dp", "db", "dw", "dc", "da", "du", "dt", "dv",
     "lm", "lmv", "lmi", "u", "ub", "uf", "r", "kd", "x", "ln", "!pte", "!pool", "!address",
     "!mex.irs", "!irs",  # mex's "interpret raw stack": a row per stack slot, stale ones too
+    "!irp",
 }
 
 
@@ -188,6 +190,7 @@ class Prompt(NamedTuple):
     commands: List[str]  # split at ";", each stripped, empty ones left out
     names: List[str]  # each command's first word, lower case: "dps", ".frame", "!thread"
     thread: Optional[int] = None  # user mode: the thread number a k typed here walks
+    processor: Optional[int] = None  # kd: the processor "9: kd>" is on
 
     @property
     def prints_no_stack(self) -> bool:
@@ -207,8 +210,10 @@ def parse_prompt(text: str) -> Optional[Prompt]:
         return None
     commands = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
     who = m.group("who")
-    return Prompt(who.endswith("kd"), commands, [c.split()[0].lower() for c in commands],
-                  None if who.endswith("kd") else _k_thread(int(who.split(":")[0]), commands))
+    kd = who.endswith("kd")
+    return Prompt(kd, commands, [c.split()[0].lower() for c in commands],
+                  None if kd else _k_thread(int(who.split(":")[0]), commands),
+                  int(m.group("cpu")) if kd and m.group("cpu") else None)
 
 
 # "~51s" (switch to thread 51), "~51 kb" / "~51kb" (thread 51's stack)

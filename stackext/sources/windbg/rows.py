@@ -46,8 +46,9 @@ X86_ARG_RE = re.compile(r"(?:[0-9a-fA-F]{8}|--------)(?:\s+|$)")
 # 00000000`0000000a ffff8009`1002ac08 00000000`00000002 --------`--------
 ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR + "|" + DASHES
                      + r"))*)?\s*$")
-# A "call site" that is only a number means a dq/dd dump line (address qword qword), not a row.
-BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+$")
+# A "call site" that is only a number means a dq/dd dump line (address qword qword), not a row;
+# two joined by a dash are !irp's Completion-Context cell ("0  0 00000000 00000000 00000000-0")
+BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+(?:-[0-9a-fA-F`]+)?$")
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
