@@ -198,7 +198,8 @@ DPC_ROUTINES = frozenset(s.lower() for s in ("KiRetireDpcList", "KxRetireDpcList
 # to that range when DpcRoutineActive, and a decompiled Windows 10 x64 kernel routine tests
 # `sp < CurrentPrcb->DpcStack - 24576` (0x6000, x64's KERNEL_STACK_SIZE; x86's is 0x3000). ARM64's
 # is not sourced: no size, so no budget. DpcStack is the top (public x86 `dt nt!_KPRCB` dumps show
-# it page-aligned: `+0x868 DpcStack : 0xf88c7000 Void`).
+# it page-aligned: `+0x868 DpcStack : 0xf88c7000 Void`; x64's is the initial RSP, ...fb0, which
+# KxRetireDpcList's Child-SP equals: the top itself is on the stack).
 DPC_STACK_SIZE = {"x86": 0x3000, "x64": 0x6000}
 # The ISR stack (Windows 10+, _KPRCB.IsrStack) is [IsrStack - nt!KeIsrStackSize, IsrStack]:
 # KiInterruptDispatch* compare RSP with gs:[Prcb.IsrStack] - KeIsrStackSize before switching,

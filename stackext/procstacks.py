@@ -71,9 +71,11 @@ def _sized(ps: ProcessorStack, arch: str) -> ProcessorStack:
 
 
 def _holding(found: List[ProcessorStack], sps: List[int]) -> Optional[ProcessorStack]:
-    """The processor stack every one of these SPs lies on (a log may show several processors')."""
+    """The processor stack every one of these SPs lies on (a log may show several processors').
+    The top is the stack's initial SP (x64 DpcStack: ...fb0, below its page's end), which the
+    outermost frame's Child-SP equals (KxRetireDpcList's)."""
     for ps in found:
-        if all(ps.top - ps.size <= sp < ps.top for sp in sps):
+        if all(ps.top - ps.size <= sp <= ps.top for sp in sps):
             return ps
     return None
 

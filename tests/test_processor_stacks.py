@@ -163,6 +163,16 @@ def test_no_nt_symbols_or_a_page_not_in_the_dump(monkeypatch):
         "cannot read _KPRCB.DpcStack (Call IDebugControl::Evaluate failed)"
 
 
+def test_a_dpc_stack_top_equal_to_its_outermost_child_sp_holds_it():
+    # x64 DpcStack is the stack's initial RSP (...fb0 on every DPC_STACK_BASE !analyze printed in
+    # the public texts hunted), which KxRetireDpcList's Child-SP equals: that frame lies on the
+    # DPC stack (it had been "its stack pointers lie outside the processor's DPC stack")
+    seam = 0xFFFFD68D7952F5C0  # the KxRetireDpcList row's Child-SP
+    dpc = usage_json(with_prcb(dpc_system().engine(), dpc=seam))["segments"][0]
+    assert dpc["kind"] == "dpc" and dpc["budget"] == 0x6000 and dpc["verdict_id"] == "ok"
+    assert dpc["used"] == seam - 0xFFFFD68D7952EDB8 == 2056
+
+
 def test_a_dpc_stack_top_the_sps_are_not_under_proves_nothing():
     engine = with_prcb(dpc_system().engine(), dpc=DPC_TOP + 0x10000)  # another processor's
     dpc = usage_json(engine)["segments"][0]
