@@ -234,3 +234,12 @@ def test_a_dot_thread_holds_on_its_processor_and_irp_lines_are_no_stacks():
     assert [x["thread"] for x in s] == [None, "0xffffcf06df697040", None]
     assert s[2]["frames"][0]["call_site"] == "nt!HalpTscQueryCounterOrdered+0x8"
     assert all(x["arch"] == "x64" for x in s)
+
+
+def test_x64_locks_waiter_lists_are_no_stacks():
+    # a triage script's comment: 0x101's ISR-stack k, two threads' k, then mex !locks whose
+    # "Threads Waiting On Exclusive Access:" rows (16-digit thread addresses, four a line) had
+    # been a fourth stack of two "frames"
+    s = stacks("js_triage_isr_stack_dpc_mex_locks_x64.txt")
+    assert [x["source"].rsplit(":", 1)[1] for x in s] == ["6", "76", "106"]
+    assert [g["kind"] for g in s[0]["segments"]] == ["isr", "thread"]

@@ -47,8 +47,9 @@ X86_ARG_RE = re.compile(r"(?:[0-9a-fA-F]{8}|--------)(?:\s+|$)")
 ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR + "|" + DASHES
                      + r"))*)?\s*$")
 # A "call site" that is only a number means a dq/dd dump line (address qword qword), not a row;
-# two joined by a dash are !irp's Completion-Context cell ("0  0 00000000 00000000 00000000-0")
-BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+(?:-[0-9a-fA-F`]+)?$")
+# two joined by a dash are !irp's Completion-Context cell ("0  0 00000000 00000000 00000000-0"),
+# more in a row x64 !locks' waiting threads ("ffffd086d7059080       ffffd086d721d080  ...")
+BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+(?:(?:-|\s+)[0-9a-fA-F`]+)*$")
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
