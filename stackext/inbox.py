@@ -71,7 +71,7 @@ INBOX_MODULES = frozenset(
         "samlib", "netapi32", "wkscli", "srvcli", "logoncli", "dpapi", "kernel_appcore",
         "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
         "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
-        "audiosrv", "audiodg", "audioeng",
+        "audiosrv", "audiodg", "audioeng", "appinfo",
         # System32's own programs, as a user-mode dump of one names its module
         "cmd", "net", "net1", "netsh", "ping", "ipconfig", "reg", "sc", "rundll32", "regsvr32",
         "dllhost", "notepad", "mmc", "taskmgr", "tasklist", "taskkill", "werfault", "wermgr",

@@ -243,3 +243,12 @@ def test_x64_locks_waiter_lists_are_no_stacks():
     s = stacks("js_triage_isr_stack_dpc_mex_locks_x64.txt")
     assert [x["source"].rsplit(":", 1)[1] for x in s] == ["6", "76", "106"]
     assert [g["kind"] for g in s[0]["segments"]] == ["isr", "thread"]
+
+
+def test_an_authors_middle_dot_highlights_leave_the_call_site():
+    # a blog's cdb of a 0xEF with "·csrss!main+0x3d4·" highlighted: the row had been third-party
+    # (module "·csrss") and the heaviest driver frame
+    (s,) = stacks("cdb_0xef_csrss_middot_highlights_x64.txt")
+    f = s["frames"][7]
+    assert (f["call_site"], f["module"], f["driver"]) == ("csrss!main+0x3d4", "csrss", False)
+    assert s["heaviest_drivers"] == [] and s["bugcheck"]["code"] == "0xef"
