@@ -176,7 +176,7 @@ def clean_line(raw: str) -> str:
     if text[:1] in "=-" and text[1:2] in "=->":  # an author's arrow at a row: "=> f88daeb4 ..."
         m = ARROW_MARK_RE.match(text)
         text = text[m.end():] if m else text
-    if "\xb7" in text:  # an author's highlight marks: "·csrss!main+0x3d4·"
+    if "\xb7" in text:  # an author's highlight marks (U+00B7) around csrss!main+0x3d4
         text = text.replace("\xb7", "")
     if "**" in text and not text.startswith("*"):
         text = text.replace("**", "")
