@@ -252,3 +252,11 @@ def test_an_authors_middle_dot_highlights_leave_the_call_site():
     f = s["frames"][7]
     assert (f["call_site"], f["module"], f["driver"]) == ("csrss!main+0x3d4", "csrss", False)
     assert s["heaviest_drivers"] == [] and s["bugcheck"]["code"] == "0xef"
+
+
+def test_a_k_with_an_arch_column_is_read():
+    # a .NET runtime issue's `0:000:ARM64EC> k` (" #   Arch   Child-SP ...", rows "00  ARM64EC
+    # 000000e6`289ecbc0 ..."): it had been "no call stack found" (dropped beside other stacks)
+    (s,) = stacks("arm64ec_k_arch_column_user.txt")
+    assert [f["size"] for f in s["frames"]] == [0x10, 0x3b0, 0x30, 0x30, 0xb0, 0x40, 0x60, None]
+    assert s["used"] == 0x570 and s["frames"][0]["call_site"] == "ntdll!ZwWaitLowEventPair+0x1595b4"

@@ -48,6 +48,12 @@ MEX_SOURCE_RE = re.compile(r"^(?P<file>[^\[\]!]+?) @ (?P<line>\d+)$")
 # "nt!KiProcessExpiredTimerList+0x26a minkernel\ntos\ke\dpcsup.c @ 4109"
 MEX_JOINED_RE = re.compile(r"^(?P<site>\S+(?: \S+)*?) (?P<file>[^\s!\\]*\\[^!]*?) @ (?P<line>\d+)$")
 
+# k in an ARM64EC process: an Arch column after the frame number, which WinDbg's own rows lack
+# " #   Arch   Child-SP          RetAddr               Call Site"
+# "00  ARM64EC 000000e6`289ecbc0 00007fff`fa3b67ac     ntdll!ZwWaitLowEventPair+0x1595b4"
+ARCH_HEADER_RE = re.compile(r"^#\s+Arch\s+(?=Child-SP\b)")
+ARCH_ROW_RE = re.compile(r"^([0-9a-fA-F]{1,4})\s+(?:ARM64EC|ARM64|AMD64|x64|x86|ARM|CHPE)\s+(?=\S)")
+
 # ~*k thread header: "   0  Id: 20.108 Suspend: 1 Teb: 7ffdf000 Unfrozen" (". 0" current, "# 0"
 # the event's thread): the debugger's thread number and the thread id (hex, after the dot)
 TILDE_ID_RE = re.compile(r"^[.#]?\s*(?P<num>\d+)\s+Id:\s*[0-9a-fA-F]+\.(?P<tid>[0-9a-fA-F]+)\s")
@@ -108,6 +114,7 @@ class Paste:
     def __init__(self, name: str) -> None:
         self.name = name
         self.mex = False  # under a mex !t header
+        self.arch = False  # under a k header with an Arch column (ARM64EC)
         self.long_at = 0  # the first line far longer than any WinDbg row
 
     def line(self, n: int, raw: str) -> str:
@@ -124,9 +131,12 @@ class Paste:
             text = TAG_RE.sub("", raw)
             if text != raw:
                 raw = html.unescape(text) if "&" in text else text
-        if not self.mex and "|" not in raw and "Return" not in raw:
+        if not self.mex and not self.arch and "|" not in raw and "Return" not in raw and \
+                "Arch" not in raw:
             return raw  # the common line, untouched
         text = clean_line(raw)
+        if self.arch or text.startswith("#") and ARCH_HEADER_RE.match(text):
+            return self._arch_column(raw, text)
         if text.startswith("|") and TABLE_ROW_RE.match(text):
             return table_row(text)
         if self.mex:
@@ -139,6 +149,19 @@ class Paste:
             self.mex = True
             return header
         return raw
+
+    def _arch_column(self, raw: str, text: str) -> str:
+        """An ARM64EC k's header and rows without their Arch cell (the frames of all its
+        architectures share the one stack: its Child-SPs subtract as any k's)."""
+        m = ARCH_HEADER_RE.match(text)
+        if m is not None:
+            self.arch = True
+            return "# " + text[m.end():]
+        m = ARCH_ROW_RE.match(text)
+        if m is None:
+            self.arch = False
+            return raw
+        return m.group(1) + " " + text[m.end():]
 
     def finish(self, found: bool) -> None:
         """The log had no stack and a line far longer than any WinDbg row: say so."""
