@@ -201,8 +201,24 @@ def test_an_elision_with_words_is_frames_left_out():
     s = stacks("clrstack_sov_worded_elision_x64_user.txt")[0]
     f = s["frames"][4]
     assert f["size"] is None and f["size_unknown_reason"] == "frames-missing"
-    assert f["gap_bytes"] == 0xfadfd3d080 - 0xfadfbc4730 == s["unattributed"]
+    assert f["gap_bytes"] == 0xfadfd3d080 - 0xfadfbc4730
     assert not any(x["size"] and x["size"] > 0x10000 for x in s["frames"])
+
+
+def test_clrstack_rows_around_an_explicit_runtime_frame_are_frames_missing():
+    # the same !clrstack: "[HelperMethodFrame_PROTECTOBJ: 000000fadfd3dc28] System.Runtime...":
+    # the SP is the Frame object's, and the runtime's native frames (not printed) lie on each
+    # side: it had been HEAVY (0xb48) and the headline's heaviest frame
+    s = stacks("clrstack_sov_worded_elision_x64_user.txt")[0]
+    helper = [f for f in s["frames"] if f["call_site"].startswith("[HelperMethodFrame")]
+    assert [f["index"] for f in helper] == [0, 0xc]
+    for f in helper:  # the Frame's own row and the managed frame inward of it
+        assert f["size"] is None and f["size_unknown_reason"] == "frames-missing"
+    assert s["frames"][0xb]["size"] is None and s["frames"][0xd]["size"] is None
+    assert s["frames"][0xc]["gap_bytes"] == 0xfadfd3e770 - 0xfadfd3dc28 == 2888
+    assert not any(f["heavy"] for f in s["frames"])
+    assert s["frames"][s["heaviest"][0]]["size"] == 0x1f0  # a managed frame's own, 496 B
+    assert s["unattributed"] == 1542480 + 312 + 512 + 920 + 2888 + 1280
 
 
 def test_sos_dumpstack_ee_is_refused_as_a_slot_scan_at_its_prompt():

@@ -149,6 +149,13 @@ def may_hold_row(text: str) -> bool:
     return bool(ROW_START_RE.match(text) or ROW_INSIDE_RE.search(text))
 
 
+def runtime_frame(f: Frame) -> bool:
+    """!clrstack's row of an explicit Frame of the CLR ("[HelperMethodFrame_PROTECTOBJ: 0000...]
+    System.RuntimeMethodHandle.InvokeMethod(...)"): its SP is the Frame object's address, and
+    native frames !clrstack does not print lie on each side of it."""
+    return f.call_site.startswith("[") and "Frame" in f.call_site.partition(":")[0]
+
+
 def names_nothing(text: str) -> bool:
     """A whole line laid out as a row whose call site holds no name or number: a line of some
     other table (!running's processors), which ends a listing rather than breaking it."""

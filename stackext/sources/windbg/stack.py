@@ -10,7 +10,7 @@ from typing import List, Optional, Set, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Frame, Gap, GapKind, Origin, StackInput
-from stackext.sources.windbg import params
+from stackext.sources.windbg import params, rows
 from stackext.sources.windbg.context import Context, ThreadInfo
 from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row, looks_like_row, names_nothing
 
@@ -170,6 +170,10 @@ class OpenStack:
             # one to a line before is rows cut out (a paste with a blank line after every row is
             # not; numbered rows say by their numbers whether any are missing)
             gap = Gap(GapKind.ELIDED, "%s:%d" % (self.name, n), "a blank line inside the listing")
+        if gap is None and (rows.runtime_frame(frame) or
+                            prev is not None and rows.runtime_frame(prev)):
+            gap = Gap(GapKind.ELIDED, "%s:%d" % (self.name, n), "the runtime's native frames "
+                      "around an explicit Frame (!clrstack prints none of them)")
         if self.after_blank and prev is not None:
             self.blank_rows += 1
         frame.gap_before = gap
