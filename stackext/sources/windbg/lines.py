@@ -37,9 +37,10 @@ TILDE_RE = re.compile(r"^[.#]?\s*\d+\s+Id:\s*[0-9a-fA-F]+\.[0-9a-fA-F]+\s+Suspen
 UNWIND_RE = re.compile(r"^(?:WARNING:.*(?:Following frames may be wrong|unwind information not "
                        r"avail)|<Intermediate frames may have been skipped\b)")
 # Elisions by whoever pasted the log: "...", ".", "……", "[…]", "[...]", "<snip>"
-# and with words after: "... removed 6k lines duplicated", "<snip: 300 frames>"
+# and with words after a blank: "... removed 6k lines duplicated", "<snip 300 frames>" (not kd's
+# own "...Retry sending the same data packet", which has none)
 ELISION_RE = re.compile(r"^(?:\.+|\u2026+|\[\s*(?:\.{3}|\u2026)\s*\]|<snip>|\(\.\.\.\)|"
-                        r"(?:\.{3}|\u2026|<snip\b|\[snip\b)\s*[^.\s].*)$", re.I)
+                        r"(?:\.{3}|\u2026|<snip\b|\[snip\b)\s+[^.\s].*)$", re.I)
 # A module loaded without its PDB, its code named by the nearest export:
 # "*** ERROR: Symbol file could not be found.  Defaulted to export symbols for ntdll.dll - "
 # "... Defaulted to export symbols for C:\WINDOWS\System32\KERNEL32.DLL -"
