@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from stackext import knowledge as K
+from stackext import procstacks as P
 from stackext import segments as S
 from stackext import verdict as V
 from stackext.anatomy import annotate
@@ -31,7 +32,6 @@ from stackext.model import (
     SymbolQuality,
     UnknownReason,
 )
-from stackext.procstacks import account as processor_stacks
 from stackext.sizes import fill_sizes, start_area
 from stackext.totals import rollups
 from stackext.traps import split_traps
@@ -217,6 +217,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
             report.stack_base, report.stack_limit = found
             origin = Origin.LOG
     _segments(report, frames, names, stack, opts)
+    P.on_dpc_stack(report, frames, stack)
     fill_sizes(frames, arch, report.stack_base, report.thread_segment, stack.current_sp)
     if K.ARCH[arch].sp_is_frame_pointer:
         split_traps(frames, names, stack.traps)
@@ -231,7 +232,7 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     if opts.totals:
         rollups(report, frames)
     _segment_accounts(report, frames, opts.top)
-    processor_stacks(report, frames, stack)
+    P.account(report, frames, stack)
     if opts.totals:
         report.cycles = find_cycles(frames, report.thread_segment, report.remaining)
     for c in report.cycles:

@@ -26,7 +26,7 @@ KINDS = (SegmentKind.DPC, SegmentKind.ISR)
 # Why a DPC/ISR segment has no budget, when the source said nothing more precise.
 NOT_READ = {
     SegmentKind.DPC: "the processor's DpcStack is not known (in the log: `dt nt!_KPRCB @$prcb "
-                     "DpcStack`)",
+                     "DpcStack`, or !analyze's DPC_STACK_BASE)",
     SegmentKind.ISR: "the processor's IsrStack and its size (nt!KeIsrStackSize) are not known "
                      "(stackext reads them inside the debugger)",
 }
@@ -61,6 +61,26 @@ def account(report: StackReport, frames: List[Frame], stack: StackInput) -> None
         else:
             seg.budget_note = stack.processor_stack_missing.get(seg.kind.value) or \
                 NOT_READ[seg.kind]
+
+
+def on_dpc_stack(report: StackReport, frames: List[Frame], stack: StackInput) -> None:
+    """A segment the names left as the thread's (or unknown) whose SPs all lie on the
+    processor's DPC stack as the log states it (!analyze's DPC_STACK_BASE, _KPRCB.DpcStack) runs
+    on that stack, when the thread's own bounds are not known: a crash in a DPC whose listing
+    stops before KiRetireDpcList (a WFP callout's DbgPrint at IRQL 2)."""
+    if report.stack_base is not None or not report.kernel:
+        return
+    found = [ps for ps in (_sized(p, report.arch) for p in stack.processor_stacks
+                           if p.kind == SegmentKind.DPC) if ps.size]
+    for seg in report.segments:
+        if seg.kind not in (SegmentKind.THREAD, SegmentKind.UNKNOWN) or seg.note:
+            continue
+        sps = [f.sp for f in frames
+               if f.segment == seg.index and not f.inline and f.sp is not None]
+        if sps and _holding(found, sps) is not None:
+            seg.kind = SegmentKind.DPC
+            if report.thread_segment == seg.index:
+                report.thread_segment = None
 
 
 def _sized(ps: ProcessorStack, arch: str) -> ProcessorStack:

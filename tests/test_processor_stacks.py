@@ -251,7 +251,7 @@ def test_a_log_without_it_says_what_is_missing(tmp_path):
     dpc = log_stack(log)["segments"][0]
     assert dpc["budget"] is None and dpc["verdict_id"] is None and dpc["verdict"] is None
     assert dpc["budget_note"] == ("the processor's DpcStack is not known (in the log: `dt "
-                                  "nt!_KPRCB @$prcb DpcStack`)")
+                                  "nt!_KPRCB @$prcb DpcStack`, or !analyze's DPC_STACK_BASE)")
     out = io.StringIO()
     assert main(["usage", str(log)], out=out) == 0
     assert "dpc      #0 budget unknown: the processor's DpcStack is not known" in out.getvalue()
@@ -283,3 +283,31 @@ def test_innermost_frames_missing_is_not_proven(tmp_path):
     assert dpc["first_frame"] == 2 and dpc["used"] == DPC_TOP - 0xFFFFD68D7952EDC0 == 4672
     assert dpc["verdict_id"] == "ok" and dpc["verdict_proven"] is False
     assert dpc["verdict"].endswith("(not proven: innermost frames missing)")
+
+
+def _log_stacks(name):
+    out = io.StringIO()
+    assert main(["usage", "--format", "json", str(FIXTURES / "field" / name)], out=out) == 0
+    return json.loads(out.getvalue())["stacks"]
+
+
+def test_analyzes_dpc_stack_base_puts_a_crash_in_a_dpc_on_the_dpc_stack():
+    # a WFP callout's DbgPrint at IRQL 2 (0xA), its STACK_TEXT cut before KiRetireDpcList, and
+    # !analyze's DPC_STACK_BASE: FFFFBF0A20830FB0 with every SP 0x32c0..0x3b28 below it: it had
+    # been a thread stack of unknown bounds, "at least 2,152 of 24,576 bytes (9%)"
+    (s,) = _log_stacks("wfp_callout_0xa_on_dpc_stack_dpc_stack_base_x64.txt")
+    (dpc,) = s["segments"]
+    assert dpc["kind"] == "dpc" and s["thread_segment"] is None
+    assert dpc["top"] == "0xffffbf0a20830fb0" and dpc["budget"] == 0x6000
+    assert dpc["used"] == 0xFFFFBF0A20830FB0 - 0xFFFFBF0A2082D488 == 15144
+    assert dpc["remaining"] == 0x6000 - 15144 and dpc["verdict_id"] == "ok"
+    assert dpc["bounds_from"] == "!analyze's DPC_STACK_BASE"
+    assert s["verdict_id"] == "no-thread-stack"
+
+
+def test_a_dpc_stack_base_the_sps_lie_far_from_leaves_the_stack_as_it_was():
+    # a 0x5C at boot (KiSystemStartup, the P0 boot stack): DPC_STACK_BASE FFFFF80225BE3FB0, the
+    # SPs 0x82d8 below it, outside any 24 KB DPC stack: still the thread's (default budget)
+    (s,) = _log_stacks("qemu_0x5c_boot_stack_dpc_stack_base_elsewhere_x64.txt")
+    assert [g["kind"] for g in s["segments"]] == ["thread"] and s["thread_segment"] == 0
+    assert s["used"] == 3896 and s["budget"] == 0x6000

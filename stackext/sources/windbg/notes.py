@@ -40,6 +40,8 @@ class FrameNotes:
     def feed(self, raw: str) -> bool:
         """True when the line was a frame command's output (and not a stack row)."""
         if self.kind is None and not may_be_prompt(raw):
+            if "DPC_STACK_BASE:" in raw:  # !analyze's: the crashing processor's DpcStack
+                self._found(processor_stacks([clean_line(raw)]))
             return False  # not a prompt, and nothing being captured: the common case, fast
         text = clean_line(raw)
         prompt = parse_prompt(text)
@@ -68,10 +70,7 @@ class FrameNotes:
     def _close(self) -> None:
         kind, lines, self.kind, self.lines = self.kind, self.lines, None, []
         if kind == "prcb":  # before or after the stack in the log, all the same
-            found = processor_stacks(lines)
-            self.prcb.extend(found)
-            if self.held is not None:
-                self.held.processor_stacks.extend(found)
+            self._found(processor_stacks(lines))
             return
         if kind in (None, "frame") or self.held is None or not lines:
             return
@@ -87,6 +86,11 @@ class FrameNotes:
                     if not f.inline and (f.call_site == sym or f.symbol == sym.split("+")[0]):
                         self.held.frame_notes.setdefault(f.index, {})["fnent"] = text
                 return
+
+    def _found(self, found: List[ProcessorStack]) -> None:
+        self.prcb.extend(found)
+        if self.held is not None:
+            self.held.processor_stacks.extend(found)
 
     def hold(self, items: List[Item], final: bool = False) -> Iterator[Item]:
         for item in items:

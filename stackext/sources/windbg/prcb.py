@@ -17,7 +17,11 @@ DT_RE = re.compile(r"^\+0x[0-9a-f]+\s+(?P<field>DpcStack|IsrStack)\s+:\s+0x(?P<v
                    re.I)
 # "@$prcb->DpcStack : 0xfffff8070cb30000 [Type: void *]" (dx)
 DX_RE = re.compile(r"->(?P<field>DpcStack|IsrStack)\s*:\s*0x(?P<value>[0-9a-f`]+)(?:\s|$)", re.I)
-_KIND = {"dpcstack": SegmentKind.DPC, "isrstack": SegmentKind.ISR}
+# !analyze -v: "DPC_STACK_BASE:  FFFFBF0A20830FB0" (the crashing processor's DpcStack)
+ANALYZE_RE = re.compile(r"^(?P<field>DPC_STACK_BASE):\s+(?:0x)?(?P<value>[0-9a-f`]{8,17})\s*$",
+                        re.I)
+_KIND = {"dpcstack": SegmentKind.DPC, "isrstack": SegmentKind.ISR,
+         "dpc_stack_base": SegmentKind.DPC}
 
 
 def is_prcb_command(commands: List[str]) -> bool:
@@ -34,13 +38,14 @@ def processor_stacks(lines: List[str]) -> List[ProcessorStack]:
     stack's size is not in them (nt!KeIsrStackSize): its top alone decides nothing."""
     out = []
     for line in lines:
-        m = DT_RE.match(line) or DX_RE.search(line)
+        m = DT_RE.match(line) or DX_RE.search(line) or ANALYZE_RE.match(line)
         if m is None:
             continue
         top = int(m.group("value").replace("`", ""), 16)
         if top:
             name = m.group("field")
+            how = "!analyze's DPC_STACK_BASE" if name.startswith("DPC_") else \
+                "_KPRCB.%s in the log (%s)" % (name, "dt" if line.startswith("+") else "dx")
             out.append(ProcessorStack(kind=_KIND[name.lower()], top=top, size=None,
-                                      origin="_KPRCB.%s in the log (%s)" % (
-                                          name, "dt" if line.startswith("+") else "dx")))
+                                      origin=how))
     return out
