@@ -70,6 +70,13 @@ STATUS_STACK_OVERFLOW = 0xC00000FD
 # exception's own handling) sit above it. A live SP that low is inside the guard region.
 USER_GUARD_REGION = 3 * PAGE
 
+
+def near_reserve_end(left: Optional[int]) -> bool:
+    """A user SP `left` bytes above its reservation's end (DeallocationStack) lies on the guard
+    page or the pages kept for handling an overflow: nothing is left to grow into."""
+    return left is not None and left < USER_GUARD_REGION
+
+
 # A cut-off thread stack is judged "near its limit" within one page (a double fault there is
 # the overflow itself).
 NEAR_LIMIT = PAGE

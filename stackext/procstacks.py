@@ -72,6 +72,8 @@ def on_dpc_stack(report: StackReport, frames: List[Frame], stack: StackInput) ->
         return
     found = [ps for ps in (_sized(p, report.arch) for p in stack.processor_stacks
                            if p.kind == SegmentKind.DPC) if ps.size]
+    if not found:  # (most stacks: no DPC stack is known, no segment to look at)
+        return
     for seg in report.segments:
         if seg.kind not in (SegmentKind.THREAD, SegmentKind.UNKNOWN) or seg.note:
             continue

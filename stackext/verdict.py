@@ -192,8 +192,7 @@ def _guard(report: StackReport, m: Measure) -> bool:
     report.guard_overflow = True
     if m.limit is not None and report.stack_limit is not None and m.innermost >= m.limit:
         report.guard_left = m.innermost - m.limit
-    if on_guard or (report.guard_left is not None and
-                    report.guard_left < K.USER_GUARD_REGION):
+    if on_guard or K.near_reserve_end(report.guard_left):
         report.remaining = 0 if report.remaining is None else min(report.remaining, 0)
         report.remaining_is_upper_bound = False
     return True

@@ -26,7 +26,7 @@ def _guard_overflow(r: StackReport) -> str:
     what = "stack overflow"
     if r.exception_code == K.STATUS_STACK_OVERFLOW:
         what += " (exception 0xC00000FD, STATUS_STACK_OVERFLOW)"
-    if r.guard_left is not None and r.guard_left < K.USER_GUARD_REGION:
+    if K.near_reserve_end(r.guard_left):
         what += (": the innermost SP is {:,} bytes above the end of the stack's reservation "
                  "(DeallocationStack), on the guard page and the pages kept for handling the "
                  "overflow, which the thread cannot grow into".format(r.guard_left))

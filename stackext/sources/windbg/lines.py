@@ -174,7 +174,7 @@ def clean_line(raw: str) -> str:
     text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
     while text.startswith((">", "//")):  # "> " quoting in web copies, "// " in source code
         text = text[2:].lstrip() if text.startswith("//") else text[1:].lstrip()
-    if text[:1] in "=-" and text[1:2] in "=->":  # an author's arrow at a row: "=> f88daeb4 ..."
+    if text[:1] in ("=", "-") and text[1:2] in ("=", "-", ">"):  # an author's "=> f88daeb4 ..."
         m = ARROW_MARK_RE.match(text)
         text = text[m.end():] if m else text
     if "\xb7" in text:  # an author's highlight marks (U+00B7) around csrss!main+0x3d4
