@@ -35,6 +35,7 @@ from stackext.values import (
     LostTrack,
     ProcessorStack,
     TrapContext,
+    hex_words,
 )
 
 __all__ = [  # the vocabulary and small values (stackext.kinds, .values), then the data
@@ -46,7 +47,7 @@ __all__ = [  # the vocabulary and small values (stackext.kinds, .values), then t
 ]
 
 
-@slotted
+@slotted(lazy={"args": hex_words})  # (a log's row gives its argument words as text)
 @dataclass
 class Frame:
     """One row of a call stack, innermost first.
@@ -137,9 +138,8 @@ class StackInput:
     frames_from: FramesFrom = FramesFrom.STACK_WALK
     # Deepest point ever written (stackext.scan.high_water), when the source read it.
     high_water: Optional[HighWater] = None
-    # Debugger text about single frames, by frame number: {"dv": `dv /V /t` output,
-    # "fnent": `.fnent` output}, from a log or read live; the analysis turns it into
-    # Frame.locals / Frame.layout.
+    # Debugger text about single frames, by frame number ({"dv": `dv /V /t` output, "fnent":
+    # `.fnent` output}), from a log or read live: the analysis makes Frame.locals and .layout.
     frame_notes: Dict[int, Dict[str, str]] = field(default_factory=dict)
     ptr_size: Optional[int] = None
     # Modules the debugger loaded with export symbols only ("Defaulted to export symbols for

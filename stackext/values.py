@@ -1,6 +1,6 @@
 """The small values of the model, built from its vocabulary (stackext.kinds): a gap, a trap's
 context, a local, a frame's layout, the high-water mark, where a walk lost track, a processor's
-own stack.
+own stack; and a row's argument words read from their text.
 
 Imports stackext.kinds only; stackext.model re-exports these names as part of its face.
 """
@@ -8,7 +8,7 @@ Imports stackext.kinds only; stackext.model re-exports these names as part of it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 from stackext.kinds import GapKind, LostCause, SegmentKind
 
@@ -101,3 +101,9 @@ class ProcessorStack:
     top: int
     size: Optional[int]
     origin: str
+
+
+def hex_words(text: str) -> List[Optional[int]]:
+    """A row's argument words as a log prints them ("ffffb507`72616018 00000000`00000001"):
+    Frame.args read lazily from the text stackext.sources.windbg.fastrow keeps."""
+    return [int(w, 16) for w in text.replace("`", "").split()]

@@ -194,3 +194,30 @@ def test_csv_leaves_out_totals_and_cycles_and_prints_the_same(monkeypatch):
         assert all(not r.modules and not r.functions and not r.cycles for r in lean)
         skipped += sum(bool(r.functions or r.cycles) for r in full)
     assert skipped > 50  # the logs do have totals and cycles to skip
+
+
+def test_a_fast_rows_argument_words_are_read_when_first_asked_and_equal_the_full_paths(
+        monkeypatch):
+    """The fast path keeps a row's four argument words as text (parsing them was a quarter of
+    reading a row) and Frame.args reads them on first use: the same ints as the full path, so
+    KiStartSystemThread's words still give the thread's bounds and KeBugCheckEx's the bug
+    check's arguments."""
+    from stackext.analyze import analyze
+    from stackext.sources import windbg
+    log = ROOT / "fixtures" / "024_insightengineering_ntfs_stacktext_full_x64.txt"
+    got = {}
+    for fast in (True, False):
+        monkeypatch.setattr(fastpath, "ENABLED", fast)
+        (stack,) = windbg.read_file(str(log))
+        held = [f._args for f in stack.frames]  # before anything reads Frame.args
+        got[fast] = (held, [f.args for f in stack.frames], analyze(stack))
+    (held, args, report), (full_held, full_args, full_report) = got[True], got[False]
+    # every row but KeBugCheckEx's (the reader reads its words for the bug check) is text
+    assert [i for i, h in enumerate(held) if not isinstance(h, str)] == [0]
+    assert not any(isinstance(h, str) for h in full_held)
+    assert args == full_args and len(args) == 36
+    assert args[-1] == [0xFFFFED0EE77E0000, 0xFFFFED0EE77D9000, 0, 0]  # KiStartSystemThread
+    assert report.stack_base == full_report.stack_base == 0xFFFFED0EE77E0000
+    assert report.stack_limit == 0xFFFFED0EE77D9000 and report.budget == 0x7000
+    assert report.bugcheck.code == 0xA and report.bugcheck.args[:3] == [
+        0xFFFF80091002AC08, 2, 1]  # from KeBugCheckEx's row (the STACK_TEXT has no BUGCHECK_P)

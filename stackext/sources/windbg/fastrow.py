@@ -69,7 +69,6 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
             continue
         num, sp, ret, args, module, function, off, src, src_line = m.groups()
         number, memory = (None, None) if not num else _leading(None, num, reader.layout)
-        a = args.replace("`", "").split()
         # The dataclass's own __init__, positional (its fields' order): its instances share one
         # key table (a frame built from a plain dict costs 2.5 times the memory, which a table
         # of a big log holds for every frame).
@@ -77,7 +76,7 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
                       int(ret.replace("`", ""), 16),
                       raw[m.start(5):m.end(7 if off is not None else 6)], module, function,
                       int(off, 16) if off is not None else 0, False, None,
-                      [int(a[0], 16), int(a[1], 16), int(a[2], 16), int(a[3], 16)],
+                      args,  # four words, read when Frame.args is first read (hex_words)
                       None if src is None else src.strip(),
                       None if src_line is None else int(src_line), memory, None, None, None, n)
         if frames is not None and number is None and len(frames) < MAX_FRAMES:
