@@ -72,6 +72,9 @@ INBOX_MODULES = frozenset(
         "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
         "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
         "audiosrv", "audiodg", "audioeng", "appinfo",
+        # WMI (System32\wbem): the service's core, its providers' host and client proxies
+        "wbemcore", "wmiprvsd", "wmiprvse", "wbemsvc", "wbemprox", "fastprox", "wmisvc",
+        "wbemcomn", "repdrvfs", "esscli", "cimwin32",
         # System32's own programs, as a user-mode dump of one names its module
         "cmd", "net", "net1", "netsh", "ping", "ipconfig", "reg", "sc", "rundll32", "regsvr32",
         "dllhost", "notepad", "mmc", "taskmgr", "tasklist", "taskkill", "werfault", "wermgr",

@@ -267,6 +267,16 @@ def test_windows_own_hals_and_older_drivers_are_not_third_party():
     assert [f.module for f in b.frames if f.driver] == ["atimpab"]
 
 
+def test_wmis_own_modules_are_not_third_party():
+    # a Win7 x86 kd breakpoint in nt!ObpIncrementHandleCountEx called from WMI's provider host:
+    # "heaviest driver #16 wbemcore!DllGetClassObject+0x4bd4 (324 B)" had named Windows' own
+    # wbemcore (System32\wbem) as the code to fix
+    (r,) = reports("x86_win7_kd_bp_wmiprvsd_wbemcore_k.txt")
+    assert {"wmiprvsd", "wbemcore"} <= {f.module for f in r.frames}
+    assert not any(f.driver for f in r.frames) and r.heaviest_drivers == []
+    assert r.frame(0x16).size == 0x02a3fcf4 - 0x02a3fbb0  # 324 B, as before: sizes unchanged
+
+
 def test_newer_x86_k_trap_marker_and_skipped_intermediate_frames():
     # Win7 x86 under a newer WinDbg: "06 b0a37be4 76f92740 (T) nt!KiSystemServicePostCall" (the
     # marker had been glued into the call site: no module, no function) and "<Intermediate
