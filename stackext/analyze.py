@@ -169,10 +169,10 @@ def _high_water(report: StackReport, stack: StackInput) -> None:
     if report.high_water is None and not report.kernel and stack.committed_limit is not None \
             and base is not None and stack.committed_limit < base:
         # user stack: the committed bottom is the deepest page the thread ever touched
-        low = limit if limit is not None else stack.committed_limit
         report.high_water = HighWater(address=stack.committed_limit,
                                       used=base - stack.committed_limit,
-                                      remaining=stack.committed_limit - low,
+                                      remaining=None if limit is None
+                                      else stack.committed_limit - limit,
                                       page_granular=True,
                                       origin="TEB StackLimit (committed bottom)")
 

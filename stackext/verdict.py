@@ -42,7 +42,9 @@ def budget(report: StackReport, option: Optional[int], bounds_origin: Optional[O
             else "", _gui_note(report))
     else:
         report.budget, report.budget_origin = None, None
-        report.budget_note = "user stack with no known bounds: give --budget"
+        report.budget_note = "user stack with no known bounds: give --budget" \
+            if report.stack_base is None else \
+            "user stack whose reservation's end (DeallocationStack) is not known: give --budget"
 
 
 def _gui_note(report: StackReport) -> str:

@@ -37,7 +37,9 @@ def _guard_overflow(r: StackReport) -> str:
                  "could be committed".format(r.guard_left))
     elif r.exception_code == K.STATUS_STACK_OVERFLOW:
         what += (": the stack could not grow past its guard page; how much of its reservation "
-                 "was left is not in the text (no StackBase/DeallocationStack)")
+                 "was left is not in the text (no %s)"
+                 % ("DeallocationStack" if r.stack_base is not None
+                    else "StackBase/DeallocationStack"))
     return what
 
 

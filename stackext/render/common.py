@@ -101,8 +101,9 @@ def _more(r: StackReport) -> List[str]:
     hw = r.high_water
     if hw and hw.used is not None:
         pct = " (%.0f%% of budget)" % (100.0 * hw.used / r.budget) if r.budget else ""
-        lines.append("deepest  ever written: %s bytes%s, %s bytes left at that point%s" % (
-            nbytes(hw.used), pct, nbytes(hw.remaining),
+        left = "" if hw.remaining is None else ", %s bytes left at that point" % nbytes(
+            hw.remaining)
+        lines.append("deepest  ever written: %s bytes%s%s%s" % (nbytes(hw.used), pct, left,
             " (page-granular: the committed bottom)" if hw.page_granular else
             " (a recycled stack can hold an earlier owner's writes)"))
     elif hw and hw.unreadable_pages:

@@ -1,5 +1,6 @@
 """Debugger output that explains single frames in a log (`.frame N` + `dv /V /t`, `.fnent`),
-kept with the stack printed before it as StackInput.frame_notes.
+kept with the stack printed before it as StackInput.frame_notes; and `!teb`, whose StackBase is
+the base of the user stack it holds (stackext.sources.windbg.teb).
 
 Standard library only; imports stackext.model and the line helpers.
 """
@@ -7,11 +8,13 @@ Standard library only; imports stackext.model and the line helpers.
 from __future__ import annotations
 
 import re
-from typing import Iterator, List, Optional, Union
+from collections import deque
+from typing import Deque, Iterator, List, Optional, Union
 
 from stackext.model import ProcessorStack, StackInput
 from stackext.sources.windbg.lines import ADDR, MAX_LINE, clean_line, may_be_prompt, parse_prompt
 from stackext.sources.windbg.prcb import is_prcb_command, processor_stacks
+from stackext.sources.windbg.teb import Teb, apply, holds, is_teb_line, read_tebs
 
 Item = Union[StackInput, object]  # a stack, or the reader's EmbeddedJson
 
@@ -21,12 +24,14 @@ FRAME_CMD_RE = re.compile(r"^\.frame\s+(?:/[a-z]+\s+)*(?:0n(?P<dec>\d+)|(?:0x)?(
 # ".fnent" output names its function first: "(00000001`40001510)   seed!MyStruct_toDebugStr+0x72 |"
 FNENT_SYM_RE = re.compile(r"^\(\s*" + ADDR + r"\s*\)\s+(?P<sym>\S.*?)\s+\|")
 MAX_NOTE_LINES = 4000
+MAX_GROUP = 64  # stacks of one listing held back for a !teb printed after them
 
 
 class FrameNotes:
     """`.frame N` + `dv /V /t` and `.fnent` output that follow a stack in the log: kept as
     StackInput.frame_notes of the stack printed before them (which is held back until the next
-    stack begins, so memory stays at one stack)."""
+    stack begins, so memory stays at one stack). The user stacks one command printed (`~*k`)
+    are held back together, at most MAX_GROUP, for a `!teb` printed after them."""
 
     def __init__(self, name: str):
         self.name = name
@@ -36,8 +41,13 @@ class FrameNotes:
         self.target: Optional[int] = None
         self.lines: List[str] = []
         self.prcb: List[ProcessorStack] = []  # DPC/ISR stack tops the log showed (dt/dx _KPRCB)
+        self.tebs: Deque[Teb] = deque(maxlen=16)  # !teb blocks no stack has taken yet
+        self.where = ""  # "file:line" of the prompt whose output is being captured
+        # the stacks printed before `held` by the same command (~*k), and the last prompts' lines
+        self.earlier: Deque[StackInput] = deque()
+        self.prompts: Deque[int] = deque(maxlen=8)
 
-    def feed(self, raw: str) -> bool:
+    def feed(self, raw: str, n: int = 0) -> bool:
         """True when the line was a frame command's output (and not a stack row)."""
         if self.kind is None and not may_be_prompt(raw):
             if "DPC_STACK_BASE:" in raw:  # !analyze's: the crashing processor's DpcStack
@@ -47,6 +57,7 @@ class FrameNotes:
         prompt = parse_prompt(text)
         if prompt:
             self._close()
+            self.prompts.append(n)
             for c in prompt.commands:
                 f = FRAME_CMD_RE.match(c)
                 if f:
@@ -58,10 +69,16 @@ class FrameNotes:
                 self.kind, self.target = "fnent", None
             elif is_prcb_command(prompt.commands):
                 self.kind, self.target = "prcb", None
+            elif low == ["!teb"]:
+                self.kind, self.target = "teb", None
             elif low and low[0].startswith(".frame") and self.frame is not None:
                 self.kind, self.target = "frame", self.frame  # its frame line and registers
+            self.where = "%s:%d" % (self.name, n)
             return False
         if self.kind is None:
+            return False
+        if self.kind == "teb" and not is_teb_line(text):
+            self._close()  # the TEB's fields end here: what follows is the log's again
             return False
         if len(self.lines) < MAX_NOTE_LINES:
             self.lines.append(text[:MAX_LINE])
@@ -71,6 +88,15 @@ class FrameNotes:
         kind, lines, self.kind, self.lines = self.kind, self.lines, None, []
         if kind == "prcb":  # before or after the stack in the log, all the same
             self._found(processor_stacks(lines))
+            return
+        if kind == "teb":  # the stack just printed, or one printed later
+            for teb in read_tebs(lines, self.where):
+                stack = next((x for x in [self.held, *reversed(self.earlier)]
+                              if x is not None and holds(teb, x)), None)
+                if stack is not None:
+                    apply(teb, stack)
+                else:
+                    self.tebs.append(teb)
             return
         if kind in (None, "frame") or self.held is None or not lines:
             return
@@ -94,16 +120,35 @@ class FrameNotes:
 
     def hold(self, items: List[Item], final: bool = False) -> Iterator[Item]:
         for item in items:
-            if self.held is not None:
-                yield self.held
-                self.held = None
             if isinstance(item, StackInput):
+                start = item.frames[0].line if item.frames else None
+                if self.held is not None:
+                    if start is None or self.held.kernel or self._prompt_since(self.held, start):
+                        yield from self._release()  # the listing before is done (or no !teb's)
+                    else:  # the same command's listing (~*k): kept for a !teb after it
+                        self.earlier.append(self.held)
+                        if len(self.earlier) > MAX_GROUP:
+                            yield self.earlier.popleft()
                 self.held = item
                 item.processor_stacks.extend(self.prcb)
+                teb = next((t for t in reversed(self.tebs) if holds(t, item)), None)
+                if teb is not None:
+                    apply(teb, item)
             else:
+                yield from self._release()
                 yield item
         if final:
             self._close()
-            if self.held is not None:
-                yield self.held
-                self.held = None
+            yield from self._release()
+
+    def _prompt_since(self, held: StackInput, start: int) -> bool:
+        """Is there a prompt between the held stack's first row and `start`?"""
+        first = held.frames[0].line if held.frames else None
+        return first is None or any(first < p < start for p in self.prompts)
+
+    def _release(self) -> Iterator[StackInput]:
+        while self.earlier:
+            yield self.earlier.popleft()
+        if self.held is not None:
+            yield self.held
+            self.held = None

@@ -53,7 +53,7 @@ def read_stacks(lines: Iterable[str], name: str, threads_without_stack: bool = F
         consumed, scanned = dps.feed(lineno, raw)
         if scanned:
             yield from notes.hold(reader.raw_scan(scanned))
-        if consumed or notes.feed(raw):
+        if consumed or notes.feed(raw, lineno):
             continue
         yield from notes.hold(reader.feed(lineno, raw) + reader.drain())
     last = reader.raw_scan(dps.finish()) + reader.finish(lineno)
