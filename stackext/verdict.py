@@ -62,6 +62,7 @@ def _gui_note(report: StackReport) -> str:
 class Measure:
     innermost: int  # the innermost SP on the thread's own stack
     limit: Optional[int]  # StackLimit, or the STACK_OVERFLOW line's limit
+    below_ebp: bool = False  # x86: frame 00's ESP, below `innermost` (its ChildEBP), not known
 
 
 def _inner_end_missing(frames: List[Frame], t: int) -> bool:
@@ -113,19 +114,21 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
         report.verdict = VerdictKind.NO_STACK_POINTERS
         return None
     innermost = phys[0].sp
-    if K.ARCH[report.arch].sp_is_frame_pointer and stack.current_sp is not None and frames and \
-            frames[0].segment == t and stack.current_sp <= innermost:
-        innermost = stack.current_sp
+    # x86: the innermost frame's own locals lie below its ChildEBP (an EBP, not an ESP): used
+    # from it is a lower bound, unless the ESP it ran at is known
+    below_ebp = K.ARCH[report.arch].sp_is_frame_pointer and phys[0] is frames[0]
+    if below_ebp and stack.current_sp is not None and stack.current_sp <= innermost:
+        innermost, below_ebp = stack.current_sp, False
     saved = _saved_sp(stack, report, frames)
-    if saved is not None and saved < innermost:
-        innermost = saved
+    if saved is not None and saved <= innermost:
+        innermost, below_ebp = saved, False
     report.unattributed = sum(f.gap_bytes or 0 for f in phys)
     limit = report.stack_limit if report.stack_limit is not None else stack.limit_hint
     base = report.stack_base
     inner_missing = _inner_end_missing(frames, t)
     if base is not None:
         report.used = base - innermost
-        report.used_is_lower_bound = inner_missing
+        report.used_is_lower_bound = inner_missing or below_ebp
     else:
         # what the SPs prove: the span from the innermost to the outermost SP on this stack
         span = max(f.sp for f in phys) - innermost
@@ -134,7 +137,7 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
     if limit is not None:
         report.remaining = innermost - limit
         # the innermost frames not shown may lie deeper: what is left is at most this
-        report.remaining_is_upper_bound = inner_missing
+        report.remaining_is_upper_bound = inner_missing or below_ebp
         if innermost < limit:
             report.below_limit = limit - innermost
     elif report.budget is not None and report.used is not None:
@@ -143,7 +146,7 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
     if report.budget_origin == Origin.OPTION and report.used is not None:
         report.remaining = report.budget - report.used
         report.remaining_is_upper_bound = report.used_is_lower_bound
-    return Measure(innermost=innermost, limit=limit)
+    return Measure(innermost=innermost, limit=limit, below_ebp=below_ebp)
 
 
 def judge(report: StackReport, m: Measure) -> None:
@@ -224,7 +227,8 @@ def _proof(report: StackReport, m: Measure, over: bool) -> None:
     if report.stack_base is None or report.stack_limit is None:
         missing.append(NotProven.NO_BOUNDS)
     if report.used_is_lower_bound and report.stack_base is not None:
-        missing.append(NotProven.INNER_FRAMES_MISSING)
+        missing.append(NotProven.INNER_ESP_UNKNOWN if m.below_ebp and not _inner_end_missing(
+            report.frames, report.thread_segment) else NotProven.INNER_FRAMES_MISSING)
     if report.unattributed and not _own_bounds(report):
         missing.append(NotProven.FRAMES_MISSING)
     report.not_proven = missing

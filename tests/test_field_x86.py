@@ -298,3 +298,22 @@ def test_a_kernel_stack_entered_by_a_trap_from_user_mode_begins_at_the_trap_hand
     assert r.frame(8).call_site == "nt!KiTrap03+0xad" and r.stack_base == 0xa8eb9000
     assert r.start_area == 0xa8eb9000 - 0xa8eb8d5c == 676 and r.not_shown is None
     assert r.used == 2216 and r.verdict_proven
+
+
+def test_a_running_x86_threads_used_is_a_lower_bound_without_frame_00s_esp(tmp_path):
+    # XP, a breakpoint in nt!KeUpdateRunTime from the clock interrupt: !thread RUNNING, Base
+    # f4dc1000 Limit f4dbe000, frame 00's ChildEBP f4dc0d54. Frame 00's locals lie below its EBP
+    # and its ESP is not in the text: f4dc1000 - f4dc0d54 = 0x2ac is at least what is used (it
+    # had been given as exact and the verdict proven)
+    name = "x86_xp_running_thread_clock_interrupt_fpo_kv.txt"
+    (r,) = reports(name)
+    assert r.state == "RUNNING" and r.frame(0).size is None
+    assert r.used == 0xF4DC1000 - 0xF4DC0D54 and r.used_is_lower_bound
+    assert r.remaining == 0xF4DC0D54 - 0xF4DBE000 and r.remaining_is_upper_bound
+    assert [n.value for n in r.not_proven] == ["inner-esp-unknown"] and not r.verdict_proven
+    # waiting, the same thread's saved ESP (!thread's Current f4dc0d34) is frame 00's: exact
+    text = (FIELD / name).read_text().replace("RUNNING on processor 0",
+                                               "WAIT: (Executive) KernelMode Non-Alertable")
+    (tmp_path / name).write_text(text)
+    (w,) = [analyze(s) for s in read_file(str(tmp_path / name))]
+    assert w.used == 0xF4DC1000 - 0xF4DC0D34 and not w.used_is_lower_bound and w.verdict_proven
