@@ -63,6 +63,8 @@ INBOX_MODULES = frozenset(
         "hvsocketcontrol", "vmgencounter", "vmgid", "storflt", "hyperkbd", "hypervideo",
         "synth3dvsc", "winnat", "wimmount", "prjflt", "filetrace", "mshidkmdf", "ucmucsicx",
         "buttonconverter", "hwnclx0101", "sr", "sfmatalk",
+        # network usage monitor, Driver Verifier's extension, Virtual WiFi, VHD, kernel QUIC
+        "ndu", "verifierext", "vwifimp", "vhdmp", "msquic",
         # user-mode services and session managers (csrss, lsass, the session manager)
         "lsm", "winsrvext", "csrsrv", "basesrv", "winsrv", "sxssrv", "lsasrv", "samsrv",
         "msv1_0", "kerberos", "schannel", "rpcss", "termsrv", "csrss", "lsass", "smss",
@@ -71,7 +73,7 @@ INBOX_MODULES = frozenset(
         "samlib", "netapi32", "wkscli", "srvcli", "logoncli", "dpapi", "kernel_appcore",
         "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
         "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
-        "audiosrv", "audiodg", "audioeng", "appinfo",
+        "audiosrv", "audiodg", "audioeng", "appinfo", "spinf", "drvstore", "umpnpmgr",
         # WMI (System32\wbem): the service's core, its providers' host and client proxies
         "wbemcore", "wmiprvsd", "wmiprvse", "wbemsvc", "wbemprox", "fastprox", "wmisvc",
         "wbemcomn", "repdrvfs", "esscli", "cimwin32",

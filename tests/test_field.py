@@ -561,3 +561,13 @@ def test_mex_t_header_names_the_thread_its_process_and_state():
                  str(FIELD / "mex_t_tunnel_dpc_stack_x64.txt")], out=out, err=err) == 0
     (only,) = json.loads(out.getvalue())["stacks"]
     assert only["source"].endswith(":73") and only["used"] == 1680
+
+
+def test_windows_setup_inf_parser_spinf_is_not_third_party():
+    # a Qubes issue's Win7 x64 kv from NtCreateFile down to SPINF!SpInfLoadInfFile (System32's
+    # INF parser, Microsoft's): its 3,232-byte frame had been the "heaviest driver" frame
+    (s,) = stacks("x64_win7_kv_kernel_to_user_spinf_cut.txt")
+    spinf = [f for f in s["frames"] if f["module"] == "SPINF"]
+    assert [f["size"] for f in spinf] == [656, 3232, None]
+    assert not any(f["driver"] for f in s["frames"]) and s["heaviest_drivers"] == []
+    assert s["segments"][1]["heaviest_drivers"] == []
