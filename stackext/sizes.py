@@ -62,9 +62,12 @@ def _frame_pointer_sizes(frames: List[Frame], current_sp: Optional[int]) -> None
         inner = pos
 
 
-def _child_sp_sizes(frames: List[Frame], base: Optional[int], thread_seg: Optional[int]) -> None:
+def _child_sp_sizes(frames: List[Frame], base: Optional[int], thread_seg: Optional[int],
+                    leaf: Optional[int] = None) -> None:
     """x64/ARM64: Child-SP is the SP after the prologue, so frame i lies between its own
-    Child-SP and its caller's (kf prints it one row later, on the caller's row)."""
+    Child-SP and its caller's (kf prints it one row later, on the caller's row). `leaf`: the
+    size the unwinder gives a frame it has no unwind data for (x64: a leaf's return address,
+    8): for an instruction pointer in no module that size is its guess, marked estimated."""
     nxt = neighbours(frames)
     for pos, f in enumerate(frames):
         if f.inline:
@@ -91,6 +94,8 @@ def _child_sp_sizes(frames: List[Frame], base: Optional[int], thread_seg: Option
             f.size_unknown_reason = UnknownReason.NO_SP
         else:
             f.size = outer - sp
+            if f.size == leaf and f.module is None and not f.inline:
+                f.estimated = True  # (WinDbg's kf prints the same 8: the number stays)
 
 
 def fill_sizes(frames: List[Frame], arch: str, base: Optional[int], thread_seg: Optional[int],
@@ -99,7 +104,7 @@ def fill_sizes(frames: List[Frame], arch: str, base: Optional[int], thread_seg: 
     if K.ARCH[arch].sp_is_frame_pointer:
         _frame_pointer_sizes(frames, current_sp)
     else:
-        _child_sp_sizes(frames, base, thread_seg)
+        _child_sp_sizes(frames, base, thread_seg, 8 if arch == "x64" else None)
     for f in frames:
         if f.inline:  # (a stack has few: this loop only tests)
             f.size = 0

@@ -571,3 +571,18 @@ def test_windows_setup_inf_parser_spinf_is_not_third_party():
     assert [f["size"] for f in spinf] == [656, 3232, None]
     assert not any(f["driver"] for f in s["frames"]) and s["heaviest_drivers"] == []
     assert s["segments"][1]["heaviest_drivers"] == []
+
+
+def test_a_frame_in_no_module_sized_by_the_unwinders_leaf_guess_is_estimated():
+    # a HEVD write-up's x64 breakpoint `k` into user mode: frame 09 `0x00007ffb`09722766` has no
+    # module, so no unwind data: dbgeng took it for a leaf and put the next Child-SP at its own
+    # + 8. The 8 stays (kf prints it too) but is marked estimated; ntdll's stub (08), with
+    # unwind data, is a real 8-byte leaf
+    s = stacks("x64_hevd_doublefetch_bp_k_into_user_no_module_leaf_guess.txt")[0]
+    f = {x["index"]: x for x in s["frames"]}
+    assert (f[9]["call_site"], f[9]["size"], f[9]["estimated"]) == \
+        ("0x00007ffb`09722766", 0xFBDFFC98 - 0xFBDFFC90, True)
+    assert (f[8]["module"], f[8]["size"], f[8]["estimated"]) == ("ntdll", 8, False)
+    assert not any(x["estimated"] for x in s["frames"] if x["index"] != 9)
+    code, out, _ = run("x64_hevd_doublefetch_bp_k_into_user_no_module_leaf_guess.txt")
+    assert re.search(r"^09 +8 .*0x00007ffb`09722766 +estimated$", out, re.M)
