@@ -249,6 +249,9 @@ TRAP_ROUTINES = frozenset(s.lower() + shadow for s in (
 # Arg4 "the address that referenced memory".
 BUGCHECK_FAULT_IP = {0x1E: 1, 0x7E: 1, 0x1000007E: 1, 0x8E: 1, 0x1000008E: 1, 0x3B: 1,
                      0x50: 2, 0xA: 3, 0xD1: 3}
+# 0x50: KeBugCheckEx receives the trap frame's address as Arg3 (its row in a STACK_TEXT shows it,
+# equal to TRAP_FRAME:) and KeBugCheck2 reports the trap's instruction pointer there instead.
+ROW_ARG3_IS_TRAP_FRAME = frozenset({0x50})
 # 0x139 KERNEL_SECURITY_CHECK_FAILURE, Arg1 4: FAST_FAIL_INCORRECT_STACK (winnt.h `#define
 # FAST_FAIL_INCORRECT_STACK 4`): the kernel found the stack pointer outside the current
 # thread's stack limits (raised from RtlpGetStackLimitsEx under RtlDispatchException).

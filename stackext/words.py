@@ -153,12 +153,14 @@ def lost_track(r: StackReport) -> Optional[str]:
                  "stack contents were overwritten" % (lt.invalid_from, lt.invalid_site))
     if not lt.dropped:
         return text
-    frames = "%d frame%s" % (lt.dropped, "" if lt.dropped == 1 else "s")
+    one = lt.dropped == 1
+    what = "the frame" if one else "the %d frames" % lt.dropped
+    are, slots, them = ("is", "a stack slot", "it") if one else ("are", "stack slots", "them")
     if lt.trap_site is not None:  # the frame itself is kept: what follows it is guessed
-        return text + "; the %s after it are the unwinder's guesses from stack slots, not " \
-            "listed, and nothing is judged on them" % frames
-    return text + "; the %s from %02x on are stack slots, not listed, and nothing is judged " \
-        "on them" % (frames, lt.frame)
+        return text + "; %s after it %s the unwinder's guess%s from %s, not listed, and " \
+            "nothing is judged on %s" % (what, are, "" if one else "es", slots, them)
+    return text + "; %s from %02x on %s %s, not listed, and nothing is judged on %s" % (
+        what, lt.frame, are, slots, them)
 
 
 def verdict(r: StackReport) -> str:

@@ -153,3 +153,25 @@ def test_a_warning_just_before_the_frame_in_no_module_names_no_missing_frame():
                            "walk lost track is not shown; frame 01's instruction pointer "
                            "0xfffff800`15fb6952 lies in no loaded module")
     assert "is not in the text" not in text
+
+
+def test_one_stack_slot_is_said_in_the_singular():
+    # a HEVD write-up's breakpoint `k` whose frame 01 is 0x42424242`42424242: one row dropped
+    # ("the 1 frame from 01 on are stack slots" had been printed)
+    out = io.StringIO()
+    assert main(["usage", str(FIELD / "x64_hevd_rs1_bp_k_ret_42424242_one_slot.txt")], out=out,
+                err=io.StringIO()) == 0
+    assert "the frame from 01 on is a stack slot, not listed, and nothing is judged on it" \
+        in out.getvalue()
+
+
+def test_a_0x50s_arg3_is_not_taken_from_kebugcheckexs_row():
+    # an OpenZFS issue's 0x50 (TRAP_FRAME: ffffaf8aaa026610, then a cut STACK_TEXT without the
+    # Arg lines): KeBugCheckEx's row shows 00000000`00000050 ffffc081`fc612000 0 ffffaf8a`aa026610
+    # -- its Arg3 there is the trap frame's address; the bug check reports the faulting
+    # instruction (KeBugCheck2 replaces it), which the row does not show
+    (s,) = [x for x in read_stacks(
+        (FIELD / "x64_0x50_openzfs_trap_frame_then_stacktext_cut.txt").read_text().splitlines(True),
+        "log.txt") if hasattr(x, "frames")]
+    assert s.frames[0].args[3] == 0xFFFFAF8AAA026610  # what the row shows, kept on the frame
+    assert s.bugcheck.code == 0x50 and s.bugcheck.args == [0xFFFFC081FC612000, 0, None, None]

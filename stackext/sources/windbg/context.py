@@ -177,8 +177,7 @@ class Context:
         return self.bug_code, list(self.bug_args), self.limit_hint, self.machine
 
     def _restore(self, facts) -> None:
-        self.bug_code, args, self.limit_hint, self.machine = facts
-        self.bug_args = list(args)
+        self.bug_code, self.bug_args, self.limit_hint, self.machine = facts  # (each once)
 
     def thread_field(self, n: int, text: str) -> bool:
         """A line of a !thread block after its THREAD line; True when the line was one."""
@@ -252,7 +251,7 @@ class Context:
         if m:
             if m.re is BANNER_RE:
                 self._set_code(int(m.group(1), 16))
-                values = [v for v in m.group(2).replace(",", " ").split()]
+                values = m.group(2).replace(",", " ").split()
             else:
                 values = m.group(1).split()
             for i, v in enumerate(values[:4]):
@@ -289,6 +288,7 @@ class Context:
         for f in frames:
             if f.function == "KeBugCheckEx" and f.args and f.args[0] is not None:
                 row = [f.args[0]] + (list(f.args[1:4]) + [None, None, None])[:3] + [None]
+                row[3] = None if row[0] in K.ROW_ARG3_IS_TRAP_FRAME else row[3]
                 break
         if self.bug_code is not None:
             args = list(self.bug_args)
