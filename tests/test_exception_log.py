@@ -72,3 +72,27 @@ def test_each_real_line_states_its_code_and_thread():
         facts.feed(text)
     assert facts.code == 0xC00000FD  # the overflow wins over the handler's access violation
     assert not ExceptionFacts().feed("EXCEPTION_PARAMETER1:  00000000")
+
+
+EFT = Path(__file__).resolve().parent.parent / "fixtures" / "field" / \
+    "x64_user_eft_c00000fd_event_then_k_recursion.txt"
+
+
+def test_the_event_thread_is_the_one_the_next_prompt_shows():
+    # a Rapid7 post: "(12dc.1a68): Stack overflow - code c00000fd", then "0:096> k" (the
+    # debugger stops on the event's thread, 96): that k is the overflowing thread's
+    text = EFT.read_text(encoding="utf-8")
+    (stack,) = _stacks(text)
+    assert stack.thread_number == 96 and stack.exception_code == 0xC00000FD
+    assert analyze(stack).verdict == VerdictKind.OVERFLOW
+    # another thread's k at the same prompt (~0 k): not the thread that took it (it had been
+    # "stack overflow (exception 0xC00000FD)", proven)
+    (other,) = _stacks(text.replace("0:096> k", "0:096> ~0 k"))
+    assert other.thread_number == 0 and other.exception_code is None
+    assert analyze(other).verdict != VerdictKind.OVERFLOW
+    # an access violation on another thread after the overflow: the code and the thread are the
+    # later event's, never the first event's code on the second event's thread
+    later = text.replace("  First chance exceptions", "  (12dc.2b00): Access violation - code "
+                         "c0000005 (first chance)\n  First chance exceptions", 1)
+    (av,) = _stacks(later)
+    assert av.thread_number == 96 and av.exception_code == 0xC0000005

@@ -33,11 +33,16 @@ _FIRST = ("ExceptionCode", "EXCEPTION_CODE", "ERROR_CODE", "Last event", "(", "F
 class ExceptionFacts:
     """The log's exception code and the thread that took it. A stack overflow wins over a code
     seen with it (an access violation in the handler that ran on what was left of the stack:
-    the record says c00000fd, EXCEPTION_CODE c0000005)."""
+    the record says c00000fd, EXCEPTION_CODE c0000005); an event on another thread replaces
+    both. The thread is known by its id (the event's pid.tid, FAULTING_THREAD) and, in a
+    user-mode session, by its number: the debugger stops on the event's thread, so the first
+    prompt after the event ("0:005>") numbers it."""
 
     def __init__(self) -> None:
         self.code: Optional[int] = None
         self.thread: Optional[int] = None
+        self.number: Optional[int] = None
+        self._numbering = False  # an event line came: the next prompt numbers its thread
 
     def feed(self, text: str) -> bool:
         """True when the line states the exception or its thread."""
@@ -49,8 +54,11 @@ class ExceptionFacts:
             return True
         m = EVENT_RE.match(text)
         if m:
+            thread = int(m.group(2), 16)
+            if self.thread is not None and thread != self.thread:
+                self.code = None  # another thread's event: not the stack overflow before it
             self._code(int(m.group(3), 16))
-            self.thread = int(m.group(2), 16)
+            self.thread, self.number, self._numbering = thread, None, True
             return True
         m = EXR_RE.match(text) or NTSTATUS_RE.match(text) or CODE_STR_RE.match(text)
         if m:
@@ -58,14 +66,22 @@ class ExceptionFacts:
             return True
         return False
 
+    def prompted(self, current: Optional[int]) -> None:
+        """A prompt: after an event, its thread number is the event thread's."""
+        if self._numbering:
+            self.number, self._numbering = current, False
+
     def _code(self, code: int) -> None:
         if self.code != K.STATUS_STACK_OVERFLOW:
             self.code = code
 
-    def code_for(self, thread: Optional[int]) -> Optional[int]:
-        """The code, for a stack of `thread` (None: not known): unless the log said another
-        thread took it."""
+    def code_for(self, thread: Optional[int], number: Optional[int] = None) -> Optional[int]:
+        """The code, for a stack of `thread` (id) and `number` (None: not known): unless the
+        log says another thread took it."""
         if self.code is None or (thread is not None and self.thread is not None
                                  and thread != self.thread):
+            return None
+        if thread is None and number is not None and self.number is not None and \
+                number != self.number:
             return None
         return self.code

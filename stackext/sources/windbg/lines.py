@@ -194,6 +194,7 @@ class Prompt(NamedTuple):
     names: List[str]  # each command's first word, lower case: "dps", ".frame", "!thread"
     thread: Optional[int] = None  # user mode: the thread number a k typed here walks
     processor: Optional[int] = None  # kd: the processor "9: kd>" is on
+    current: Optional[int] = None  # user mode: the prompt's own thread ("0:005>": 5)
 
     @property
     def prints_no_stack(self) -> bool:
@@ -214,9 +215,10 @@ def parse_prompt(text: str) -> Optional[Prompt]:
     commands = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
     who = m.group("who")
     kd = who.endswith("kd")
+    current = None if kd else int(who.split(":")[0])
     return Prompt(kd, commands, [c.split()[0].lower() for c in commands],
-                  None if kd else _k_thread(int(who.split(":")[0]), commands),
-                  int(m.group("cpu")) if kd and m.group("cpu") else None)
+                  None if kd else _k_thread(current, commands),
+                  int(m.group("cpu")) if kd and m.group("cpu") else None, current)
 
 
 # "~51s" (switch to thread 51), "~51 kb" / "~51kb" (thread 51's stack)

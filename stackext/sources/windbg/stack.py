@@ -221,7 +221,7 @@ def build(stack: OpenStack, ctx: Context, session: Optional[bool], at_eof: bool)
         result.thread_number = stack.tilde[0]
     result.kernel = _kernel(stack, arch, session)
     result.limit_hint = ctx.limit_hint
-    result.exception_code = ctx.exception.code_for(result.thread)
+    result.exception_code = ctx.exception.code_for(result.thread, result.thread_number)
     result.bugcheck = ctx.bugcheck(frames)
     result.traps = ctx.traps.contexts()
     if arch == "x86" and frames and frames[0].sp is not None:
