@@ -184,6 +184,9 @@ IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterru
                                              "KiTrap08", "KiTrap02", "KiTrap12"))
 # The double-fault handler: x64 KiDoubleFaultAbort (IST stack), x86 KiTrap08 (task gate).
 DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
+# UNEXPECTED_KERNEL_MODE_TRAP (7f) and its _M form (1000007f, as WinDbg prints it): Arg1 8 is
+# EXCEPTION_DOUBLE_FAULT
+UNEXPECTED_KERNEL_MODE_TRAP = frozenset((0x7F, 0x1000007F))
 # x86 trap handlers (nt!KiTrap0E, KiTrap0D, KiTrap00, ...): the row after one is the frame that
 # faulted. Their frame and the KTRAP_FRAME lie between that frame's ESP at the fault and the
 # handler's ChildEBP.

@@ -244,8 +244,9 @@ def crashed_here(report: StackReport) -> bool:
 def is_double_fault(report: StackReport, names: List[str]) -> bool:
     """`names`: each frame's K.fn_key."""
     bc = report.bugcheck
-    return bool(bc and bc.code == 0x7F and bc.args and bc.args[0] == 8 and
-                crashed_here(report)) or not K.DOUBLE_FAULT_ROUTINES.isdisjoint(names)
+    return bool(bc and bc.code in K.UNEXPECTED_KERNEL_MODE_TRAP and bc.args and
+                bc.args[0] == 8 and crashed_here(report)) or \
+        not K.DOUBLE_FAULT_ROUTINES.isdisjoint(names)
 
 
 def corrupt_esp(report: StackReport, frames: List[Frame], contexts) -> None:

@@ -96,3 +96,21 @@ def test_the_event_thread_is_the_one_the_next_prompt_shows():
                          "c0000005 (first chance)\n  First chance exceptions", 1)
     (av,) = _stacks(later)
     assert av.thread_number == 96 and av.exception_code == 0xC0000005
+
+
+def test_the_m_form_of_0x7f_with_arg1_8_is_a_double_fault_too():
+    # dokany #944's 0x7F/8 STACK_TEXT cut before KiDoubleFaultAbort's row: the bug check alone
+    # says double fault. WinDbg prints the same bug check as UNEXPECTED_KERNEL_MODE_TRAP_M
+    # (1000007f) on some dumps; that form had been "no overflow seen"
+    src = Path(__file__).resolve().parent.parent / "fixtures" / \
+        "002_dokany944_stacktext_doublefault_x64.txt"
+    rows = src.read_text(encoding="utf-8").splitlines(True)
+    cut = "".join(rows[6:9])  # STACK_TEXT:, KeBugCheckEx, KiBugCheckDispatch
+    for name, code in (("UNEXPECTED_KERNEL_MODE_TRAP (7f)", "0000007f"),
+                       ("UNEXPECTED_KERNEL_MODE_TRAP_M (1000007f)", "1000007f")):
+        text = name + "\nArg1: 0000000000000008, EXCEPTION_DOUBLE_FAULT\n\n" + \
+            cut.replace("00000000`0000007f", "00000000`" + code)
+        (stack,) = _stacks(text)
+        r = analyze(stack)
+        assert r.bugcheck.code == int(code, 16) and r.double_fault, name
+        assert "double fault" in words.verdict(r)
