@@ -30,9 +30,8 @@ from stackext.model import (
     StackInput,
     StackReport,
     SymbolQuality,
-    UnknownReason,
 )
-from stackext.sizes import fill_sizes, start_area
+from stackext.sizes import fill_sizes, no_frame_pointer, start_area
 from stackext.totals import rollups
 from stackext.traps import split_traps
 
@@ -204,8 +203,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
     # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
-    null_fp = [f for f in frames if f.sp == 0] if K.ARCH[arch].sp_is_frame_pointer else []
-    for f in null_fp:
+    null_fp = no_frame_pointer(frames) if K.ARCH[arch].sp_is_frame_pointer else []
+    for f, _ in null_fp:
         f.sp = None
     names = walked_names if lost is None else walked_names[:lost[0]]
     report = _new_report(stack, arch, kernel, frames, opts)
@@ -222,8 +221,8 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     if K.ARCH[arch].sp_is_frame_pointer:
         split_traps(frames, names, stack.traps)
     S.past_start(frames, report.segments)
-    for f in null_fp:
-        f.size_unknown_reason = UnknownReason.NULL_FRAME_POINTER
+    for f, why in null_fp:
+        f.size_unknown_reason = why
     if lost is not None:
         mark_lost(frames, lost[1].cause)
     start_area(frames, names, report, report.stack_base)

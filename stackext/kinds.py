@@ -26,6 +26,8 @@ class UnknownReason(str, Enum):
     # on the faulting frame, the next one: SizeNote.INCLUDES_TRAP_FRAME)
     TRAP_FRAME = "trap-frame-unknown"
     NULL_FRAME_POINTER = "null-frame-pointer"  # x86 ChildEBP 0: the end of the EBP chain
+    # x86: a ChildEBP equal to the return address read beside it: no frame pointer (a broken chain)
+    SELF_FRAME_POINTER = "self-frame-pointer"
     # the next frame's return address is no valid address: the stack contents were overwritten
     STACK_OVERWRITTEN = "stack-overwritten"
     # a kernel row outward of the thread's start routine: the walk followed stale frame pointers
@@ -55,6 +57,8 @@ _REASON_LABELS = {
                               "its bytes and the trap frame's are counted on the next frame",
     UnknownReason.NULL_FRAME_POINTER: "ChildEBP 0: the end of the EBP chain, no frame pointer "
                                       "to measure from",
+    UnknownReason.SELF_FRAME_POINTER: "its ChildEBP equals the return address read beside it: no "
+                                      "frame pointer (the EBP chain broke), nothing to measure",
     UnknownReason.STACK_OVERWRITTEN: "the return address above this frame is not a valid "
                                      "(canonical) address: the stack contents were overwritten",
     UnknownReason.PAST_START: "outward of the thread's start routine: the walk followed stale "
@@ -71,6 +75,7 @@ _REASON_SHORT = {
     UnknownReason.WALK_LOST: "walk lost",
     UnknownReason.TRAP_FRAME: "trap frame unknown",
     UnknownReason.NULL_FRAME_POINTER: "null EBP",
+    UnknownReason.SELF_FRAME_POINTER: "EBP = RetAddr",
     UnknownReason.STACK_OVERWRITTEN: "stack overwritten",
     UnknownReason.PAST_START: "past thread start",
 }

@@ -6,7 +6,7 @@ stackext.knowledge only.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Frame, StackReport, UnknownReason
@@ -31,6 +31,16 @@ def gap_between(frames: List[Frame], a: int, b: int) -> bool:
         if frames[pos].index != frames[pos - 1].index + 1:
             return True
     return False
+
+
+def no_frame_pointer(frames: List[Frame]) -> List[Tuple[Frame, UnknownReason]]:
+    """x86 rows whose ChildEBP is no frame pointer, and why: 0 ends the EBP chain; one equal to
+    the return address read beside it ([EBP+4] holding EBP itself: no return into code) is a
+    chain that broke (a KB article's Exchange stack ends in "0ed8b338 0ed8b338 ...", 9.6 MB
+    above the frame before it)."""
+    return [(f, UnknownReason.NULL_FRAME_POINTER if f.sp == 0 else
+             UnknownReason.SELF_FRAME_POINTER) for f in frames
+            if not f.inline and f.sp is not None and (f.sp == 0 or f.sp == f.ret)]
 
 
 def _frame_pointer_sizes(frames: List[Frame], current_sp: Optional[int]) -> None:

@@ -106,8 +106,9 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
     SPs prove used where frames are missing. None (with the verdict set) when no frame with an
     SP lies on the thread's own stack."""
     t = report.thread_segment
-    if t is None:
-        report.verdict = _no_thread_stack(report, frames)
+    if t is None:  # (no frame shows an SP at all: no stack pointers, not another stack's)
+        report.verdict = _no_thread_stack(report, frames) if any(
+            f.sp is not None for f in frames) else VerdictKind.NO_STACK_POINTERS
         return None
     phys = [f for f in frames if f.segment == t and not f.inline and f.sp is not None]
     if not phys:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 from stackext.cli import main
@@ -78,11 +79,15 @@ def test_a_kd_session_stopped_in_user_mode_walks_a_user_stack():
 
 
 def test_a_budgeted_stack_of_one_stack_pointer_says_used_is_unknown():
-    # each !running processor's thread stack is KiIdleLoop's one row: no span, no StackBase
+    # !running -it: processor 0's stack shows one stack pointer (8053e3f0 twice): no span, no
+    # StackBase. Each idle processor's is KiIdleLoop's one row "f87e0980 f87e0980": its
+    # "ChildEBP" equals its RetAddr (the PRCB's address in EBP), no frame pointer at all
     code, out, _ = run("msdocs_running_it_x86_processor_lines.txt")
     assert code == 0
     assert out.count("used     unknown: the budgeted stack's frames show one stack pointer, "
-                     "and StackBase is not known") == 4
+                     "and StackBase is not known") == 1
+    assert out.count("verdict  no stack pointers on the thread's stack") == 3
+    assert len(re.findall(r"nt!KiIdleLoop\+0x14 +\? EBP = RetAddr", out)) == 4
 
 
 def test_the_budget_line_says_where_the_bounds_came_from_once():

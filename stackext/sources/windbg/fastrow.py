@@ -58,14 +58,16 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
         m = None if len(raw) > _MAX_LINE else plain(raw) if raw[8:9] == "`" else match(raw)
         if m is not None and fresh:
             quiet = fastpath.ENABLED and not (
-                reader.skip_rows or reader.json.open or paste.mex or dps.rows is not None
+                reader.skip_rows or reader.json.open or paste.mex or paste.held is not None
+                or dps.rows is not None
                 or notes.kind is not None or reader.retired)
             stack = reader.stack
             frames = stack.taking_unnumbered() if quiet and stack is not None else None
             fresh = False
         if m is None or not quiet:
             fresh = True
-            yield n, raw, None
+            for line in paste.rejoin(n, raw):  # (a row wrapped in two comes out whole)
+                yield line[0], line[1], None
             continue
         num, sp, ret, args, module, function, off, src, src_line = m.groups()
         number, memory = (None, None) if not num else _leading(None, num, reader.layout)
@@ -89,5 +91,7 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
         out: List = []
         reader._add_row(n, Row(frame, number is not None, 16), out)
         yield n, raw, out
+    for line in paste.flush():
+        yield line[0], line[1], None
 
 

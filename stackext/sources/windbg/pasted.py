@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from stackext.errors import StackextError
 from stackext.sources.windbg.lines import ADDR, READ_CHUNK, clean_line
@@ -53,6 +53,18 @@ MEX_JOINED_RE = re.compile(r"^(?P<site>\S+(?: \S+)*?) (?P<file>[^\s!\\]*\\[^!]*?
 # "00  ARM64EC 000000e6`289ecbc0 00007fff`fa3b67ac     ntdll!ZwWaitLowEventPair+0x1595b4"
 ARCH_HEADER_RE = re.compile(r"^#\s+Arch\s+(?=Child-SP\b)")
 ARCH_ROW_RE = re.compile(r"^([0-9a-fA-F]{1,4})\s+(?:ARM64EC|ARM64|AMD64|x64|x86|ARM|CHPE)\s+(?=\S)")
+
+# A row a fixed-width text (a KB article, a Dr. Watson log, an e-mail) wrapped in two: its numbers
+# on one line, its call site alone on the next:
+#   "  0e45f688 00433144 000004e4 0000001e 00000010"
+#   "  STORE!@EcFormatStandardStringProp@36+0x44"
+_WORD = r"[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?"
+WRAPPED_HEAD_RE = re.compile(r"^\s*(?:[0-9a-fA-F]{2}\s+)?" + _WORD + r"(?:\s+:?\s*" + _WORD
+                             + r"){1,6}\s*:?\s*$")
+# ...the call site, maybe with kv's FPO note: "STORE!FormatRecipRows+0x316", "hal+0x1a2b"
+# (not a disassembly label, "nt!KiPageFault+0x474:")
+WRAPPED_SITE_RE = re.compile(r"^\s*[A-Za-z_$@?][\w.$@?~-]*(?:![^\s(]*[^\s:(]|\+0x[0-9a-fA-F]+)"
+                             r"(?:\s*\((?:FPO|CONV|Non-FPO|TrapFrame)[^()]*\)?)*\s*$")
 
 # ~*k thread header: "   0  Id: 20.108 Suspend: 1 Teb: 7ffdf000 Unfrozen" (". 0" current, "# 0"
 # the event's thread): the debugger's thread number and the thread id (hex, after the dot)
@@ -116,6 +128,27 @@ class Paste:
         self.mex = False  # under a mex !t header
         self.arch = False  # under a k header with an Arch column (ARM64EC)
         self.long_at = 0  # the first line far longer than any WinDbg row
+        self.held: Optional[Tuple[int, str]] = None  # a wrapped row's numbers, with their line
+
+    def rejoin(self, n: int, raw: str) -> List[Tuple[int, str]]:
+        """The lines to read for this one, a wrapped row's two lines joined into one at the
+        first's number (a row of numbers is held until the next line shows whether its call
+        site follows alone)."""
+        out = []
+        if self.held is not None:
+            (first, head), self.held = self.held, None
+            if WRAPPED_SITE_RE.match(raw):
+                return [(first, head.rstrip("\r\n") + " " + raw.strip() + "\n")]
+            out.append((first, head))
+        if "!" not in raw and len(raw) < 200 and WRAPPED_HEAD_RE.match(raw):
+            self.held = (n, raw)
+        else:
+            out.append((n, raw))
+        return out
+
+    def flush(self) -> List[Tuple[int, str]]:
+        held, self.held = self.held, None
+        return [] if held is None else [held]
 
     def line(self, n: int, raw: str) -> str:
         if len(raw) > LONG_LINE:

@@ -138,8 +138,8 @@ class Reader:
         elif self.stack is not None and not L.LABEL_RE.match(text):
             self.stack.warn("could not read this line inside a stack: %s" % text[:60], n)
             self.stack.last_unreadable_row = may_hold_row(text)
-            if self.stack.last_unreadable_row and self.stack.frames:
-                # a frame we could not read: a hole, never bytes charged to its neighbour
+            if self.stack.last_unreadable_row:  # a frame we could not read: a hole (before
+                # the first row, frames missing inward), never bytes charged to its neighbour
                 self.stack.gap = self.stack.gap or Gap(GapKind.UNREADABLE,
                                                        "%s:%d" % (self.name, n), text[:60])
         else:

@@ -89,6 +89,11 @@ CUT_SOURCE_RE = re.compile(r"\s+\[(?P<file>[^\[\]]*[\\/][^\[\]]*)$")
 #   nt!KeBugCheck2+0x574 (FPO: [6,242,4])
 ANNOTATION_RE = re.compile(r"\s+\((?P<body>(?:TrapFrame|Inline Function @|FPO:|CONV:)[^()]*)\)$")
 TRAP_RE = re.compile(r"TrapFrame(?:-EDITED)? @ (" + ADDR + ")")
+# ...one a fixed-width text cut at the line's end: "oran8!nnfgrne+0x54a(FPO:" ("[Non-Fpo])" on
+# the next line)
+CUT_ANNOTATION_RE = re.compile(r"\s*\((?:TrapFrame|FPO:|CONV:)[^()]*$")
+# ...and that rest on its own line: "[Non-Fpo]", "[1,0,0])", "[0,0] TrapFrame @ b200be40)"
+FPO_REST_RE = re.compile(r"^\[(?:Non-Fpo|\d+,\d+(?:,\d+)?)\]\)?(?:\s+TrapFrame @ \S+\)?)?$")
 
 
 class Layout:
@@ -105,8 +110,11 @@ class Layout:
 # " #   Memory  Child-SP          RetAddr           Call Site"
 # "Child-SP          RetAddr               : Args to Child                       : Call Site"
 # " # ChildEBP RetAddr  Args to Child              "
+# NT4 kd and Dr. Watson (x86): "FramePtr RetAddr Param1 Param2 Param3 Function Name",
+# "FramePtr ReturnAd Param#1  Param#2  Param#3  Param#4  Function Name"
 HEADER_RE = re.compile(
-    r"^(?P<num>#\s*)?(?P<mem>Memory\s+)?(?P<sp>Child-SP|ChildEBP)\s+RetAddr\b(?P<tail>.*)$"
+    r"^(?P<num>#\s*)?(?P<mem>Memory\s+)?(?P<sp>Child-SP|ChildEBP|FramePtr)\s+"
+    r"(?:RetAddr|ReturnAd)\b(?P<tail>.*)$"
 )
 
 
@@ -117,8 +125,8 @@ def parse_header(text: str) -> Optional[Layout]:
     return Layout(
         numbered=bool(m.group("num")),
         memory=bool(m.group("mem")),
-        x86=m.group("sp") == "ChildEBP",
-        args="Args to Child" in m.group("tail"),
+        x86=m.group("sp") != "Child-SP",
+        args="Args to Child" in m.group("tail") or "Param" in m.group("tail"),
     )
 
 
@@ -271,6 +279,11 @@ def clean_call_site(site: str):
         t = TRAP_RE.search(m.group("body"))
         if t:
             trap = to_int(t.group(1))
+        site = site[: m.start()].rstrip()
+    m = CUT_ANNOTATION_RE.search(site)
+    if m:
+        t = TRAP_RE.search(m.group(0))
+        trap = trap if t is None else to_int(t.group(1))
         site = site[: m.start()].rstrip()
     if "\\_" in site:  # markdown's escaped "_" (no module or function has a backslash)
         site = site.replace("\\_", "_")

@@ -62,10 +62,9 @@ class OpenStack:
             self.gap = gap
 
     def tail(self, text: str) -> bool:
-        """A line that belongs to the last row: kP's parameter lines (windbg.params), or the
-        row's source on the line after it, as kv prints it (a web page's HTML tags are gone:
-        pasted.Paste strips them from every line): "    [f:\\dd\\vctools\\crt_bld\\self_x86\\...
-        \\crtexe.c @ 555]"."""
+        """A line that belongs to the last row: kP's parameter lines (windbg.params), the
+        row's source on the line after it, as kv prints it ("    [f:\\dd\\...\\crtexe.c @ 555]"),
+        or the rest of its FPO note that a fixed-width text wrapped ("[Non-Fpo]")."""
         if self.params_of is not None and self.params_of is self.frames[-1]:
             closed = params.tail(self.params_of, text)
             if closed is not None and self.param_lines < params.MAX_PARAM_LINES:
@@ -75,6 +74,8 @@ class OpenStack:
         self.params_of = None
         if not self.frames or not text.startswith("["):
             return False
+        if rows.FPO_REST_RE.match(text):
+            return True
         # the row's own source tail, standing alone: " [file @ line]" (rows.SOURCE_RE)
         m = SOURCE_RE.match(" " + text)
         if m is None or not text.endswith("]"):
@@ -94,8 +95,7 @@ class OpenStack:
 
     def walk_ended(self) -> bool:
         """No row of this listing can follow: the last one returns to 0 (the walk reached the
-        thread's start), or the log cut the listing off after it ("[...]") and a line that is no
-        row came next ("--- cut ---", prose)."""
+        thread's start), or the log cut the listing off ("[...]") and a non-row line came next."""
         if not self.frames:
             return False
         if self.gap is None:
