@@ -240,6 +240,22 @@ def test_a_stack_whose_rows_run_together_on_one_line_is_refused_saying_so():
         "on one line (a PDF's or a web page's text): put each row on a line of its own")
 
 
+def test_rows_run_together_under_their_label_are_no_one_frame(tmp_path):
+    # Windows Internals' 0x8E STACK_TEXT as an online copy flattened it: all rows in the
+    # paragraph (refused). With a line break after "STACK_TEXT:" the rows had been ONE frame whose
+    # call site held the eleven others ("nt!KeBugCheckEx+0x1e 9444fadc 82843dd6 ...")
+    name = "x86_windows_internals_stacktext_rows_in_one_paragraph.txt"
+    assert refusal(name).endswith(":2: the rows of this stack run together on one line (a PDF's "
+                                  "or a web page's text): put each row on a line of its own")
+    log = tmp_path / "label.txt"
+    log.write_text((FIELD / name).read_text().replace("STACK_TEXT: ", "STACK_TEXT:\n", 1))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["usage", str(log)], out=out, err=err) == 2
+    assert err.getvalue().endswith("label.txt:3: the rows of this stack run together on one "
+                                   "line (a PDF's or a web page's text): put each row on a line "
+                                   "of its own\n")
+
+
 def test_a_default_budget_under_win32k_frames_says_a_gui_thread_has_the_large_stack():
     # ms09-065's 0x50 in win32k!bComputeIDs: a GUI thread; 12 KB is x86's default for a plain one
     (s,) = stacks("x86_trap_metasploit_ms09065_win32k.txt")
@@ -586,3 +602,4 @@ def test_a_frame_in_no_module_sized_by_the_unwinders_leaf_guess_is_estimated():
     assert not any(x["estimated"] for x in s["frames"] if x["index"] != 9)
     code, out, _ = run("x64_hevd_doublefetch_bp_k_into_user_no_module_leaf_guess.txt")
     assert re.search(r"^09 +8 .*0x00007ffb`09722766 +estimated$", out, re.M)
+

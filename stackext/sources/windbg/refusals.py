@@ -25,10 +25,14 @@ NO_SP_ROW_RE = re.compile(
     r"^(?:[0-9a-fA-F]{2,4}\s+)?(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|\(Inline Function\))\s+:\s*"
     r"(?:[0-9a-fA-F-]{8}`[0-9a-fA-F-]{8}(?:\s+|$)){1,4}(?::\s*\S|$)")
 # A stack whose rows run together on one line (a PDF's or a web page's text layer):
-# "... 0: kd> k L=0012f968 ChildEBP RetAddr 0012f930 00469a16 processA!LPtoDP+0x19 0012f968 ..."
+# "... 0: kd> k L=0012f968 ChildEBP RetAddr 0012f930 00469a16 processA!LPtoDP+0x19 0012f968 ...",
+# "...looks like this:STACK_TEXT: 9444f6b4 828ba08c 0000008e 80000003 92c70a78 nt!KeBugCheckEx ..."
 JOINED_ROWS_RE = re.compile(
-    r"\b(?:ChildEBP|Child-SP)\s+RetAddr\b.*?(?:[0-9a-fA-F`]{8,17}\s+[0-9a-fA-F`]{8,17}\s+"
-    r"[\w.$@?~]+![^\s!]+\s+){3}")
+    r"\b(?:(?:ChildEBP|Child-SP)\s+RetAddr\b|STACK_TEXT:).*?"
+    r"(?:(?:[0-9a-fA-F`]{8,17}\s+){2,6}[\w.$@?~]+![^\s!]+\s+){3}")
+# ...and under the header line: "9444f6b4 828ba08c 0000008e ... nt!KeBugCheckEx+0x1e 9444fadc ..."
+JOINED_BARE_RE = re.compile(r"^(?:(?:[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!"
+                            r"[^\s!]+(?:\s+|$)){3}")
 # Why no stack could be read, by the first line that shows it (read_stacks says it when no
 # stack at all was found)
 REFUSALS = {
@@ -58,7 +62,7 @@ def refusal(text: str, n: int, stacktext_start: bool = False) -> Optional[Tuple[
         return n, "no-sp"
     if stacktext_start and CALL_SITE_ONLY_RE.match(text):
         return n, "call-sites"
-    if len(text) > 200 and JOINED_ROWS_RE.search(text):
+    if JOINED_BARE_RE.match(text) or len(text) > 200 and JOINED_ROWS_RE.search(text):
         return n, "joined"
     return None
 

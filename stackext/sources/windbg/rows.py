@@ -50,6 +50,9 @@ ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR +
 # two joined by a dash are !irp's Completion-Context cell ("0  0 00000000 00000000 00000000-0"),
 # more in a row x64 !locks' waiting threads ("ffffd086d7059080       ffffd086d721d080  ...")
 BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+(?:(?:-|\s+)[0-9a-fA-F`]+)*$")
+# A "call site" that holds the next rows: rows run together on one line (a book's text layer:
+# "nt!KeBugCheckEx+0x1e 9444fadc 82843dd6 9444faf8 00000000 9444fb4c nt!KiDispatchException+0x1ac")
+ROWS_IN_SITE_RE = re.compile(r"\s(?:[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!")
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
@@ -193,7 +196,7 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     wide = width == 8 and "`" in rest[: len(rest) - len(site)]
     site, extras = clean_call_site(site)
     if not site or BARE_HEX_RE.match(site) or DISASSEMBLY_RE.match(site) or \
-            MODULE_LIST_RE.match(site) or NO_NAME_RE.match(site):
+            MODULE_LIST_RE.match(site) or NO_NAME_RE.match(site) or ROWS_IN_SITE_RE.search(site):
         return None
     module, function, offset, ip = split_call_site(site)
     frame = Frame(
