@@ -90,6 +90,8 @@ INBOX_MODULES = frozenset(
         "duser",
         "bcrypt", "bcryptprimitives", "crypt32", "ws2_32", "mswsock", "wow64", "wow64win",
         "wow64cpu", "wow64base", "msvcp_win", "verifier", "vfbasics", "vrfcore",
+        # WOW64's 32-bit ntdll as older WinDbg names it, and x86/x64 emulation on ARM64
+        "ntdll32", "xtajit", "xtajit64", "xtabase", "wowarmhw",
         "apphelp", "cfgmgr32", "setupapi", "devobj", "powrprof", "umpdc", "sspicli", "cryptbase",
         "dbghelp", "dbgeng", "dbgcore", "windows_storage", "comctl32", "comdlg32", "d3d11",
         "dxgi", "d3d12", "opengl32", "winmm", "version", "psapi", "iphlpapi", "dnsapi",

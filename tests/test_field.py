@@ -603,3 +603,10 @@ def test_a_frame_in_no_module_sized_by_the_unwinders_leaf_guess_is_estimated():
     code, out, _ = run("x64_hevd_doublefetch_bp_k_into_user_no_module_leaf_guess.txt")
     assert re.search(r"^09 +8 .*0x00007ffb`09722766 +estimated$", out, re.M)
 
+
+def test_wow64s_ntdll32_is_windows_own():
+    # a Chromium bug's WOW64 kb (an older WinDbg names the 32-bit ntdll "ntdll32"): its
+    # exception-dispatch frames had been called third-party
+    s = stacks("x86_wow64_kb_ntdll32_crbug117588.txt")[0]
+    assert any(f["module"] == "ntdll32" for f in s["frames"])
+    assert not any(f["driver"] for f in s["frames"] if f["module"] == "ntdll32")

@@ -72,3 +72,16 @@ def stacks_of(path):
     out, err = io.StringIO(), io.StringIO()
     assert main(["usage", "--format", "json", str(path)], out=out, err=err) == 0, err
     return json.loads(out.getvalue())["stacks"]
+
+
+def test_a_kernel_sessions_x86_prompt_is_a_prompt(tmp_path):
+    # after .effmach x86 a kernel session prompts "1: kd:x86>": its `!teb` (here the same
+    # x86 !teb and kb as above) had been no command's output, and its kb no prompt's
+    text = (FIELD / "x86_user_msdocs_stack_overflow_kb_then_teb.txt").read_text()
+    at = text.rindex("0:000> !teb\n")
+    teb = text[at:text.index("    RpcHandle:", at)].replace("0:000>", "1: kd:x86>")
+    rows = text[text.index("0:000> kb\n"):text.index("\n...\n\n```", text.index("0:000> kb"))]
+    log = tmp_path / "kd_x86.txt"
+    log.write_text(rows.replace("0:000>", "1: kd:x86>").replace("...\n", "") + "\n" + teb)
+    (s,) = stacks_of(log)
+    assert s["stack_base"] == "0x1100000" and s["used"] == 0x01100000 - 0x010049B0

@@ -25,8 +25,8 @@ MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source pa
 ADDR = r"(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|[0-9a-fA-F]{16}|[0-9a-fA-F]{8})(?![0-9a-fA-F`])"
 
 # Debugger prompts: "0: kd> k", "12: kd> !thread ...", "kd>.trap fffff880021748b0", "0:006> ~*kb",
-# "0:000:x86> k", "lkd> k".
-PROMPT_RE = re.compile(r"^(?:(?P<cpu>\d+):\s?)?(?P<who>l?kd|\d{3,}(?::[A-Za-z0-9]+)?)>\s?"
+# "0:000:x86> k", "lkd> k", "1: kd:x86> k" (a kernel session after .effmach x86).
+PROMPT_RE = re.compile(r"^(?:(?P<cpu>\d+):\s?)?(?P<who>(?:l?kd|\d{3,})(?::[A-Za-z0-9]+)?)>\s?"
                        r"(?P<cmd>.*)$")
 
 # ~*kb per-thread header: "   1  Id: 4884.53dc Suspend: 1 Teb: 01172000 Unfrozen"
@@ -214,7 +214,7 @@ def parse_prompt(text: str) -> Optional[Prompt]:
         return None
     commands = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
     who = m.group("who")
-    kd = who.endswith("kd")
+    kd = who.startswith(("kd", "lkd"))
     current = None if kd else int(who.split(":")[0])
     return Prompt(kd, commands, [c.split()[0].lower() for c in commands],
                   None if kd else _k_thread(current, commands),
