@@ -187,7 +187,7 @@ class NotProven(str, Enum):
     NO_BOUNDS = "no-bounds"
     FRAMES_MISSING = "frames-missing"
     INNER_FRAMES_MISSING = "inner-frames-missing"
-    INNER_ESP_UNKNOWN = "inner-esp-unknown"  # x86: frame 00's locals lie below its ChildEBP
+    INNER_ESP_UNKNOWN = "inner-esp-unknown"  # x86: its locals lie below the innermost ChildEBP
     CUT_OFF = "cut-off"
     NO_THREAD_STACK = "no-thread-stack"
     WALK_LOST = "walk-lost"  # the unwinder lost track: the outer frames are not known
@@ -203,7 +203,7 @@ _NOT_PROVEN_LABELS = {
     NotProven.NO_BOUNDS: "no StackBase/StackLimit",
     NotProven.FRAMES_MISSING: "frames missing",
     NotProven.INNER_FRAMES_MISSING: "innermost frames missing",
-    NotProven.INNER_ESP_UNKNOWN: "frame 00's ESP not known",
+    NotProven.INNER_ESP_UNKNOWN: "the innermost frame's ESP not known",
     NotProven.CUT_OFF: "the log is cut off",
     NotProven.NO_THREAD_STACK: "no frame on the thread's own stack",
     NotProven.WALK_LOST: "the stack walk lost track",

@@ -117,8 +117,9 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
     innermost = phys[0].sp
     # x86: the innermost frame's own locals lie below its ChildEBP (an EBP, not an ESP): used
     # from it is a lower bound, unless the ESP it ran at is known
-    below_ebp = K.ARCH[report.arch].sp_is_frame_pointer and phys[0] is frames[0]
-    if below_ebp and stack.current_sp is not None and stack.current_sp <= innermost:
+    below_ebp = K.ARCH[report.arch].sp_is_frame_pointer
+    if below_ebp and stack.current_sp is not None and frames and frames[0].segment == t and \
+            stack.current_sp <= innermost:
         innermost, below_ebp = stack.current_sp, False
     saved = _saved_sp(stack, report, frames)
     if saved is not None and saved <= innermost:

@@ -190,6 +190,10 @@ def test_a_double_fault_whose_esp_lies_above_frame_00s_ebp_is_a_corrupted_esp():
     assert "lies 0x7ffcc above frame 00's EBP 0xf5d2997c" in words.verdict(first)
     assert second.verdict.value == "double-fault-not-near-limit"
     assert [s.kind.value for s in second.segments][:1] == ["thread"]
+    # its innermost EBP on the thread stack is frame 01's (00's is null): KiUnlockDispatcher-
+    # Database's locals lie below it, so f5d2a000 - f5d2997c = 0x684 is at least what was used
+    assert second.used == 0xF5D2A000 - 0xF5D2997C and second.used_is_lower_bound
+    assert "inner-esp-unknown" in [n.value for n in second.not_proven]
     # JSON keeps it (a kd log's document read back)
     (back,) = RJ.load(render([first], "json"))
     assert back.fault_sp == 0xf5da9948 and words.verdict(back) == words.verdict(first)
