@@ -610,3 +610,29 @@ def test_wow64s_ntdll32_is_windows_own():
     s = stacks("x86_wow64_kb_ntdll32_crbug117588.txt")[0]
     assert any(f["module"] == "ntdll32" for f in s["frames"])
     assert not any(f["driver"] for f in s["frames"] if f["module"] == "ntdll32")
+
+
+@pytest.mark.parametrize("prefix", ["2026-09-06T23:34:42.1358649Z ", "[2024-01-02 10:11:12] ",
+                                    "00:00.028: ", "stdout>"])
+def test_a_ci_logs_prefix_on_every_line_is_not_the_debuggers(prefix, tmp_path):
+    # a GitHub Actions triage step's cdb output (fixtures/field), then the same with what a CI
+    # raw log or a harness puts before every line: it had been "no call stack found"
+    name = "x64_gha_ctest_triage_cdb_k_checksum_warning.txt"
+    plain = stacks(name)
+    log = tmp_path / name
+    log.write_text("".join(prefix + line for line in
+                           (FIELD / name).read_text(encoding="utf-8").splitlines(True)),
+                   encoding="utf-8")
+    code, out, err = run_path(log, "--format", "json")
+    assert code == 0, err
+    got = json.loads(out)["stacks"]
+    assert len(got) == len(plain) >= 1
+    for a, b in zip(got, plain):
+        assert a["frames"] == b["frames"]  # (the same lines: the same line numbers)
+        assert (a["used"], a["verdict"]) == (b["used"], b["verdict"])
+
+
+def run_path(path, *options):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["usage", str(path)] + list(options), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()

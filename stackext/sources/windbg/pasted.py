@@ -54,6 +54,12 @@ MEX_JOINED_RE = re.compile(r"^(?P<site>\S+(?: \S+)*?) (?P<file>[^\s!\\]*\\[^!]*?
 ARCH_HEADER_RE = re.compile(r"^#\s+Arch\s+(?=Child-SP\b)")
 ARCH_ROW_RE = re.compile(r"^([0-9a-fA-F]{1,4})\s+(?:ARM64EC|ARM64|AMD64|x64|x86|ARM|CHPE)\s+(?=\S)")
 
+# What a CI or a test harness puts before every line of the debugger's output: a GitHub Actions
+# or Azure Pipelines raw log's "2026-09-06T23:34:42.1358649Z ", "[2024-01-02 10:11:12] ",
+# dotnet's SOSRunner "00:00.028: ", BugId's "stdout>"
+CI_PREFIX_RE = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z |\[\d{4}-\d\d-\d\d[ T]"
+                          r"\d\d:\d\d:\d\d(?:[.,]\d+)?Z?\] |\d\d:\d\d\.\d{3}: |std(?:out|err)> ?)")
+
 # A row a fixed-width text (a KB article, a Dr. Watson log, an e-mail) wrapped in two: its numbers
 # on one line, its call site alone on the next:
 #   "  0e45f688 00433144 000004e4 0000001e 00000010"
@@ -151,6 +157,9 @@ class Paste:
         return [] if held is None else [held]
 
     def line(self, n: int, raw: str) -> str:
+        if raw[:1] in "0123456789[s":  # (a cheap test first: most lines start otherwise)
+            m = CI_PREFIX_RE.match(raw)
+            raw = raw if m is None else raw[m.end():]
         if len(raw) > LONG_LINE:
             self.long_at = self.long_at or n
             size = len(raw.rstrip("\r\n"))
