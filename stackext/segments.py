@@ -133,9 +133,10 @@ def label(frames: List[Frame], runs: List[Tuple[int, int]], arch: str, kernel: b
         for extra in threads[:-1]:
             segs[extra].kind = SegmentKind.UNKNOWN
     elif not kernel:
-        # A user-mode target: its own (user) stack is the one the budget applies to.
+        # A user-mode target: its own (user) stack is the one the budget applies to, the one it
+        # runs on (innermost); a later user run follows an SP that stepped back or far away
         users = [s.index for s in segs if s.kind == SegmentKind.USER]
-        thread = users[-1] if users else None
+        thread = users[0] if users else None
     return segs, thread
 
 

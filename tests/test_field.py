@@ -636,3 +636,16 @@ def run_path(path, *options):
     out, err = io.StringIO(), io.StringIO()
     code = main(["usage", str(path)] + list(options), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
+
+
+def test_a_user_stacks_budget_applies_where_the_thread_runs_not_past_a_backward_step():
+    # FuzzManager's cdb report (x86 SpiderMonkey): after "Frame IP not in any known module" the
+    # walk steps back from 0034f440 to 0034f3a0 (an EBP chain that broke after JIT code): a user
+    # "stack" of two rows. The budget had applied to it -- "used unknown", and with --budget 400
+    # "no overflow seen" -- while the frames where the thread runs prove 0x4e4 bytes
+    name = "x86_fuzzmanager_cdb_stacktext_backwards_ebp_after_jit.txt"
+    s = stacks(name, "--budget", "400")[0]
+    assert [(g["kind"], g["first_frame"], g["last_frame"]) for g in s["segments"]] == [
+        ("user", 0, 10), ("user", 11, 12)]
+    assert s["thread_segment"] == 0 and s["used"] == 0x34F440 - 0x34EF5C == 1252
+    assert s["verdict_id"] == "overflow" and not s["verdict_proven"]
