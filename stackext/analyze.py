@@ -202,8 +202,9 @@ def analyze(stack: StackInput, options: Optional[AnalysisOptions] = None,
     walked_names = _routine_keys(walked, arch)
     if lost is not None:
         frames = frames[:lost[0]]  # stack slots past the point the unwinder lost track
-    # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack)
-    null_fp = no_frame_pointer(frames) if K.ARCH[arch].sp_is_frame_pointer else []
+    # x86 ChildEBP 0 ends the EBP chain: no stack pointer (not a switch to another stack); no
+    # thread runs on a stack at address 0 (a Child-SP of 0: text whose backticks became blanks)
+    null_fp = no_frame_pointer(frames, K.ARCH[arch].sp_is_frame_pointer)
     for f, _ in null_fp:
         f.sp = None
     names = walked_names if lost is None else walked_names[:lost[0]]

@@ -33,11 +33,13 @@ def gap_between(frames: List[Frame], a: int, b: int) -> bool:
     return False
 
 
-def no_frame_pointer(frames: List[Frame]) -> List[Tuple[Frame, UnknownReason]]:
-    """x86 rows whose ChildEBP is no frame pointer, and why: 0 ends the EBP chain; one equal to
-    the return address read beside it ([EBP+4] holding EBP itself: no return into code) is a
-    chain that broke (a KB article's Exchange stack ends in "0ed8b338 0ed8b338 ...", 9.6 MB
-    above the frame before it)."""
+def no_frame_pointer(frames: List[Frame], x86: bool) -> List[Tuple[Frame, UnknownReason]]:
+    """Rows whose SP column holds no stack pointer, and why. x86: ChildEBP 0 ends the EBP chain;
+    one equal to the return address read beside it ([EBP+4] holding EBP itself: no return into
+    code) is a chain that broke (a KB article's Exchange stack ends in "0ed8b338 0ed8b338 ...",
+    9.6 MB above the frame before it). Any other: a Child-SP of 0."""
+    if not x86:
+        return [(f, UnknownReason.NO_SP) for f in frames if f.sp == 0 and not f.inline]
     return [(f, UnknownReason.NULL_FRAME_POINTER if f.sp == 0 else
              UnknownReason.SELF_FRAME_POINTER) for f in frames
             if not f.inline and f.sp is not None and (f.sp == 0 or f.sp == f.ret)]

@@ -649,3 +649,20 @@ def test_a_user_stacks_budget_applies_where_the_thread_runs_not_past_a_backward_
         ("user", 0, 10), ("user", 11, 12)]
     assert s["thread_segment"] == 0 and s["used"] == 0x34F440 - 0x34EF5C == 1252
     assert s["verdict_id"] == "overflow" and not s["verdict_proven"]
+
+
+def test_a_child_sp_of_zero_is_no_stack_pointer(tmp_path):
+    # fixture 013's x64 kn/kf with every backtick turned into a blank, as some PDF and HTML text
+    # layers give it: "00 00000000 0012f0e0 00000000 77732ef5 ntdll!LdrpDoDebuggerBreak+0x30"
+    # reads as an 8-digit listing whose Child-SP is 00000000 on every row. Its frames had been
+    # 0 bytes each; no thread runs on a stack at address 0
+    src = Path(__file__).resolve().parent.parent / "fixtures" / \
+        "013_ldrpdodebuggerbreak_kn_kf_x64_user.txt"
+    log = tmp_path / "blanks.txt"
+    log.write_text(src.read_text().replace("`", " "))
+    code, out, err = run_path(log, "--format", "json")
+    assert code == 0, err
+    got = json.loads(out)["stacks"]
+    assert len(got) == 2 and all(s["verdict_id"] == "no-stack-pointers" for s in got)
+    assert all(f["size"] is None and f["size_unknown_reason"] == "no-sp"
+               for s in got for f in s["frames"])
