@@ -176,6 +176,7 @@ class LostCause(str, Enum):
     # the frame's IP and SP come from a trap frame: the code ran outside any loaded module
     OUTSIDE_MODULES = "code-outside-modules"
     NOT_CANONICAL = "not-canonical"  # the return address is no valid address (overwritten)
+    NOT_USER_CODE = "not-user-code"  # on a user stack: an IP in kernel space, no user code's
     FRAMES_MISSING = "frames-missing"  # frames left out of the text before it: not shown where
 
 

@@ -123,6 +123,12 @@ def is_kernel_address(addr: int, arch: str) -> bool:
     return addr >= ARCH[arch].kernel_floor
 
 
+def above_user_space(addr: int, arch: str) -> bool:
+    """No user-mode code can run here: x64's user half ends below 2^47, or 2^56 with 5-level
+    paging (`0xfff90000`00000000` is canonical, yet no user address on any machine)."""
+    return arch == "x64" and addr >= 1 << 56
+
+
 def is_canonical(addr: int, arch: str) -> bool:
     """Could this be an x64 address at all (bits 63-57 copy bit 56: canonical even with 5-level
     paging, so `0x41414141`41414141` fails on any machine)? Other architectures: True."""

@@ -64,9 +64,10 @@ def find_lost(frames: List[Frame], kernel: bool, arch: str, frames_from: FramesF
     if kernel:  # (most frames have a module: no call for them)
         pos = next((i for i, f in enumerate(frames)
                     if i > 0 and f.module is None and _in_no_module(f, arch)), None)
-    else:  # user mode runs code outside modules (JIT): only an IP no code can have is lost
+    else:  # user mode runs code outside modules (JIT): only an IP no user code can have is lost
         pos = next((i for i, f in enumerate(frames) if i > 0 and f.module is None
-                    and not f.inline and f.ip is not None and not K.is_canonical(f.ip, arch)),
+                    and not f.inline and f.ip is not None and (not K.is_canonical(f.ip, arch)
+                                                               or K.above_user_space(f.ip, arch))),
                    None)
     if pos is None:
         return None
@@ -76,6 +77,8 @@ def find_lost(frames: List[Frame], kernel: bool, arch: str, frames_from: FramesF
     bad = frames[pos]
     fault_arg = _fault_arg(bad.ip, bugcheck)
     cause = _cause(frames, pos, last, arch, fault_arg)
+    if not kernel and cause in (LostCause.NO_UNWIND, LostCause.OUTSIDE_MODULES):
+        cause = LostCause.NOT_USER_CODE  # (an IP above user space on a user stack)
     # a trap frame gave this frame's IP and SP: keep it (the frames after it are the guesses)
     trap = cause == LostCause.OUTSIDE_MODULES and \
         K.fn_key(frames[last].function) in K.TRAP_ROUTINES

@@ -109,6 +109,9 @@ def _where_lost(lt: LostTrack, symbols: bool) -> str:
     if lt.cause == LostCause.NOT_CANONICAL:
         return ("after frame %02x (%s), %s%s is not a valid (canonical) address: the stack "
                 "contents were overwritten" % (lt.after, lt.after_site, ip, fault))
+    if lt.cause == LostCause.NOT_USER_CODE:
+        return ("after frame %02x (%s), %s lies above user space, where no user-mode code runs: "
+                "the walk read stack contents as return addresses" % (lt.after, lt.after_site, ip))
     if lt.cause == LostCause.FRAMES_MISSING and lt.frame - lt.after < 2:  # no number left out
         return ("the text has %s just before frame %02x, so where the walk lost track is not "
                 "shown; %s lies in no loaded module%s"

@@ -175,3 +175,20 @@ def test_a_0x50s_arg3_is_not_taken_from_kebugcheckexs_row():
         "log.txt") if hasattr(x, "frames")]
     assert s.frames[0].args[3] == 0xFFFFAF8AAA026610  # what the row shows, kept on the frame
     assert s.bugcheck.code == 0x50 and s.bugcheck.args == [0xFFFFC081FC612000, 0, None, None]
+
+
+def test_a_user_walk_into_addresses_above_user_space_is_lost_there():
+    # FuzzManager's x64 cdb report: after the JIT frames the kn runs on in 8-byte steps through
+    # stack slots; frame 2e's "instruction pointer" is 0xfff90000`00000000, canonical yet above
+    # any user address (2^56 and up): 22 rows of slots had been frames ("3x 24 B" recursions of
+    # data values among them)
+    out = io.StringIO()
+    assert main(["usage", "--format", "json",
+                 str(FIELD / "x64_fuzzmanager_cdb_kn_slots_kernel_half_ips.txt")],
+                out=out, err=io.StringIO()) == 0
+    s = json.loads(out.getvalue())["stacks"][0]
+    lt = s["lost_track"]
+    assert (lt["cause"], lt["frame"], lt["after"], lt["dropped"]) == ("not-user-code", 0x2E,
+                                                                      0x2D, 22)
+    assert max(f["index"] for f in s["frames"]) == 0x2D and "walk-lost" in s["not_proven"]
+    assert "lies above user space, where no user-mode code runs" in lt["text"]

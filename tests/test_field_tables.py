@@ -241,7 +241,10 @@ def test_a_user_walk_ending_in_a_kernel_half_retaddr_stays_a_user_stack():
     s = stacks("golang_tilde_k_retaddr_ffffffff_x64_user.txt")
     assert [(x["thread_number"], x["kernel"], x["budget"]) for x in s] == [
         (4, False, None), (7, False, None), (8, False, None)]
-    assert s[0]["verdict_id"] == "budget-unknown" and s[0]["used"] == 3160
+    # its frame 10's "instruction pointer" 0xffffffff`ffffffff is above user space: the walk is
+    # lost there (the 8 bytes from 0f's SP to 10's, 3160 with them, are no frame's)
+    assert s[0]["verdict_id"] == "budget-unknown" and s[0]["used"] == 0x28E5F7B0 - 0x28E5EB68
+    assert (s[0]["lost_track"]["cause"], s[0]["lost_track"]["frame"]) == ("not-user-code", 0x10)
 
 
 def test_a_dot_thread_holds_on_its_processor_and_irp_lines_are_no_stacks():
