@@ -85,3 +85,18 @@ def test_a_kernel_sessions_x86_prompt_is_a_prompt(tmp_path):
     log.write_text(rows.replace("0:000>", "1: kd:x86>").replace("...\n", "") + "\n" + teb)
     (s,) = stacks_of(log)
     assert s["stack_base"] == "0x1100000" and s["used"] == 0x01100000 - 0x010049B0
+
+
+def test_wow64exts_info_gives_both_of_a_wow64_threads_stacks_their_reservation():
+    # a debugging book's notepad session: `.effmach amd64` k (the native stack), `.effmach x86`
+    # k (the guest's), then !wow64exts.info with each stack's StackBase, StackLimit and
+    # Deallocation. Both had been "user stack with no known bounds"
+    native, guest = stacks_of(FIELD / "wow64_effmach_k_both_stacks_then_wow64exts_info.txt")
+    assert (native["arch"], native["stack_base"], native["stack_limit"]) == (
+        "x64", "0x2afd20", "0x270000")
+    assert native["budget"] == 0x2AFD20 - 0x270000 and native["used"] == 0x2AFD20 - 0x2AE4B8
+    assert (guest["arch"], guest["stack_base"], guest["stack_limit"]) == (
+        "x86", "0x2f0000", "0x2b0000")
+    assert guest["budget"] == 0x40000 and guest["used"] == 0x2F0000 - 0x2EFA4C
+    assert guest["used_is_lower_bound"]  # (x86: frame 00's ESP is not in the text)
+    assert native["committed_limit"] == "0x2a8000" and guest["committed_limit"] == "0x2df000"

@@ -24,14 +24,14 @@ FRAME_CMD_RE = re.compile(r"^\.frame\s+(?:/[a-z]+\s+)*(?:0n(?P<dec>\d+)|(?:0x)?(
 # ".fnent" output names its function first: "(00000001`40001510)   seed!MyStruct_toDebugStr+0x72 |"
 FNENT_SYM_RE = re.compile(r"^\(\s*" + ADDR + r"\s*\)\s+(?P<sym>\S.*?)\s+\|")
 MAX_NOTE_LINES = 4000
-MAX_GROUP = 64  # stacks of one listing held back for a !teb printed after them
+MAX_GROUP = 64  # user stacks held back for a !teb printed after them
 
 
 class FrameNotes:
     """`.frame N` + `dv /V /t` and `.fnent` output that follow a stack in the log: kept as
     StackInput.frame_notes of the stack printed before them (which is held back until the next
-    stack begins, so memory stays at one stack). The user stacks one command printed (`~*k`)
-    are held back together, at most MAX_GROUP, for a `!teb` printed after them."""
+    stack begins, so memory stays at one stack). User stacks are held back together, at most
+    MAX_GROUP, for a `!teb` (or `!wow64exts.info`) printed after them."""
 
     def __init__(self, name: str):
         self.name = name
@@ -43,9 +43,7 @@ class FrameNotes:
         self.prcb: List[ProcessorStack] = []  # DPC/ISR stack tops the log showed (dt/dx _KPRCB)
         self.tebs: Deque[Teb] = deque(maxlen=16)  # !teb blocks no stack has taken yet
         self.where = ""  # "file:line" of the prompt whose output is being captured
-        # the stacks printed before `held` by the same command (~*k), and the last prompts' lines
-        self.earlier: Deque[StackInput] = deque()
-        self.prompts: Deque[int] = deque(maxlen=8)
+        self.earlier: Deque[StackInput] = deque()  # the user stacks before `held`, held back
 
     def feed(self, raw: str, n: int = 0) -> bool:
         """True when the line was a frame command's output (and not a stack row)."""
@@ -57,7 +55,6 @@ class FrameNotes:
         prompt = parse_prompt(text)
         if prompt:
             self._close()
-            self.prompts.append(n)
             for c in prompt.commands:
                 f = FRAME_CMD_RE.match(c)
                 if f:
@@ -69,7 +66,7 @@ class FrameNotes:
                 self.kind, self.target = "fnent", None
             elif is_prcb_command(prompt.commands):
                 self.kind, self.target = "prcb", None
-            elif low == ["!teb"]:
+            elif low == ["!teb"] or low == ["!wow64exts.info"]:
                 self.kind, self.target = "teb", None
             elif low and low[0].startswith(".frame") and self.frame is not None:
                 self.kind, self.target = "frame", self.frame  # its frame line and registers
@@ -77,7 +74,7 @@ class FrameNotes:
             return False
         if self.kind is None:
             return False
-        if self.kind == "teb" and not is_teb_line(text):
+        if self.kind == "teb" and text and not is_teb_line(text):
             self._close()  # the TEB's fields end here: what follows is the log's again
             return False
         if len(self.lines) < MAX_NOTE_LINES:
@@ -121,11 +118,10 @@ class FrameNotes:
     def hold(self, items: List[Item], final: bool = False) -> Iterator[Item]:
         for item in items:
             if isinstance(item, StackInput):
-                start = item.frames[0].line if item.frames else None
                 if self.held is not None:
-                    if start is None or self.held.kernel or self._prompt_since(self.held, start):
-                        yield from self._release()  # the listing before is done (or no !teb's)
-                    else:  # the same command's listing (~*k): kept for a !teb after it
+                    if self.held.kernel or not self.held.frames:
+                        yield from self._release()  # (no !teb is a kernel stack's)
+                    else:  # a user stack: kept for a !teb printed after it
                         self.earlier.append(self.held)
                         if len(self.earlier) > MAX_GROUP:
                             yield self.earlier.popleft()
@@ -140,11 +136,6 @@ class FrameNotes:
         if final:
             self._close()
             yield from self._release()
-
-    def _prompt_since(self, held: StackInput, start: int) -> bool:
-        """Is there a prompt between the held stack's first row and `start`?"""
-        first = held.frames[0].line if held.frames else None
-        return first is None or any(first < p < start for p in self.prompts)
 
     def _release(self) -> Iterator[StackInput]:
         while self.earlier:
