@@ -6,6 +6,7 @@ line), and an x86 row whose ChildEBP is no frame pointer (it equals its own RetA
 from __future__ import annotations
 
 import io
+import re
 import json
 from pathlib import Path
 
@@ -78,3 +79,20 @@ def test_a_row_that_cannot_be_read_before_the_first_is_frames_missing(tmp_path):
     (stack,) = read_file(str(log))
     gap = stack.frames[0].gap_before
     assert gap is not None and gap.kind is GapKind.UNREADABLE and gap.where.endswith(":25")
+
+
+def test_tabs_for_blanks_read_as_blanks(tmp_path):
+    # fixture 022 (a K7Sentry advisory's x86 kb: an "Args to Child" header, an unwind WARNING)
+    # with every run of blanks a tab, as a PDF's or a web page's copy gives it: the arguments
+    # had stayed in the call sites (nt and fltmgr called third-party) and the tabbed WARNING
+    # had been no hole
+    src = FIELD.parent / "022_k7sentry_kb_x86_kernel.txt"
+    plain = stacks(src)
+    log = tmp_path / "tabs.txt"
+    log.write_text(re.sub(r"(?<=\S) +(?=\S)", "\t", src.read_text()))
+    tabbed = stacks(log)
+    assert [f["call_site"] for f in tabbed[0]["frames"]] == \
+        [f["call_site"] for f in plain[0]["frames"]]
+    assert [f["size"] for f in tabbed[0]["frames"]] == [f["size"] for f in plain[0]["frames"]]
+    assert tabbed[0]["frames"][1]["gap_bytes"] == plain[0]["frames"][1]["gap_bytes"] == \
+        0xA72ABA14 - 0xA72AB9D4

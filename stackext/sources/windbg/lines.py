@@ -170,8 +170,9 @@ ARROW_MARK_RE = re.compile(r"[=-]+>\s+(?=[0-9a-fA-F]{8})")
 
 def clean_line(raw: str) -> str:
     """One log line without CR, web-page and code-comment quoting, markdown emphasis and
-    surrounding blanks."""
-    text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "").strip()
+    surrounding blanks; a tab is a blank (a PDF's or a web page's copy puts tabs for blanks)."""
+    text = raw[:MAX_LINE].rstrip("\r\n").replace("\xa0", " ").replace("\ufeff", "")
+    text = (text.replace("\t", " ") if "\t" in text else text).strip()
     while text.startswith((">", "//")):  # "> " quoting in web copies, "// " in source code
         text = text[2:].lstrip() if text.startswith("//") else text[1:].lstrip()
     if text[:1] in ("=", "-") and text[1:2] in ("=", "-", ">"):  # an author's "=> f88daeb4 ..."
