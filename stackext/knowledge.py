@@ -241,16 +241,22 @@ EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
 #   ffffe480`92d51008 ... nt!KiExceptionDispatchOnExceptionStackContinue
 EXCEPTION_STACK_ROUTINES = frozenset(("kxexceptiondispatchonexceptionstack",))
 EXCEPTION_STACK_CONTINUE = frozenset(("kiexceptiondispatchonexceptionstackcontinue",))
-# x64 trap handlers: the processor enters them with a machine frame and their unwind data starts
-# with UWOP_PUSH_MACHFRAME (Microsoft, "x64 exception handling"), so the frame outward of one
-# has the interrupted RIP and RSP from the trap frame, not a guess. (KVA shadow: the *Shadow
-# entry points of the same handlers.)
+# x64 trap and interrupt handlers: the processor enters them with a machine frame and their
+# unwind data starts with UWOP_PUSH_MACHFRAME (Microsoft, "x64 exception handling"), so the
+# frame outward of one has the interrupted RIP and RSP from the trap frame, not a guess. (KVA
+# shadow: the *Shadow entry points of the same handlers; the NMI's, the interrupt dispatchers'
+# and kernel CET's control-protection fault as well.)
 TRAP_ROUTINES = frozenset(s.lower() + shadow for s in (
     "KiPageFault", "KiGeneralProtectionFault", "KiBreakpointTrap", "KiDebugTrapOrFault",
     "KiDivideErrorFault", "KiInvalidOpcodeFault", "KiNpxNotAvailableFault", "KiStackFault",
     "KiSegmentNotPresentFault", "KiInvalidTssFault", "KiAlignmentFault", "KiFloatingErrorFault",
     "KiXmmException", "KiOverflowTrap", "KiBoundFault", "KiRaiseAssertion",
-    "KiRaiseSecurityCheckFailure", "KiDebugServiceTrap") for shadow in ("", "shadow"))
+    "KiRaiseSecurityCheckFailure", "KiDebugServiceTrap", "KiNmiInterrupt", "KiMcheckAbort",
+    "KiControlProtectionFault", "KiInterruptDispatch", "KiInterruptDispatchNoLock",
+    "KiInterruptDispatchNoLockNoEtw", "KiInterruptDispatchNoEOI", "KiInterruptDispatchLBControl",
+    "KiChainedDispatch", "KiIpiInterrupt", "KiDpcInterrupt", "KiApcInterrupt", "KiHvInterrupt",
+    "KiVmbusInterrupt0", "KiVmbusInterrupt1", "KiVmbusInterrupt2", "KiVmbusInterrupt3")
+    for shadow in ("", "shadow"))
 # Bug checks with the address of the faulting instruction among their arguments (Microsoft's
 # bug-check reference): code -> argument index 0..3. 0x1E/0x7E/0x8E: Arg2 "the address where
 # the exception occurred"; 0x3B: Arg2 "the address of the instruction that caused the bug

@@ -192,3 +192,21 @@ def test_a_user_walk_into_addresses_above_user_space_is_lost_there():
                                                                       0x2D, 22)
     assert max(f["index"] for f in s["frames"]) == 0x2D and "walk-lost" in s["not_proven"]
     assert "lies above user space, where no user-mode code runs" in lt["text"]
+
+
+def test_a_frame_an_nmi_interrupted_keeps_its_ip_and_sp_from_the_machine_frame():
+    # a blog's NMI on a secure-kernel call (HLAT): KiNmiInterrupt's machine frame gives frame
+    # 05 (0xfffff802`352b001c, code in no loaded module) its RIP and RSP, on the thread's stack
+    # -- as a page fault's does. It had been dropped with the 10 frames after it, and the
+    # verdict "NO FRAME ON THE THREAD'S STACK"
+    out = io.StringIO()
+    assert main(["usage", "--format", "json",
+                 str(FIELD / "x64_nmi_stack_to_secure_kernel_ip_outside_modules_k.txt")],
+                out=out, err=io.StringIO()) == 0
+    (s,) = json.loads(out.getvalue())["stacks"]
+    lt = s["lost_track"]
+    assert (lt["cause"], lt["frame"], lt["trap_site"], lt["dropped"]) == (
+        "code-outside-modules", 5, "nt!KiNmiInterrupt+0x26e", 10)
+    assert [(g["kind"], g["first_frame"], g["last_frame"]) for g in s["segments"]] == [
+        ("ist", 0, 4), ("thread", 5, 5)]
+    assert s["frames"][5]["sp"] == "0xfffff9896f8af108" and s["verdict_id"] != "no-thread-stack"
