@@ -65,6 +65,11 @@ INBOX_MODULES = frozenset(
         "buttonconverter", "hwnclx0101", "sr", "sfmatalk",
         # network usage monitor, Driver Verifier's extension, Virtual WiFi, VHD, kernel QUIC
         "ndu", "verifierext", "vwifimp", "vhdmp", "msquic",
+        # storage multipath and iSCSI, Server's file-system filters and the cluster's drivers,
+        # App-V's, the NFS client, smart cards, Hyper-V storage filters, TCG storage
+        "mpio", "msdsm", "msiscsi", "dedup", "dfsrro", "svhdxflt", "wimfsf", "fsdepends",
+        "appvvfs", "appvstrm", "wcnfs", "bfs", "hvsifltr", "winsetupmon", "csvfs", "csvflt",
+        "clusdisk", "nfsrdr", "scfilter", "vmstorfl", "dmvsc", "ehstortcgdrv",
         # user-mode services and session managers (csrss, lsass, the session manager)
         "lsm", "winsrvext", "csrsrv", "basesrv", "winsrv", "sxssrv", "lsasrv", "samsrv",
         "msv1_0", "kerberos", "schannel", "rpcss", "termsrv", "csrss", "lsass", "smss",

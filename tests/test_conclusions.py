@@ -148,6 +148,12 @@ def test_microsoft_modules_are_not_yours_to_fix():
 
     for name in ("lsm", "winsrvext", "csrsrv", "CimFS", "WindowsTrustedRT", "clipsp", "Wof"):
         assert not is_driver_module(name), name
+    # Windows' (and Windows Server's) storage, filter and cluster drivers a hunt of real
+    # verifier and filter stacks found flagged third-party
+    for name in ("mpio", "msdsm", "msiscsi", "Dedup", "DfsrRo", "svhdxflt", "WimFsf",
+                 "FsDepends", "AppvVfs", "CSVFS", "CsvFlt", "ClusDisk", "nfsrdr", "vmstorfl",
+                 "EhStorTcgDrv", "wbemcore", "SPINF", "ntdll32", "xtajit"):
+        assert not is_driver_module(name), name
     # third-party drivers in the same real `lm` list stay drivers
     for name in ("VBoxDrv", "nvlddmkm", "npcap", "rt640x64", "AsIO2"):
         assert is_driver_module(name), name

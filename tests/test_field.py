@@ -666,3 +666,30 @@ def test_a_child_sp_of_zero_is_no_stack_pointer(tmp_path):
     assert len(got) == 2 and all(s["verdict_id"] == "no-stack-pointers" for s in got)
     assert all(f["size"] is None and f["size_unknown_reason"] == "no-sp"
                for s in got for f in s["frames"])
+
+
+def test_running_ti_processor_lines_are_no_rows():
+    # a debugger MCP's test fixture: `!running -ti` on 4 processors, each processor's line
+    # ("  2    ffffaa80eff6d180  ffffda0274ec60c0 ( 8)  ...  ffffda0271844280  ......") then its
+    # k. The lines had been rows: 3 one-frame phantom stacks, and processor 2's number glued
+    # its line onto processor 1's stack as frame 02 (a "stack switch" that took the budget)
+    got = stacks("x64_running_ti_four_processors_k_each.txt")
+    assert len(got) == 4
+    assert not any(f["sp"] in ("0xfffff80526ad6180", "0xffffaa80efed1180", "0xffffaa80eff6d180")
+                   for s in got for f in s["frames"])  # no Prcb address is a Child-SP
+    one = got[1]
+    assert [f["call_site"] for f in one["frames"]] == [
+        "nt!PpmIdleGuestExecute+0x15", "nt!PpmIdleExecuteTransition+0x36f7f4"]
+    assert one["used"] == 0xF7A4F9A0 - 0xF7A4F960 and one["used_is_lower_bound"]
+
+
+def test_rows_run_together_with_plain_16_digit_addresses_are_a_hole():
+    # an OSR forum post: four storport/hal rows of 16 plain hex digits (no backtick) run together
+    # on one line. They had been one frame of 0x240 (hal's bytes under storport's name); the
+    # line is unreadable, and the SPs on either side prove its 0x250 bytes
+    s = stacks("x64_osr_storport_rows_run_together_16hex.txt")[0]
+    f = {x["index"]: x for x in s["frames"]}
+    assert (f[6]["size"], f[6]["gap_bytes"]) == (None, 0x06D1AC90 - 0x06D1AA40)
+    assert f[7]["call_site"] == "storport!RaidpAdapterRedirectDpcRoutine+0x4e"
+    assert not any("hal!" in x["call_site"] for x in s["frames"])
+    assert any("could not read this line" in w for w in s["warnings"])

@@ -6,8 +6,8 @@ line), and an x86 row whose ChildEBP is no frame pointer (it equals its own RetA
 from __future__ import annotations
 
 import io
-import re
 import json
+import re
 from pathlib import Path
 
 from stackext.cli import main

@@ -31,7 +31,7 @@ JOINED_ROWS_RE = re.compile(
     r"\b(?:(?:ChildEBP|Child-SP)\s+RetAddr\b|STACK_TEXT:).*?"
     r"(?:(?:[0-9a-fA-F`]{8,17}\s+){2,6}[\w.$@?~]+![^\s!]+\s+){3}")
 # ...and under the header line: "9444f6b4 828ba08c 0000008e ... nt!KeBugCheckEx+0x1e 9444fadc ..."
-JOINED_BARE_RE = re.compile(r"^(?:(?:[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!"
+JOINED_BARE_RE = re.compile(r"^(?:(?:[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!"
                             r"[^\s!]+(?:\s+|$)){3}")
 # Why no stack could be read, by the first line that shows it (read_stacks says it when no
 # stack at all was found)

@@ -38,7 +38,7 @@ SP_ROW_RE = re.compile(
 # The start of a row that was cut off (fixture 202 ends with it):
 # 0c        30 ffff8402`8b90a3c0 ff
 ROW_START_RE = re.compile(
-    r"^(?:[0-9a-fA-F]{1,16}\s+){0,2}(?:[0-9a-fA-F]{8}`|[0-9a-fA-F]{8}\b|\(Inl)"
+    r"^(?:[0-9a-fA-F]{1,16}\s+){0,2}(?:[0-9a-fA-F]{8}`|[0-9a-fA-F]{8}(?:[0-9a-fA-F]{8})?\b|\(Inl)"
 )
 # x86 kb "Args to Child" cells: a6c4a90c 8fc4f637 8aab0000 ffff8888 0000c5e4 nt!memcpy+0x33
 X86_ARG_RE = re.compile(r"(?:[0-9a-fA-F]{8}|--------)(?:\s+|$)")
@@ -52,7 +52,7 @@ ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR +
 BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+(?:(?:-|\s+)[0-9a-fA-F`]+)*$")
 # A "call site" that holds the next rows: rows run together on one line (a book's text layer:
 # "nt!KeBugCheckEx+0x1e 9444fadc 82843dd6 9444faf8 00000000 9444fb4c nt!KiDispatchException+0x1ac")
-ROWS_IN_SITE_RE = re.compile(r"\s(?:[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!")
+ROWS_IN_SITE_RE = re.compile(r"\s(?:[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!")
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
@@ -63,6 +63,9 @@ COMMENT_RE = re.compile(r"\s+(?:(?:<-+|<=+|<<+|//|--+>).*|;.*)$")
 # A call site holds a name or a number: a row whose "call site" has neither is some other table
 # (!running's spin-lock map "................", an author's "<<<" after a !locks waiter list).
 NO_NAME_RE = re.compile(r"[^A-Za-z0-9]*$")
+# ...or !running -t/-ti's processor line after its Prcb and Current thread: their priorities,
+# the next and idle threads ("( 8) ffffda0274ec60c0  ................")
+RUNNING_RE = re.compile(r"\(\s*\d{1,2}\)(?:\s|$)")
 # Disassembly whose address and opcode look like ChildEBP and RetAddr (`u` after an exception):
 # "0f161f80 f85d5d04 ldr         r5,[sp,#-4]!                    00a03000=00000000"
 # A module list pasted without its `lm` header: start, end, then the image's file name ("The most
@@ -149,8 +152,8 @@ def looks_like_row(text: str) -> bool:
 
 
 # a stack pointer and a return address side by side anywhere in a line ("?? f88daeb4 bae829f2 ...")
-ROW_INSIDE_RE = re.compile(r"(?<![0-9a-fA-F`])[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+"
-                           r"[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?(?![0-9a-fA-F`])")
+ROW_INSIDE_RE = re.compile(r"(?<![0-9a-fA-F`])[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?\s+"
+                           r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?(?![0-9a-fA-F`])")
 
 
 def may_hold_row(text: str) -> bool:
@@ -196,7 +199,8 @@ def parse_row(text: str, layout: Layout, lineno: int) -> Optional[Row]:
     wide = width == 8 and "`" in rest[: len(rest) - len(site)]
     site, extras = clean_call_site(site)
     if not site or BARE_HEX_RE.match(site) or DISASSEMBLY_RE.match(site) or \
-            MODULE_LIST_RE.match(site) or NO_NAME_RE.match(site) or ROWS_IN_SITE_RE.search(site):
+            MODULE_LIST_RE.match(site) or NO_NAME_RE.match(site) or RUNNING_RE.match(site) or \
+            ROWS_IN_SITE_RE.search(site):
         return None
     module, function, offset, ip = split_call_site(site)
     frame = Frame(
