@@ -1,6 +1,6 @@
 """Debugger output that explains single frames in a log (`.frame N` + `dv /V /t`, `.fnent`),
-kept with the stack printed before it as StackInput.frame_notes; and `!teb`, whose StackBase is
-the base of the user stack it holds (stackext.sources.windbg.teb).
+kept with the stack printed before it as StackInput.frame_notes; and `!teb` (or
+`!wow64exts.info`), whose bounds are the user stack's they hold (stackext.sources.windbg.teb).
 
 Standard library only; imports stackext.model and the line helpers.
 """
