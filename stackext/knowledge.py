@@ -181,17 +181,15 @@ def starts_thread(name: str, ret: Optional[int], kernel_frame: bool) -> bool:
     return name in START_ROUTINES or (ret == 0 and not kernel_frame
                                       and name not in SWITCH_BACK_ROUTINES)
 # x64 IST handlers: they run on the double-fault/NMI (TSS_IST_PANIC) or machine-check
-# (TSS_IST_MCA) stack; the frames outward of them are on the interrupted stack.
-# x86 reaches the same handlers through task gates with stacks of their own (KiTrap08 double
-# fault, KiTrap02 NMI, KiTrap12 machine check).
+# (TSS_IST_MCA) stack, the frames outward of them on the interrupted stack; x86 reaches them
+# through task gates with stacks of their own (KiTrap08 double fault, 02 NMI, 12 machine check).
 IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterrupt",
                                              "KiNmiInterruptShadow", "KiMcheckAbort",
                                              "KiMcheckAbortShadow", "KxMcheckAbort",
                                              "KiTrap08", "KiTrap02", "KiTrap12"))
 # The double-fault handler: x64 KiDoubleFaultAbort (IST stack), x86 KiTrap08 (task gate).
 DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
-# UNEXPECTED_KERNEL_MODE_TRAP (7f) and its _M form (1000007f, as WinDbg prints it): Arg1 8 is
-# EXCEPTION_DOUBLE_FAULT
+# UNEXPECTED_KERNEL_MODE_TRAP (7f) and its _M form (1000007f): Arg1 8 is EXCEPTION_DOUBLE_FAULT
 UNEXPECTED_KERNEL_MODE_TRAP = frozenset((0x7F, 0x1000007F))
 # x86 trap handlers (nt!KiTrap0E, KiTrap0D, KiTrap00, ...): the row after one is the frame that
 # faulted. Their frame and the KTRAP_FRAME lie between that frame's ESP at the fault and the
@@ -241,11 +239,10 @@ EXPAND_ROUTINES = frozenset(s.lower() for s in ("KeExpandKernelStackAndCallout",
 #   ffffe480`92d51008 ... nt!KiExceptionDispatchOnExceptionStackContinue
 EXCEPTION_STACK_ROUTINES = frozenset(("kxexceptiondispatchonexceptionstack",))
 EXCEPTION_STACK_CONTINUE = frozenset(("kiexceptiondispatchonexceptionstackcontinue",))
-# x64 trap and interrupt handlers: the processor enters them with a machine frame and their
-# unwind data starts with UWOP_PUSH_MACHFRAME (Microsoft, "x64 exception handling"), so the
-# frame outward of one has the interrupted RIP and RSP from the trap frame, not a guess. (KVA
-# shadow: the *Shadow entry points of the same handlers; the NMI's, the interrupt dispatchers'
-# and kernel CET's control-protection fault as well.)
+# x64 trap and interrupt handlers (the NMI's, the interrupt dispatchers', kernel CET's fault;
+# KVA shadow's *Shadow entry points): entered with a machine frame, their unwind data starts with
+# UWOP_PUSH_MACHFRAME (Microsoft, "x64 exception handling"), so the frame outward of one has the
+# interrupted RIP and RSP from the trap frame, not a guess.
 TRAP_ROUTINES = frozenset(s.lower() + shadow for s in (
     "KiPageFault", "KiGeneralProtectionFault", "KiBreakpointTrap", "KiDebugTrapOrFault",
     "KiDivideErrorFault", "KiInvalidOpcodeFault", "KiNpxNotAvailableFault", "KiStackFault",
@@ -264,8 +261,8 @@ TRAP_ROUTINES = frozenset(s.lower() + shadow for s in (
 # Arg4 "the address that referenced memory".
 BUGCHECK_FAULT_IP = {0x1E: 1, 0x7E: 1, 0x1000007E: 1, 0x8E: 1, 0x1000008E: 1, 0x3B: 1,
                      0x50: 2, 0xA: 3, 0xD1: 3}
-# 0x50: KeBugCheckEx receives the trap frame's address as Arg3 (its row in a STACK_TEXT shows it,
-# equal to TRAP_FRAME:) and KeBugCheck2 reports the trap's instruction pointer there instead.
+# 0x50: KeBugCheckEx's row shows the trap frame's address as Arg3 (= TRAP_FRAME:), which
+# KeBugCheck2 reports as the trap's instruction pointer.
 ROW_ARG3_IS_TRAP_FRAME = frozenset({0x50})
 # 0x139 KERNEL_SECURITY_CHECK_FAILURE, Arg1 4: FAST_FAIL_INCORRECT_STACK (winnt.h `#define
 # FAST_FAIL_INCORRECT_STACK 4`): the kernel found the stack pointer outside the current
