@@ -116,7 +116,8 @@ def fill_sizes(frames: List[Frame], arch: str, base: Optional[int], thread_seg: 
     if K.ARCH[arch].sp_is_frame_pointer:
         _frame_pointer_sizes(frames, current_sp)
     else:
-        _child_sp_sizes(frames, base, thread_seg, 8 if arch == "x64" else None)
+        _child_sp_sizes(frames, base, thread_seg,  # (the return address a leaf's frame holds)
+                        K.ARCH[arch].ptr_size if arch == "x64" else None)
     for f in frames:
         if f.inline:  # (a stack has few: this loop only tests)
             f.size = 0

@@ -63,6 +63,7 @@ class Measure:
     innermost: int  # the innermost SP on the thread's own stack
     limit: Optional[int]  # StackLimit, or the STACK_OVERFLOW line's limit
     below_ebp: bool = False  # x86: frame 00's ESP, below `innermost` (its ChildEBP), not known
+    inner_missing: bool = False  # frames are missing inward of the innermost one shown
 
 
 def _inner_end_missing(frames: List[Frame], t: int) -> bool:
@@ -148,7 +149,7 @@ def measure(stack: StackInput, report: StackReport, frames: List[Frame]) -> Opti
     if report.budget_origin == Origin.OPTION and report.used is not None:
         report.remaining = report.budget - report.used
         report.remaining_is_upper_bound = report.used_is_lower_bound
-    return Measure(innermost=innermost, limit=limit, below_ebp=below_ebp)
+    return Measure(innermost, limit, below_ebp, inner_missing)
 
 
 def judge(report: StackReport, m: Measure) -> None:
@@ -229,8 +230,8 @@ def _proof(report: StackReport, m: Measure, over: bool) -> None:
     if report.stack_base is None or report.stack_limit is None:
         missing.append(NotProven.NO_BOUNDS)
     if report.used_is_lower_bound and report.stack_base is not None:
-        missing.append(NotProven.INNER_ESP_UNKNOWN if m.below_ebp and not _inner_end_missing(
-            report.frames, report.thread_segment) else NotProven.INNER_FRAMES_MISSING)
+        missing.append(NotProven.INNER_ESP_UNKNOWN if m.below_ebp and not m.inner_missing
+                       else NotProven.INNER_FRAMES_MISSING)
     if report.unattributed and not _own_bounds(report):
         missing.append(NotProven.FRAMES_MISSING)
     report.not_proven = missing

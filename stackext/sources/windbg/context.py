@@ -136,9 +136,10 @@ class Context:
         self.each_frame = False  # under !for_each_frame: its command prints between the rows
 
     def prompted(self, prompt: Prompt) -> None:
-        """A new prompt: the thread its k walks, and what its commands print."""
+        """A new prompt: the thread its k walks, what its commands print, the event's thread."""
         self.prompt_thread, self.first_row = prompt.thread, None
         self.each_frame = "!for_each_frame" in prompt.names
+        self.exception.prompted(prompt.current)
         if prompt.processor != self.processor and self.processor is not None:
             self.implicit_thread = None  # `.thread` set it on the processor before ("9: kd>")
         self.processor = prompt.processor
@@ -146,8 +147,7 @@ class Context:
     def reprinted(self, frames: List[Frame]) -> bool:
         """A stack of one row that repeats frame 00 of the stack just read (no prompt between):
         the row !for_each_frame prints again when it puts the context back, no stack."""
-        f = frames[0]
-        row = (f.index, f.sp, f.ret, f.call_site)
+        row = (frames[0].index, frames[0].sp, frames[0].ret, frames[0].call_site)
         if len(frames) == 1 and row == self.first_row:
             return True
         self.first_row = row

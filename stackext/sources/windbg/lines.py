@@ -23,6 +23,10 @@ MAX_LINE = 4096  # characters of one line we look at; WinDbg rows with source pa
 # An address as WinDbg prints it: 8 digits on x86, 16 with the backtick on x64 -- or 16 without it,
 # as web pages that ate the backticks show them (fixture 004: fffff88002174768).
 ADDR = r"(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|[0-9a-fA-F]{16}|[0-9a-fA-F]{8})(?![0-9a-fA-F`])"
+# The same words where text runs on after them, and a row's start as text shows it anywhere: its
+# SP, RetAddr and arguments, then a module's name ("9444fadc 82843dd6 9444faf8 nt!...")
+HEX_WORD = r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?"
+ROW_TEXT = r"(?:" + HEX_WORD + r"\s+){2,6}[\w.$@?~]+!"
 
 # Debugger prompts: "0: kd> k", "12: kd> !thread ...", "kd>.trap fffff880021748b0", "0:006> ~*kb",
 # "0:000:x86> k", "lkd> k", "1: kd:x86> k" (a kernel session after .effmach x86).

@@ -127,7 +127,8 @@ class FrameNotes:
                             yield self.earlier.popleft()
                 self.held = item
                 item.processor_stacks.extend(self.prcb)
-                teb = next((t for t in reversed(self.tebs) if holds(t, item)), None)
+                teb = next((t for t in reversed(self.tebs) if holds(t, item)), None) \
+                    if self.tebs else None  # (most logs print no !teb)
                 if teb is not None:
                     apply(teb, item)
             else:

@@ -175,7 +175,6 @@ class Reader:
             self._reset_command()
             self.session = prompt.kernel
             self.ctx.prompted(prompt)
-            self.ctx.exception.prompted(prompt.current)
             self.skip_rows = prompt.prints_no_stack
             if R.SLOT_SCAN_COMMANDS.intersection(prompt.names):  # SOS !dumpstack (-ee)
                 self.refused, self.skip_rows = self.refused or (n, "slot-scan"), True

@@ -10,7 +10,7 @@ import re
 from typing import Iterator, Optional, Tuple
 
 from stackext.errors import StackextError
-from stackext.sources.windbg.lines import Skipped
+from stackext.sources.windbg.lines import ROW_TEXT, Skipped
 
 # x64 kb in recent WinDbg has no Child-SP column, kc has nothing but the call sites:
 # " # RetAddr               : Args to Child                                      : Call Site"
@@ -31,8 +31,7 @@ JOINED_ROWS_RE = re.compile(
     r"\b(?:(?:ChildEBP|Child-SP)\s+RetAddr\b|STACK_TEXT:).*?"
     r"(?:(?:[0-9a-fA-F`]{8,17}\s+){2,6}[\w.$@?~]+![^\s!]+\s+){3}")
 # ...and under the header line: "9444f6b4 828ba08c 0000008e ... nt!KeBugCheckEx+0x1e 9444fadc ..."
-JOINED_BARE_RE = re.compile(r"^(?:(?:[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!"
-                            r"[^\s!]+(?:\s+|$)){3}")
+JOINED_BARE_RE = re.compile(r"^(?:" + ROW_TEXT + r"[^\s!]+(?:\s+|$)){3}")
 # Why no stack could be read, by the first line that shows it (read_stacks says it when no
 # stack at all was found)
 REFUSALS = {

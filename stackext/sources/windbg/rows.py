@@ -10,7 +10,7 @@ import re
 from typing import List, Optional, Tuple
 
 from stackext.model import Frame
-from stackext.sources.windbg.lines import ADDR, to_int
+from stackext.sources.windbg.lines import ADDR, HEX_WORD, ROW_TEXT, to_int
 from stackext.symbols import split_call_site, without_params
 
 # The placeholder of an inline row: --------`-------- (x64) or -------- (x86).
@@ -52,7 +52,7 @@ ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR +
 BARE_HEX_RE = re.compile(r"[0-9a-fA-F`]+(?:(?:-|\s+)[0-9a-fA-F`]+)*$")
 # A "call site" that holds the next rows: rows run together on one line (a book's text layer:
 # "nt!KeBugCheckEx+0x1e 9444fadc 82843dd6 9444faf8 00000000 9444fb4c nt!KiDispatchException+0x1ac")
-ROWS_IN_SITE_RE = re.compile(r"\s(?:[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?\s+){2,6}[\w.$@?~]+!")
+ROWS_IN_SITE_RE = re.compile(r"\s" + ROW_TEXT)
 
 # Comments people add after a row: "ql2300+0x69416 <- BSOD ...",
 # "nt!KiDivideErrorFault+0x30a                 <= Exception Trigger",
@@ -152,8 +152,8 @@ def looks_like_row(text: str) -> bool:
 
 
 # a stack pointer and a return address side by side anywhere in a line ("?? f88daeb4 bae829f2 ...")
-ROW_INSIDE_RE = re.compile(r"(?<![0-9a-fA-F`])[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?\s+"
-                           r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?(?![0-9a-fA-F`])")
+ROW_INSIDE_RE = re.compile(r"(?<![0-9a-fA-F`])" + HEX_WORD + r"\s+" + HEX_WORD
+                           + r"(?![0-9a-fA-F`])")
 
 
 def may_hold_row(text: str) -> bool:
