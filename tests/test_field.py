@@ -172,6 +172,15 @@ def test_a_kc_listing_without_stack_pointers_is_refused_in_one_line_at_its_heade
         "recent WinDbg and kc print none): run kf, kn or kv, which print Child-SP")
 
 
+@pytest.mark.parametrize("name, line", [
+    ("verifier40_forced_pending_trace_return_addresses_only_x86.txt", 10),  # !verifier 40's log
+    ("x86_user_stacktext_return_addresses_only_cut.txt", 14)])  # a STACK_TEXT of that shape
+def test_rows_of_return_addresses_without_stack_pointers_are_refused_saying_so(name, line):
+    assert refusal(name).endswith(
+        "%s:%d: these rows show return addresses and functions but no stack pointers (a logged "
+        "trace, such as !verifier's): no frame size can be known from them" % (name, line))
+
+
 def test_the_mex_trapframe_marker_is_not_part_of_the_call_site():
     # !mex.t prints "nt!KiPageFault+0x469 --> Trapframe"
     s = stacks("mex_t_tunnel_dpc_stack_x64.txt")

@@ -225,3 +225,21 @@ def test_rows_without_child_sp_say_so_at_their_line():
     code, _, err = run(["usage", str(path)])
     assert code == 2 and "%s:%d: this stack has no Child-SP column" % (path, first) in err
     assert "no call stack found" not in err and len(err.splitlines()) == 1
+
+
+def test_book_apostrophe_for_backtick_reads_as_the_debugger_printed_it(tmp_path):
+    # source: fixtures/pasted/127 (a book's typesetting: fffff800'00b9cc88 for fffff800`00b9cc88)
+    idle, dpc, thread = stacks(PASTED / "127_book_apostrophe_ticks_three_dpc_kn_x64.txt")
+    assert [f.sp for f in idle.frames] == [0xfffff80000b9cc88, 0xfffff80000b9cc90,
+                                           0xfffff80000b9cd40]
+    assert [f.size for f in analyze(idle).frames] == [8, 0xb0, None]
+    r = analyze(dpc)
+    assert len(r.frames) == 17 and r.frames[3].call_site == "nt!KiDispatchInterruptContinue"
+    assert [s.kind.value for s in r.segments] == ["dpc", "thread"]
+    assert r.used == 0xfffff88004ac7420 - 0xfffff88004ac67a0  # 3,200: the thread's own stack
+    assert [f.size for f in analyze(thread).frames] == [8, 0xc0, 0x50, 0x40, None]
+    # a word processor's right single quote (U+2019) in its place reads the same
+    text = (PASTED / "127_book_apostrophe_ticks_three_dpc_kn_x64.txt").read_text(encoding="utf-8")
+    (tmp_path / "smart.txt").write_text(text.replace("'", "\u2019"), encoding="utf-8")
+    assert [frames(x) for x in stacks(tmp_path / "smart.txt")] == \
+        [frames(x) for x in (idle, dpc, thread)]

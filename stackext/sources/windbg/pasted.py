@@ -23,6 +23,10 @@ LONG_LINE = 1 << 16
 ESCAPED_TICK = "\\`"
 # ...or triple it inside a code span: "00 00000031`78643e48 00007fff```9b3419ce ntdll!Zw..."
 TRIPLED_TICK_RE = re.compile(r"(?<=[0-9a-fA-F]{8})```(?=[0-9a-fA-F]{8})")
+# ...and a book's typesetting (or a word processor's smart quotes) turns it into an apostrophe:
+# "00 fffff800'00b9cc88 fffff800'028db5dc USBPORT!USBPORT_IsrDpc" (between two 8-digit halves,
+# nothing else a debugger prints)
+TYPESET_TICK_RE = re.compile(r"(?<=[0-9a-fA-F]{8})['\u2018\u2019\u00b4](?=[0-9a-fA-F]{8})")
 # A markdown table row: "| 01 | 40 | <code>00000000`0015ef10</code> | ... | ntdll!Ldrp... |"
 TABLE_ROW_RE = re.compile(r"^\|.*\|$")
 # Its separator row: "|---|---:|:---|"
@@ -169,6 +173,8 @@ class Paste:
             raw = raw.replace(ESCAPED_TICK, "`")
         if "```" in raw:
             raw = TRIPLED_TICK_RE.sub("`", raw)
+        if "'" in raw or not raw.isascii():
+            raw = TYPESET_TICK_RE.sub("`", raw)
         if "<" in raw:  # a web page's HTML copy: "nt!Foo+0x17eb<br/>", "1: kd&gt; k</p>"
             text = TAG_RE.sub("", raw)
             if text != raw:

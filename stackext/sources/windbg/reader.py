@@ -125,8 +125,9 @@ class Reader:
         row = None if self.skip_rows else parse_row(text, self.layout, n)
         if row is None and self.refused is None:
             # a row without Child-SP, rows run into one line, a STACK_TEXT of call sites only
+            rows = self.stack is not None and bool(self.stack.frames)
             self.refused = R.refusal(text, n, self.stacktext and self.stack is not None
-                                     and not self.stack.frames)
+                                     and not rows, rows)
         if row is not None:
             self._add_row(n, row, out)
         elif self.stack is not None and self.stack.tail(text):

@@ -41,6 +41,8 @@ REFUSALS = {
               "put each row on a line of its own",
     "call-sites": "this STACK_TEXT shows call sites only (copied without its Child-SP and "
                   "RetAddr columns): copy !analyze -v's rows whole",
+    "return-only": "these rows show return addresses and functions but no stack pointers (a "
+                   "logged trace, such as !verifier's): no frame size can be known from them",
     "slot-scan": "this is SOS !dumpstack: it lists every stack slot that holds a return "
                  "address, stale ones too, so the distances between its rows are no frame "
                  "sizes: run k",
@@ -52,15 +54,22 @@ SLOT_SCAN_COMMANDS = frozenset(("!dumpstack", "!sos.dumpstack"))
 # The first line under a STACK_TEXT: label that is a bare call site (a copy that kept only the
 # last column): "watchdog!WdpDbgCaptureTriageDump+0xe6", "0x00007ffc`9e093f04"
 CALL_SITE_ONLY_RE = re.compile(r"^(?:[\w.$~-]+![^\s!]+|0x[0-9a-fA-F`]+)$")
+# A return address and its function, no stack pointer: the stack traces !verifier (forced pending,
+# the IRP log) and !htrace keep, "     817b21e4 nt!IovpLocalCompletionRoutine+0xb2"
+RETURN_ONLY_RE = re.compile(r"^[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+[\w.$~-]+![^\s!]+$")
 
 
-def refusal(text: str, n: int, stacktext_start: bool = False) -> Optional[Tuple[int, str]]:
+def refusal(text: str, n: int, stacktext_start: bool = False,
+            among_rows: bool = False) -> Optional[Tuple[int, str]]:
     """(n, a REFUSALS key) for a line that shows why its stack cannot be read, else None.
-    `stacktext_start`: the line is the first under a STACK_TEXT: label."""
+    `stacktext_start`: the line is the first under a STACK_TEXT: label; `among_rows`: rows of
+    a listing come before it (a row that lost its Child-SP there is a hole, not a trace)."""
     if NO_SP_ROW_RE.match(text):
         return n, "no-sp"
     if stacktext_start and CALL_SITE_ONLY_RE.match(text):
         return n, "call-sites"
+    if not among_rows and RETURN_ONLY_RE.match(text):
+        return n, "return-only"
     if JOINED_BARE_RE.match(text) or len(text) > 200 and JOINED_ROWS_RE.search(text):
         return n, "joined"
     return None
