@@ -70,6 +70,12 @@ INBOX_MODULES = frozenset(
         "mpio", "msdsm", "msiscsi", "dedup", "dfsrro", "svhdxflt", "wimfsf", "fsdepends",
         "appvvfs", "appvstrm", "wcnfs", "bfs", "hvsifltr", "winsetupmon", "csvfs", "csvflt",
         "clusdisk", "nfsrdr", "scfilter", "vmstorfl", "dmvsc", "ehstortcgdrv",
+        # the network's: Packet Monitor, RAS (IKEv2 VPN by its image name, async media), NIC
+        # teaming, the cluster's NetFT, XP's NAT, RNDIS and USB tethering, WiFiCx, Web Threat
+        # Defense, SMB Direct, network virtualization, the RDS security filter; IPMI, IddCx
+        "pktmon", "agilevpn", "asyncmac", "mslbfoprovider", "netft", "ipnat", "rndismp",
+        "rndismp6", "usb8023", "wificx", "wtd", "smbdirect", "wnv", "tssecsrv", "ipmidrv",
+        "indirectkmd",
         # user-mode services and session managers (csrss, lsass, the session manager)
         "lsm", "winsrvext", "csrsrv", "basesrv", "winsrv", "sxssrv", "lsasrv", "samsrv",
         "msv1_0", "kerberos", "schannel", "rpcss", "termsrv", "csrss", "lsass", "smss",
@@ -79,6 +85,8 @@ INBOX_MODULES = frozenset(
         "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
         "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
         "audiosrv", "audiodg", "audioeng", "appinfo", "spinf", "drvstore", "umpnpmgr",
+        # the Windows Script Host's runtime and COM+ Services
+        "wshom", "comsvcs",
         # WMI (System32\wbem): the service's core, its providers' host and client proxies
         "wbemcore", "wmiprvsd", "wmiprvse", "wbemsvc", "wbemprox", "fastprox", "wmisvc",
         "wbemcomn", "repdrvfs", "esscli", "cimwin32",

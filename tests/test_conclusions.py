@@ -154,6 +154,12 @@ def test_microsoft_modules_are_not_yours_to_fix():
                  "FsDepends", "AppvVfs", "CSVFS", "CsvFlt", "ClusDisk", "nfsrdr", "vmstorfl",
                  "EhStorTcgDrv", "wbemcore", "SPINF", "ntdll32", "xtajit"):
         assert not is_driver_module(name), name
+    # ...and network, display and script ones hunts of real network, graphics and exploit
+    # write-up stacks found flagged
+    for name in ("pktmon", "AgileVpn", "asyncmac", "MsLbfoProvider", "netft", "ipnat",
+                 "rndismp6", "usb8023", "WiFiCx", "wtd", "smbdirect", "wnv", "tssecsrv",
+                 "IndirectKmd", "wshom", "comsvcs"):
+        assert not is_driver_module(name), name
     # third-party drivers in the same real `lm` list stay drivers
     for name in ("VBoxDrv", "nvlddmkm", "npcap", "rt640x64", "AsIO2"):
         assert is_driver_module(name), name

@@ -702,3 +702,33 @@ def test_rows_run_together_with_plain_16_digit_addresses_are_a_hole():
     assert f[7]["call_site"] == "storport!RaidpAdapterRedirectDpcRoutine+0x4e"
     assert not any("hal!" in x["call_site"] for x in s["frames"])
     assert any("could not read this line" in w for w in s["warnings"])
+
+
+def test_an_authors_cut_line_between_rows_is_frames_left_out_not_one_frame():
+    # "...cut..." between CTypeInfo2::Invoke (0013a74c) and CNewMoniker::BindToObject
+    # (0013ae9c): the 0x750 bytes hold frames the author removed, not one comsvcs frame
+    first, second = stacks("x86_user_k50_author_cut_elisions_chinese_comments.txt")
+    f = row(first, "comsvcs!CNewMoniker::BindToObject+0x14f")
+    assert f["size"] is None and f["size_unknown_reason"] == "frames-missing"
+    assert f["gap_bytes"] == 0x13ae9c - 0x13a74c  # 1,872
+    assert row(second, "comsvcs!CNewMoniker::BindToObject+0x14f")["size"] is None
+    assert not any(f["driver"] for f in first["frames"] if f["module"] in ("wshom", "comsvcs"))
+
+
+def test_a_kd_prompt_behind_a_glued_user_prompt_is_a_kernel_session():
+    # "0:000>2: kd> k" (a translated docs page): the rows are the kd session's kernel stack
+    (s,) = stacks("x64_kd_k_behind_doubled_prompt_zhcn_docs.txt")
+    assert s["kernel"] is True and s["budget"] == 0x6000 and s["verdict_id"] == "ok"
+    assert s["used"] == 0xffffd000224b5060 - 0xffffd000224b4c88  # 984, at least
+    assert [f["size"] for f in s["frames"]][:2] == [8, 0x3d0]
+
+
+def test_thread_rows_with_a_call_site_after_one_colon_are_read_as_rows():
+    # "Child-SP RetAddr : Call Site" (no Args to Child) under a THREAD line that kept only the
+    # thread's address: the stack of that thread, not `.thread`'s implicit one printed before
+    (s,) = stacks("x64_thread_rdi_colon_call_site_rows_no_args_vanguard_blog.txt")
+    assert s["thread"] == "0xffffc2895a49f040"
+    assert [f["call_site"] for f in s["frames"]][:2] == ["nt!KiSwapContext+0x76",
+                                                         "nt!KiDispatchInterrupt+0x152"]
+    assert [f["size"] for f in s["frames"]][:3] == [0x140, 0x30, 0x190]
+

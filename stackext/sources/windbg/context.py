@@ -17,10 +17,10 @@ from stackext.sources.windbg.lines import ADDR, Prompt, to_int
 from stackext.sources.windbg.trap import TrapFacts
 
 # "THREAD ffff8a071d5a3040  Cid 2f38.0bd4  Teb: 0000006d28977000 Win32Thread: 0000000000000000
-#  WAIT: (WrQueue) UserMode Alertable"   (also "RUNNING on processor 4", "TERMINATED")
-THREAD_RE = re.compile(r"^THREAD\s+(?P<t>" + ADDR + r")\s+Cid\b(?P<tail>.*)$")
-# The states of knowledge.THREAD_STATES, and GATEWAIT: state 8 before Windows named it
-# GateWaitObsolete. "WAIT: (Executive) KernelMode Non-Alertable", "RUNNING on processor 4"
+#  WAIT: (WrQueue) UserMode Alertable"   (also "RUNNING on processor 4", "TERMINATED"); a post
+# may keep only "THREAD ffffc2895a49f040" of it
+THREAD_RE = re.compile(r"^THREAD\s+(?P<t>" + ADDR + r")(?:\s+Cid\b(?P<tail>.*)|\s*)$")
+# knowledge.THREAD_STATES, and GATEWAIT (state 8 before Windows named it GateWaitObsolete):
 STATE_RE = re.compile(
     r"\b(" + "|".join(K.THREAD_STATES + ("GATEWAIT",)) + r")\b(?::\s*\((\w+)\))?"
 )
@@ -95,7 +95,7 @@ def thread_header(line: int, text: str) -> Optional[ThreadInfo]:
     if not m:
         return _mex_thread(line, text) if ") " in text else None
     info = ThreadInfo(line, to_int(m.group("t")))
-    s = STATE_RE.search(m.group("tail"))
+    s = STATE_RE.search(m.group("tail") or "")
     if s:
         info.state = s.group(1) + (":" + s.group(2) if s.group(2) else "")
     return info

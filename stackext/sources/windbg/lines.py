@@ -42,9 +42,10 @@ UNWIND_RE = re.compile(r"^(?:WARNING:.*(?:Following frames may be wrong|unwind i
                        r"avail)|<Intermediate frames may have been skipped\b)")
 # Elisions by whoever pasted the log: "...", ".", "……", "[…]", "[...]", "<snip>"
 # and with words after a blank: "... removed 6k lines duplicated", "<snip 300 frames>" (not kd's
-# own "...Retry sending the same data packet", which has none)
+# own "...Retry sending the same data packet", which has none), or between dots: "...cut..."
 ELISION_RE = re.compile(r"^(?:\.+|\u2026+|\[\s*(?:\.{3}|\u2026)\s*\]|<snip>|\(\.\.\.\)|"
-                        r"(?:\.{3}|\u2026|<snip\b|\[snip\b)\s+[^.\s].*)$", re.I)
+                        r"(?:\.{3}|\u2026|<snip\b|\[snip\b)\s+[^.\s].*|"
+                        r"(?:\.{2,}|\u2026)\s*[A-Za-z][\w ]{0,40}?\s*(?:\.{2,}|\u2026))$", re.I)
 # A module loaded without its PDB, its code named by the nearest export:
 # "*** ERROR: Symbol file could not be found.  Defaulted to export symbols for ntdll.dll - "
 # "... Defaulted to export symbols for C:\WINDOWS\System32\KERNEL32.DLL -"
@@ -217,6 +218,9 @@ def parse_prompt(text: str) -> Optional[Prompt]:
     m = PROMPT_RE.match(text)
     if not m:
         return None
+    inner = PROMPT_RE.match(m.group("cmd"))
+    while inner:  # "0:000>2: kd> k" (a page that glued two prompts): the one typed at is last
+        m, inner = inner, PROMPT_RE.match(inner.group("cmd"))
     commands = [c.strip() for c in m.group("cmd").split(";") if c.strip()]
     who = m.group("who")
     kd = who.startswith(("kd", "lkd"))

@@ -30,8 +30,7 @@ ROW_RE = re.compile(
 # The start of an x64 row with its Child-SP and RetAddr, the most common line of a big log:
 # ffffed0e`e77dcd48 fffff802`0442bfa9     : 00000000`0000000a ... : nt!KeBugCheckEx
 # 01       40 00000000`0015ef10 00000000`77711a17     ntdll!LdrpDoDebuggerBreak+0x30
-# No other kind of line the reader knows starts like this (a prompt, a header, a label, a
-# thread or bugcheck field, a warning all start otherwise): the reader tries it as a row first.
+# No other line the reader knows starts like this: the reader tries it as a row first.
 SP_ROW_RE = re.compile(
     r"(?:[0-9a-fA-F]{1,16}\s+){0,2}[0-9a-fA-F]{8}`[0-9a-fA-F]{8}\s+[0-9a-fA-F]{8}`[0-9a-fA-F]{8}\s"
 )
@@ -46,6 +45,8 @@ X86_ARG_RE = re.compile(r"(?:[0-9a-fA-F]{8}|--------)(?:\s+|$)")
 # 00000000`0000000a ffff8009`1002ac08 00000000`00000002 --------`--------
 ARGS_RE = re.compile(r"\s*(?:(?:" + ADDR + "|" + DASHES + r")(?:\s+(?:" + ADDR + "|" + DASHES
                      + r"))*)?\s*$")
+# A call site right after the RetAddr's colon: "nt!KiSwapContext+0x76", "0xfffff801`61a2e880"
+SITE_START_RE = re.compile(r"(?:[\w.$@?~-]+!|0x[0-9a-fA-F]+(?:`[0-9a-fA-F]+)?(?:\s|$))")
 # A "call site" that is only a number means a dq/dd dump line (address qword qword), not a row;
 # two joined by a dash are !irp's Completion-Context cell ("0  0 00000000 00000000 00000000-0"),
 # more in a row x64 !locks' waiting threads ("ffffd086d7059080       ffffd086d721d080  ...")
@@ -242,7 +243,9 @@ def _split_args(rest: str, width: int, layout: Layout):
         body = rest[1:]
         cut = body.find(":")
         if cut < 0 or not ARGS_RE.match(body, 0, cut):  # one match for all the cells
-            return None
+            # "sp ret : nt!KiSwapContext+0x76" (!thread under "Child-SP RetAddr : Call Site")
+            site = body.strip()
+            return ([], site) if SITE_START_RE.match(site) and " : " not in site else None
         args = [None if cell[0] == "-" else int(cell.replace("`", ""), 16)
                 for cell in body[:cut].split()]
         return args, body[cut + 1:].strip()
