@@ -85,8 +85,9 @@ INBOX_MODULES = frozenset(
         "clbcatq", "mpr", "winsta", "wtsapi32", "rmclient", "twinapi", "coremessaging",
         "inputhost", "textinputframework", "ntasn1", "cryptsp", "rsaenh", "ncrypt", "sysmain",
         "audiosrv", "audiodg", "audioeng", "appinfo", "spinf", "drvstore", "umpnpmgr",
-        # the Windows Script Host's runtime and COM+ Services
-        "wshom", "comsvcs",
+        # the Windows Script Host's runtime, COM+ Services, ICS's NAT helper and home networking
+        # configuration, the DNS client service
+        "wshom", "comsvcs", "ipnathlp", "hnetcfg", "dnsrslvr",
         # WMI (System32\wbem): the service's core, its providers' host and client proxies
         "wbemcore", "wmiprvsd", "wmiprvse", "wbemsvc", "wbemprox", "fastprox", "wmisvc",
         "wbemcomn", "repdrvfs", "esscli", "cimwin32",

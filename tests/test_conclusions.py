@@ -158,7 +158,7 @@ def test_microsoft_modules_are_not_yours_to_fix():
     # write-up stacks found flagged
     for name in ("pktmon", "AgileVpn", "asyncmac", "MsLbfoProvider", "netft", "ipnat",
                  "rndismp6", "usb8023", "WiFiCx", "wtd", "smbdirect", "wnv", "tssecsrv",
-                 "IndirectKmd", "wshom", "comsvcs"):
+                 "IndirectKmd", "wshom", "comsvcs", "ipnathlp", "hnetcfg", "dnsrslvr"):
         assert not is_driver_module(name), name
     # third-party drivers in the same real `lm` list stay drivers
     for name in ("VBoxDrv", "nvlddmkm", "npcap", "rt640x64", "AsIO2"):

@@ -732,3 +732,28 @@ def test_thread_rows_with_a_call_site_after_one_colon_are_read_as_rows():
                                                          "nt!KiDispatchInterrupt+0x152"]
     assert [f["size"] for f in s["frames"]][:3] == [0x140, 0x30, 0x190]
 
+
+def test_a_listing_with_line_numbers_reads_as_without_them_and_equals_kfs_memory():
+    # a slide's kf with the editor's line numbers 1-22: "16  00  fffff886`4ca070e0 ..."
+    (s,) = stacks("x64_kf_memory_line_numbered_blackhat_slide.txt")
+    assert [f["index"] for f in s["frames"]] == list(range(7))
+    assert [f["memory"] for f in s["frames"]] == [None, 0x70, 0x40, 0x240, 0x1a0, 0x40, 0x50]
+    # x64 kf prints a frame's Memory on its caller's row
+    assert [f["size"] for f in s["frames"]][:6] == [x["memory"] for x in s["frames"][1:]]
+    assert s["used"] == 0xfffff8864ca07600 - 0xfffff8864ca070e0 and s["warnings"] == []
+
+
+def test_line_numbers_before_a_stack_text_are_no_frame_numbers(tmp_path):
+    # fixture 024's STACK_TEXT (the fast reader's rows) numbered as a code viewer copies it
+    src = FIELD.parent / "024_insightengineering_ntfs_stacktext_full_x64.txt"
+    lines = [x for x in src.read_text(encoding="utf-8").splitlines() if not x.startswith("# ")]
+    (tmp_path / "n.txt").write_text("".join("%d  %s\n" % (i + 40, x)
+                                            for i, x in enumerate(lines)), encoding="utf-8")
+    plain = json.loads(run_path(src, "--format", "json")[1])["stacks"]
+    numbered = json.loads(run_path(tmp_path / "n.txt", "--format", "json")[1])["stacks"]
+    assert len(plain[0]["frames"]) == 36
+    assert [[f["size"] for f in x["frames"]] for x in numbered] == \
+        [[f["size"] for f in x["frames"]] for x in plain]
+    assert [x["used"] for x in numbered] == [x["used"] for x in plain]
+    assert [f["index"] for f in numbered[0]["frames"]] == list(range(36))
+

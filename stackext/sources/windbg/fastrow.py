@@ -59,6 +59,7 @@ def left(reader, paste, dps, notes, lines: Iterable[str]) -> Iterator[Tuple[int,
         if m is not None and fresh:
             quiet = fastpath.ENABLED and not (
                 reader.skip_rows or reader.json.open or paste.mex or paste.held is not None
+                or paste.numbered is not None
                 or dps.rows is not None
                 or notes.kind is not None or reader.retired)
             stack = reader.stack

@@ -13,7 +13,7 @@ import re
 from typing import List, Optional, Tuple
 
 from stackext.errors import StackextError
-from stackext.sources.windbg.lines import ADDR, READ_CHUNK, clean_line
+from stackext.sources.windbg.lines import ADDR, PROMPT_RE, READ_CHUNK, clean_line
 
 # No WinDbg row comes near this (rows with kp parameters and source paths stay under a few KB);
 # a longer line is not read as a frame (a 95 MB line of addresses is not a one-frame stack).
@@ -64,6 +64,12 @@ ARCH_ROW_RE = re.compile(r"^([0-9a-fA-F]{1,4})\s+(?:ARM64EC|ARM64|AMD64|x64|x86|
 CI_PREFIX_RE = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z |\[\d{4}-\d\d-\d\d[ T]"
                           r"\d\d:\d\d:\d\d(?:[.,]\d+)?Z?\] |\d\d:\d\d\.\d{3}: |std(?:out|err)> ?)")
 
+# A listing copied with its line numbers (a code viewer's, a slide's, a book's): a decimal number
+# before each line, first before a prompt or a stack's header ("13  1: kd> kf",
+# "15   #   Memory  Child-SP ...", "16  00           fffff886`4ca070e0 ..."), one more each line
+LINE_NUMBER_RE = re.compile(r"^\s*(\d{1,5})(?:\s+|$)")
+NUMBERED_START_RE = re.compile(r"(?:#\s*)?(?:Memory\s+)?(?:Child-SP|ChildEBP)\s+RetAddr\b|"
+                               r"STACK_TEXT:")
 # A row a fixed-width text (a KB article, a Dr. Watson log, an e-mail) wrapped in two: its numbers
 # on one line, its call site alone on the next:
 #   "  0e45f688 00433144 000004e4 0000001e 00000010"
@@ -139,6 +145,7 @@ class Paste:
         self.arch = False  # under a k header with an Arch column (ARM64EC)
         self.long_at = 0  # the first line far longer than any WinDbg row
         self.held: Optional[Tuple[int, str]] = None  # a wrapped row's numbers, with their line
+        self.numbered: Optional[int] = None  # the last line number of a numbered listing
 
     def rejoin(self, n: int, raw: str) -> List[Tuple[int, str]]:
         """The lines to read for this one, a wrapped row's two lines joined into one at the
@@ -164,6 +171,8 @@ class Paste:
         if raw[:1] in "0123456789[s":  # (a cheap test first: most lines start otherwise)
             m = CI_PREFIX_RE.match(raw)
             raw = raw if m is None else raw[m.end():]
+        if self.numbered is not None or raw[:1] in "0123456789 ":
+            raw = self._unnumbered(raw)
         if len(raw) > LONG_LINE:
             self.long_at = self.long_at or n
             size = len(raw.rstrip("\r\n"))
@@ -196,6 +205,22 @@ class Paste:
         if header is not None:
             self.mex = True
             return header
+        return raw
+
+    def _unnumbered(self, raw: str) -> str:
+        """The line without the line number of a numbered listing (a blank line keeps it going,
+        a line without the next number ends it)."""
+        m = LINE_NUMBER_RE.match(raw)
+        if self.numbered is not None:
+            if m is not None and int(m.group(1)) == self.numbered + 1 or not raw.strip():
+                self.numbered += 1
+                return raw if m is None else raw[m.end():]
+            self.numbered = None
+        elif m is not None and m.end() < len(raw):
+            rest = raw[m.end():].strip()
+            if PROMPT_RE.match(rest) or NUMBERED_START_RE.match(rest):
+                self.numbered = int(m.group(1))
+                return raw[m.end():]
         return raw
 
     def _arch_column(self, raw: str, text: str) -> str:
