@@ -723,6 +723,17 @@ def test_a_kd_prompt_behind_a_glued_user_prompt_is_a_kernel_session():
     assert [f["size"] for f in s["frames"]][:2] == [8, 0x3d0]
 
 
+@pytest.mark.parametrize("name, said", [
+    # a mail wrapped each x64 kb row after its second argument: the second halves
+    # ("00000000`00000000 00000000`00000000 : nt!KiIpiProcessRequests+0x193") are no rows
+    ("x64_kb_no_child_sp_mail_wrapped_xen_devel.txt",
+     "x64_kb_no_child_sp_mail_wrapped_xen_devel.txt:17: this stack has no Child-SP column"),
+    # NT 3.51's "Callee-SP Return-RA : Call Site": whose SP a row shows is not WinDbg's
+    ("nt351_callee_sp_return_ra_kb_q154854.txt", "no call stack found")])
+def test_sp_ret_colon_call_site_rows_are_read_only_under_the_threads_header(name, said):
+    assert said in refusal(name)
+
+
 def test_thread_rows_with_a_call_site_after_one_colon_are_read_as_rows():
     # "Child-SP RetAddr : Call Site" (no Args to Child) under a THREAD line that kept only the
     # thread's address: the stack of that thread, not `.thread`'s implicit one printed before

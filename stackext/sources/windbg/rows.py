@@ -96,8 +96,7 @@ CUT_SOURCE_RE = re.compile(r"\s+\[(?P<file>[^\[\]]*[\\/][^\[\]]*)$")
 #   nt!KeBugCheck2+0x574 (FPO: [6,242,4])
 ANNOTATION_RE = re.compile(r"\s+\((?P<body>(?:TrapFrame|Inline Function @|FPO:|CONV:)[^()]*)\)$")
 TRAP_RE = re.compile(r"TrapFrame(?:-EDITED)? @ (" + ADDR + ")")
-# ...one a fixed-width text cut at the line's end: "oran8!nnfgrne+0x54a(FPO:" ("[Non-Fpo])" on
-# the next line)
+# ...cut at the line's end: "oran8!nnfgrne+0x54a(FPO:" ("[Non-Fpo])" on the next line)
 CUT_ANNOTATION_RE = re.compile(r"\s*\((?:TrapFrame|FPO:|CONV:)[^()]*$")
 # ...and that rest on its own line: "[Non-Fpo]", "[1,0,0])", "[0,0] TrapFrame @ b200be40)"
 FPO_REST_RE = re.compile(r"^\[(?:Non-Fpo|\d+,\d+(?:,\d+)?)\]\)?(?:\s+TrapFrame @ \S+\)?)?$")
@@ -113,8 +112,7 @@ class Layout:
         self.args = args
 
 
-# " # Child-SP          RetAddr               Call Site"
-# " #   Memory  Child-SP          RetAddr           Call Site"
+# " # Child-SP          RetAddr               Call Site", " #   Memory  Child-SP ..."
 # "Child-SP          RetAddr               : Args to Child                       : Call Site"
 # " # ChildEBP RetAddr  Args to Child              "
 # NT4 kd and Dr. Watson (x86): "FramePtr RetAddr Param1 Param2 Param3 Function Name",
@@ -243,9 +241,11 @@ def _split_args(rest: str, width: int, layout: Layout):
         body = rest[1:]
         cut = body.find(":")
         if cut < 0 or not ARGS_RE.match(body, 0, cut):  # one match for all the cells
-            # "sp ret : nt!KiSwapContext+0x76" (!thread under "Child-SP RetAddr : Call Site")
+            # "sp ret : nt!Foo+0x76" under !thread's "Child-SP RetAddr : Call Site" (not a
+            # wrapped row's second half, nor NT 3.51's "Callee-SP Return-RA")
             site = body.strip()
-            return ([], site) if SITE_START_RE.match(site) and " : " not in site else None
+            ok = layout.args is False and width == 16 and SITE_START_RE.match(site)
+            return ([], site) if ok and " : " not in site else None
         args = [None if cell[0] == "-" else int(cell.replace("`", ""), 16)
                 for cell in body[:cut].split()]
         return args, body[cut + 1:].strip()
