@@ -768,3 +768,14 @@ def test_line_numbers_before_a_stack_text_are_no_frame_numbers(tmp_path):
     assert [x["used"] for x in numbered] == [x["used"] for x in plain]
     assert [f["index"] for f in numbered[0]["frames"]] == list(range(36))
 
+
+def test_analyzes_next_field_glued_onto_the_last_row_is_not_part_of_its_call_site():
+    # a blog lost the line breaks: "... : nt!KiStartSystemThread+0x16STACK_COMMAND: .bugcheck ;
+    # kbFOLLOWUP_IP:"; the row is KiStartSystemThread's, its arguments the thread's bounds
+    first, second = stacks("x64_0x116_flattened_analyze_field_glued_to_last_row.txt")
+    assert first["frames"][-1]["call_site"] == "nt!KiStartSystemThread+0x16"
+    assert (first["stack_base"], first["budget"]) == ("0xfffff88012c77000", 0x6000)
+    assert first["used"] == 0xfffff88012c77000 - 0xfffff88012c76078  # 3,976, proven
+    assert first["verdict_id"] == "ok" and first["verdict_proven"] is True
+    assert second["used"] == 0xfffff88006fab000 - 0xfffff88006fa9ee8  # 4,376
+

@@ -10,9 +10,9 @@ from typing import List, Optional, Set, Tuple
 
 from stackext import knowledge as K
 from stackext.model import Frame, Gap, GapKind, Origin, StackInput
-from stackext.sources.windbg import params, rows
+from stackext.sources.windbg import callsite, params, rows
 from stackext.sources.windbg.context import Context, ThreadInfo
-from stackext.sources.windbg.rows import SOURCE_RE, Layout, Row, looks_like_row, names_nothing
+from stackext.sources.windbg.rows import Layout, Row, looks_like_row, names_nothing
 
 MAX_FRAMES = 65536
 MAX_WARNINGS = 200
@@ -74,10 +74,10 @@ class OpenStack:
         self.params_of = None
         if not self.frames or not text.startswith("["):
             return False
-        if rows.FPO_REST_RE.match(text):
+        if callsite.FPO_REST_RE.match(text):
             return True
-        # the row's own source tail, standing alone: " [file @ line]" (rows.SOURCE_RE)
-        m = SOURCE_RE.match(" " + text)
+        # the row's own source tail, standing alone: " [file @ line]" (callsite.SOURCE_RE)
+        m = callsite.SOURCE_RE.match(" " + text)
         if m is None or not text.endswith("]"):
             return False
         last = self.frames[-1]
