@@ -122,6 +122,21 @@ INBOX_MODULES = frozenset(
         "bootmgfw", "bootmgr", "winload", "winresume",
         # IIS's worker process and runtime
         "iisrtl", "iiscore", "w3dt", "w3tp", "w3wphost", "w3isapi", "httpapi",
+        # the user-mode driver hosts: UMDF (its framework, platform and host), the print
+        # spooler's providers, isolation host, Microsoft's printer drivers and port monitors,
+        # the audio engine's, sign-in's credential providers, the shell's frame, text input,
+        # biometrics and imaging (WIA/STI), UI Automation, IddCx
+        "wudfx02000", "wudfx", "wudfplatform", "wudfhost", "wudfsvc", "printconfig", "spoolss",
+        "localspl", "win32spl", "printisolationhost", "printisolationproxy", "splwow64",
+        "unidrv", "unidrvui", "pscript5", "mxdwdrv", "ntprint", "printui", "winprint", "usbmon",
+        "tcpmon", "puiapi", "pmcsnap", "audiokse", "audioendpointbuilder", "wdmaud",
+        "winmmbase", "avrt", "logonui", "authui", "credprovs", "credprovhost", "explorerframe",
+        "twinui", "ctfmon", "msctfmonitor", "inputservice", "chsime", "winbio", "wbiosrvc",
+        "winbiodatamodel", "wiaservc", "sti", "wiadss", "wiaaut", "uiautomationcore", "iddcx",
+        # directory services (LDAP, ADSI, the DC's NTDS) and .NET's SOS debugger extension and
+        # WPF assemblies (Microsoft's, not the app's code)
+        "wldap32", "adsldpc", "adsldp", "ntdsai", "ntdsatq", "sos", "windowsbase",
+        "presentationcore", "presentationframework", "uiautomationprovider",
     )
 )
 INBOX_PREFIXES = ("api-ms-win-", "ext-ms-win-", "wdtf", "mcupdate_")

@@ -160,8 +160,14 @@ def test_microsoft_modules_are_not_yours_to_fix():
                  "rndismp6", "usb8023", "WiFiCx", "wtd", "smbdirect", "wnv", "tssecsrv",
                  "IndirectKmd", "wshom", "comsvcs", "ipnathlp", "hnetcfg", "dnsrslvr"):
         assert not is_driver_module(name), name
+    # the user-mode driver hosts and Windows' print, audio, shell, sign-in and directory
+    # modules hunts of real user-mode stacks found flagged
+    for name in ("WUDFx02000", "WUDFPlatform", "WUDFHost", "localspl", "SPOOLSS", "PrintConfig",
+                 "PrintIsolationHost", "AudioKSE", "avrt", "explorerframe", "UIAutomationCore",
+                 "credprovs", "wiaservc", "IddCx", "WLDAP32", "adsldpc", "NTDSATQ", "SOS"):
+        assert not is_driver_module(name), name
     # third-party drivers in the same real `lm` list stay drivers
-    for name in ("VBoxDrv", "nvlddmkm", "npcap", "rt640x64", "AsIO2"):
+    for name in ("VBoxDrv", "nvlddmkm", "npcap", "rt640x64", "AsIO2", "MyUmdf2Driver"):
         assert is_driver_module(name), name
 
 

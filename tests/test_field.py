@@ -779,3 +779,19 @@ def test_analyzes_next_field_glued_onto_the_last_row_is_not_part_of_its_call_sit
     assert first["verdict_id"] == "ok" and first["verdict_proven"] is True
     assert second["used"] == 0xfffff88006fab000 - 0xfffff88006fa9ee8  # 4,376
 
+
+def test_one_slot_of_a_stack_dumped_is_no_stack():
+    # "0:000> dqs @rsp L1" (a look at the return address a breakpoint will watch): one slot,
+    # nothing to measure; the four k listings of the post stay
+    code, _, err = run("x64_user_debugger_lies_gs_corruption_ttd_dqs_rsp_l1.txt", "--strict")
+    s = stacks("x64_user_debugger_lies_gs_corruption_ttd_dqs_rsp_l1.txt")
+    assert [x["source"].rsplit(":", 1)[1] for x in s] == ["6", "17", "31", "76"]
+    assert code == 0, err
+
+
+def test_the_frame_row_a_step_prints_is_no_stack():
+    # TTD's "p": "could step in/over inline function frames ...", then one .frame-style row and
+    # the next instruction -- no stack listing in the page
+    assert refusal("x64_user_msdocs_ttd_p_step_inline_frame_row.txt").endswith(
+        "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)")
+

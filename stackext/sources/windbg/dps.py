@@ -88,8 +88,11 @@ class DpsCapture:
                                 ip=value, estimated=True, line=n))
         for a, b in zip(frames, frames[1:]):
             a.ret = b.ip
-        if not frames or not self.named_stack and not self.in_thread(frames):
-            return []  # (a table in memory: no stack was asked for and none holds it)
+        held = bool(frames) and self.in_thread(frames) is not None
+        if not frames or not held and (not self.named_stack or len(frames) < 2):
+            # a table in memory (no stack was asked for and none holds it), or one slot of a
+            # stack ("dqs @rsp L1", a look at a return address): nothing to measure
+            return []
         return [StackInput(frames=frames, source="%s:%d" % (self.name, self.line),
                            arch="x86" if self.width == 4 else "x64",
                            frames_from=FramesFrom.RAW_SCAN,

@@ -84,6 +84,9 @@ NONSTACK_COMMANDS = {
     "lm", "lmv", "lmi", "u", "ub", "uf", "r", "kd", "x", "ln", "!pte", "!pool", "!address",
     "!mex.irs", "!irs",  # mex's "interpret raw stack": a row per stack slot, stale ones too
     "!irp",
+    # a step prints the next instruction; stepping over an inline call, a frame row before it
+    # ("could step in/over inline function frames ...", then "01 000000e4`d1c8f110 ...")
+    "p", "t", "pa", "ta", "pc", "tc", "pt", "tt", "p-", "t-",
 }
 
 
