@@ -180,13 +180,13 @@ def starts_thread(name: str, ret: Optional[int], kernel_frame: bool) -> bool:
     routines: a driver frame with RetAddr 0 is where the walk lost the stack, not its start."""
     return name in START_ROUTINES or (ret == 0 and not kernel_frame
                                       and name not in SWITCH_BACK_ROUTINES)
-# x64 IST handlers: they run on the double-fault/NMI (TSS_IST_PANIC) or machine-check
-# (TSS_IST_MCA) stack, the frames outward of them on the interrupted stack; x86 reaches them
-# through task gates with stacks of their own (KiTrap08 double fault, 02 NMI, 12 machine check).
+# x64 IST handlers run on the double-fault/NMI or machine-check stack, the frames outward on the
+# interrupted one; x86 reaches them through task gates (KiTrap08 double fault, 02 NMI, 12 MCE).
 IST_ROUTINES = frozenset(s.lower() for s in ("KiDoubleFaultAbort", "KiNmiInterrupt",
                                              "KiNmiInterruptShadow", "KiMcheckAbort",
                                              "KiMcheckAbortShadow", "KxMcheckAbort",
                                              "KiTrap08", "KiTrap02", "KiTrap12"))
+IST_ENTRY_OF = {"kxmcheckabort": ("kimcheckabort", "kimcheckabortshadow")}  # same stack: no switch
 # The double-fault handler: x64 KiDoubleFaultAbort (IST stack), x86 KiTrap08 (task gate).
 DOUBLE_FAULT_ROUTINES = frozenset(("kidoublefaultabort", "kitrap08"))
 # UNEXPECTED_KERNEL_MODE_TRAP (7f) and its _M form (1000007f): Arg1 8 is EXCEPTION_DOUBLE_FAULT

@@ -57,7 +57,9 @@ def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
         if f.inline or sp is None:
             continue
         kb, tb = sp >= floor, _in_thread(sp, limit, base)
-        if a is not None and (ka != kb or ist or (origin and kb) or sp < a or sp - a > (
+        name = names[pos]
+        if a is not None and (ka != kb or ist and name not in K.IST_ENTRY_OF.get(ist, ()) or
+                              (origin and kb) or sp < a or sp - a > (
                 jump_limit if kb else K.USER_JUMP_LIMIT) or
                 (ta is not None and tb is not None and ta != tb)):
             # inline frames between belong to the outer physical frame they sit in
@@ -66,8 +68,8 @@ def split(frames: List[Frame], arch: str, jump_limit: int, limit: Optional[int],
                 cut -= 1
             runs.append((start, cut))
             start = cut
-        name = names[pos]
-        a, ka, ta, ist, origin = sp, kb, tb, name in ist_routines, name in origins
+        a, ka, ta, origin = sp, kb, tb, name in origins
+        ist = name if name in ist_routines else None
     if frames:
         runs.append((start, len(frames)))
     return runs

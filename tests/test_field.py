@@ -795,3 +795,12 @@ def test_the_frame_row_a_step_prints_is_no_stack():
     assert refusal("x64_user_msdocs_ttd_p_step_inline_frame_row.txt").endswith(
         "no call stack found (expected WinDbg k/kn/kv/kf/!thread/!analyze -v output)")
 
+
+def test_kxmcheckabort_runs_on_the_machine_check_stack_under_its_entry():
+    # 0x124: KxMcheckAbort (ffffa400`63a80d20) is called by KiMcheckAbort (...e60) on the same
+    # machine-check stack; the switch is after KiMcheckAbort, to the interrupted user code
+    mce, _ = stacks("x64_0x124_machine_check_stack_kxmcheckabort_then_0x10_nvme.txt")
+    assert row(mce, "nt!KxMcheckAbort+0x7e")["size"] == 0x140
+    seg = mce["segments"][0]
+    assert (seg["kind"], seg["last_frame"], seg["used"]) == ("ist", 0x0c, 0x558)  # 1,368
+
