@@ -181,6 +181,18 @@ def test_rows_of_return_addresses_without_stack_pointers_are_refused_saying_so(n
         "trace, such as !verifier's): no frame size can be known from them" % (name, line))
 
 
+@pytest.mark.parametrize("name, line", [
+    ("x86_user_kcL_call_sites_no_sp_https_delay.txt", 5),  # kcL: "00 ntdll!ZwWait..."
+    ("x86_stacks_0_no_sp_msdocs_ja.txt", 11),  # !stacks: "b0.0000a8  82723b70  Blocked  ..."
+    ("x64_dx_stack_frames_no_sp_msdocs_ja.txt", 7),  # dx: "[0x0]            : nt!Rtlp..."
+    ("x64_stacktext_sp_retaddr_columns_eaten_openzfs384.txt", 12)])  # ": args : nt!KeBug..."
+def test_lines_that_name_functions_without_stack_pointers_are_refused_saying_so(name, line):
+    assert refusal(name).endswith(
+        "%s:%d: these lines name functions but show no stack pointers (kc, !stacks, dx's "
+        "Stack.Frames, a list of call sites): no frame size can be known; run kf, kn or kv, "
+        "which print Child-SP" % (name, line))
+
+
 def test_the_mex_trapframe_marker_is_not_part_of_the_call_site():
     # !mex.t prints "nt!KiPageFault+0x469 --> Trapframe"
     s = stacks("mex_t_tunnel_dpc_stack_x64.txt")

@@ -84,10 +84,9 @@ class Reader:
         self.pending_gap: Optional[Gap] = None
         self.json = JsonBlock(name)
         self.refused: Optional[Tuple[int, str]] = None  # (line, R.REFUSALS key): see refusal()
+        self.named = R.NamedRun()  # lines that name functions without a stack pointer
         self.retired: List[Item] = []
         self.modules = ModuleFacts()  # lmv's CompanyName, export-only modules: anywhere
-
-    # -- the line dispatcher -------------------------------------------------------------------
 
     def feed(self, n: int, raw: str) -> List[Item]:
         out: List[Item] = []
@@ -127,7 +126,8 @@ class Reader:
             # a row without Child-SP, rows run into one line, a STACK_TEXT of call sites only
             rows = self.stack is not None and bool(self.stack.frames)
             self.refused = R.refusal(text, n, self.stacktext and self.stack is not None
-                                     and not rows, rows)
+                                     and not rows, rows) or self.named.see(
+                text, n, self.stack is not None and self.stack.tinfo is not None)
         if row is not None:
             self._add_row(n, row, out)
         elif self.stack is not None and self.stack.tail(text):

@@ -43,6 +43,9 @@ REFUSALS = {
                   "RetAddr columns): copy !analyze -v's rows whole",
     "return-only": "these rows show return addresses and functions but no stack pointers (a "
                    "logged trace, such as !verifier's): no frame size can be known from them",
+    "named-only": "these lines name functions but show no stack pointers (kc, !stacks, dx's "
+                  "Stack.Frames, a list of call sites): no frame size can be known; run kf, kn "
+                  "or kv, which print Child-SP",
     "slot-scan": "this is SOS !dumpstack: it lists every stack slot that holds a return "
                  "address, stale ones too, so the distances between its rows are no frame "
                  "sizes: run k",
@@ -57,6 +60,35 @@ CALL_SITE_ONLY_RE = re.compile(r"^(?:[\w.$~-]+![^\s!]+|0x[0-9a-fA-F`]+)$")
 # A return address and its function, no stack pointer: the stack traces !verifier (forced pending,
 # the IRP log) and !htrace keep, "     817b21e4 nt!IovpLocalCompletionRoutine+0xb2"
 RETURN_ONLY_RE = re.compile(r"^[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+[\w.$~-]+![^\s!]+$")
+
+
+# A line that names a function and shows no stack pointer: kc's "00 ntdll!ZwWaitForSingleObject",
+# !stacks' "b0.0000a8  82723b70  Blocked    ntoskrnl!_KiSystemService+0xc4", dx's
+# "[0x1]            : nt!KdCheckForDebugBreak + 0x7a006", a kv cut to "RetAddr : call site", a
+# STACK_TEXT without its first two columns (": args : nt!KeBugCheckEx+0x107"), a bare call site
+NAMED_RE = re.compile(
+    r"^(?:[0-9a-fA-F]{1,4}\s+|[0-9a-fA-F]+\.[0-9a-fA-F]+\s+[0-9a-fA-F]{8,16}\s+\w+\s+|"
+    r"\[0x[0-9a-fA-F]+\]\s*:\s*|[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s*:\s*|"
+    r":\s*(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}\s+){1,4}:\s*)?"
+    r"[\w.$~-]+![^\s!]+(?:\s*\+\s*0x[0-9a-fA-F]+)?$")
+
+
+class NamedRun:
+    """Three lines in a row that name functions without a stack pointer (NAMED_RE): a listing no
+    size can come from, refused at its first line."""
+
+    def __init__(self) -> None:
+        self.first = self.last = -1
+
+    def see(self, text: str, n: int, thread_block: bool) -> Optional[Tuple[int, str]]:
+        """(the run's first line, "named-only") at its third line; not under a !thread block
+        (whose note says it printed no rows with stack pointers)."""
+        if thread_block or not NAMED_RE.match(text):
+            return None
+        if n != self.last + 1:
+            self.first = n
+        self.last = n
+        return (self.first, "named-only") if n - self.first == 2 else None
 
 
 def refusal(text: str, n: int, stacktext_start: bool = False,
