@@ -277,7 +277,7 @@ def _new_report(stack: StackInput, arch: str, kernel: bool, frames: List[Frame],
                          image=stack.image, state=stack.state, bugcheck=stack.bugcheck,
                          warnings=list(stack.warnings), heavy_threshold=opts.heavy,
                          frames_from=FramesFrom(stack.frames_from), bounds_note=stack.bounds_note)
-    report.stack_base, report.stack_limit = stack.stack_base, stack.stack_limit
+    report.stack_base, report.stack_limit = V.bounds(report, stack.stack_base, stack.stack_limit)
     report.exception_code = stack.exception_code
     bc = stack.bugcheck
     if bc is not None and K.ARCH[arch].ptr_size == 4:  # !analyze's BUGCHECK_Pn: sign-extended

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from stackext import knowledge as K
+from stackext.addresses import fmt_addr
 from stackext.model import (
     Frame,
     NotProven,
@@ -20,6 +21,19 @@ from stackext.model import (
     StackReport,
     VerdictKind,
 )
+
+
+def bounds(report: StackReport, base: Optional[int], limit: Optional[int]):
+    """(StackBase, StackLimit) as the input gave them, or (None, None) with a warning when the
+    base is not above the limit (a corrupt thread record, "Base 0 Limit 0"): no budget and no
+    used can come from them."""
+    if base is not None and limit is not None and base <= limit:
+        ptr = K.ARCH[report.arch].ptr_size == 8
+        report.warnings.append(
+            "the thread's StackBase %s is not above its StackLimit %s: these bounds are not "
+            "used" % (fmt_addr(base, ptr), fmt_addr(limit, ptr)))
+        return None, None
+    return base, limit
 
 
 def budget(report: StackReport, option: Optional[int], bounds_origin: Optional[Origin],

@@ -816,3 +816,17 @@ def test_kxmcheckabort_runs_on_the_machine_check_stack_under_its_entry():
     seg = mce["segments"][0]
     assert (seg["kind"], seg["last_frame"], seg["used"]) == ("ist", 0x0c, 0x558)  # 1,368
 
+
+@pytest.mark.parametrize("bounds", ["Base ffffe3813e7a9000 Limit ffffe3813e7b0000",
+                                    "Base 0000000000000000 Limit 0000000000000000"])
+def test_bounds_whose_base_is_not_above_the_limit_give_no_budget(tmp_path, bounds):
+    # fixture 106's !thread with its Base/Limit swapped or zeroed (a corrupt thread record): no
+    # negative budget, no "overflow", no "no frame on the thread's stack"; the default, said so
+    text = (FIELD.parent / "106_jellykuo_acpstress_expworker_thread_base_limit_x64.txt").read_text(
+        encoding="utf-8").replace("Base ffffe3813e7b0000 Limit ffffe3813e7a9000", bounds)
+    (tmp_path / "b.txt").write_text(text, encoding="utf-8")
+    (s,) = json.loads(run_path(tmp_path / "b.txt", "--format", "json")[1])["stacks"]
+    assert (s["budget"], s["budget_origin"], s["verdict_id"]) == (0x6000, "default", "ok")
+    assert s["stack_base"] is None and s["used_is_lower_bound"] is True
+    assert any("is not above its StackLimit" in w for w in s["warnings"])
+
