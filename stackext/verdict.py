@@ -28,7 +28,7 @@ def bounds(report: StackReport, base: Optional[int], limit: Optional[int]):
     base is not above the limit (a corrupt thread record, "Base 0 Limit 0"): no budget and no
     used can come from them."""
     if base is not None and limit is not None and base <= limit:
-        ptr = K.ARCH[report.arch].ptr_size == 8
+        ptr = K.ptr64(report.arch)
         report.warnings.append(
             "the thread's StackBase %s is not above its StackLimit %s: these bounds are not "
             "used" % (fmt_addr(base, ptr), fmt_addr(limit, ptr)))

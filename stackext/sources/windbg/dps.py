@@ -88,8 +88,8 @@ class DpsCapture:
                                 ip=value, estimated=True, line=n))
         for a, b in zip(frames, frames[1:]):
             a.ret = b.ip
-        held = bool(frames) and self.in_thread(frames) is not None
-        if not frames or not held and (not self.named_stack or len(frames) < 2):
+        if not frames or (not self.named_stack or len(frames) < 2) and \
+                self.in_thread(frames) is None:
             # a table in memory (no stack was asked for and none holds it), or one slot of a
             # stack ("dqs @rsp L1", a look at a return address): nothing to measure
             return []

@@ -1,9 +1,10 @@
 """WinDbg text as people paste it into issues, wikis and chats, turned back into WinDbg's own
 lines: backticks escaped by GitHub issue bodies, `k` rows as markdown table rows with HTML-wrapped
-cells, the mex extension's `!t` table (its Source column), `~*k` thread headers, and lines far
-longer than any WinDbg row.
+cells, the mex extension's `!t` table (its Source column), `~*k` thread headers, a book's
+apostrophes for backticks, a listing's line numbers, and lines far longer than any WinDbg row.
 
-Pure; one small state (inside a mex table or not). Imports the line helpers only.
+Pure; small states (inside a mex table, a wrapped row held, a numbered listing). Imports the
+line helpers and the rows' column header (stackext.sources.windbg.rows.HEADER_RE) only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import List, Optional, Tuple
 
 from stackext.errors import StackextError
 from stackext.sources.windbg.lines import ADDR, PROMPT_RE, READ_CHUNK, clean_line
+from stackext.sources.windbg.rows import HEADER_RE
 
 # No WinDbg row comes near this (rows with kp parameters and source paths stay under a few KB);
 # a longer line is not read as a frame (a 95 MB line of addresses is not a one-frame stack).
@@ -65,11 +67,9 @@ CI_PREFIX_RE = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z |\[\d{4
                           r"\d\d:\d\d:\d\d(?:[.,]\d+)?Z?\] |\d\d:\d\d\.\d{3}: |std(?:out|err)> ?)")
 
 # A listing copied with its line numbers (a code viewer's, a slide's, a book's): a decimal number
-# before each line, first before a prompt or a stack's header ("13  1: kd> kf",
+# before each line, first before a prompt, a stack's header or label ("13  1: kd> kf",
 # "15   #   Memory  Child-SP ...", "16  00           fffff886`4ca070e0 ..."), one more each line
 LINE_NUMBER_RE = re.compile(r"^\s*(\d{1,5})(?:\s+|$)")
-NUMBERED_START_RE = re.compile(r"(?:#\s*)?(?:Memory\s+)?(?:Child-SP|ChildEBP)\s+RetAddr\b|"
-                               r"STACK_TEXT:")
 # A row a fixed-width text (a KB article, a Dr. Watson log, an e-mail) wrapped in two: its numbers
 # on one line, its call site alone on the next:
 #   "  0e45f688 00433144 000004e4 0000001e 00000010"
@@ -218,7 +218,7 @@ class Paste:
             self.numbered = None
         elif m is not None and m.end() < len(raw):
             rest = raw[m.end():].strip()
-            if PROMPT_RE.match(rest) or NUMBERED_START_RE.match(rest):
+            if PROMPT_RE.match(rest) or HEADER_RE.match(rest) or rest.startswith("STACK_TEXT:"):
                 self.numbered = int(m.group(1))
                 return raw[m.end():]
         return raw

@@ -54,12 +54,14 @@ REFUSALS = {
 # after `!dumpstack -ee` have none: "0faaf1cc 080bfa96 (MethodDesc 080d0970 +0x6 ...)"
 SLOT_SCAN_HEADER_RE = re.compile(r"^Child-SP\s+RetAddr\s+Caller,\s*Callee\b")
 SLOT_SCAN_COMMANDS = frozenset(("!dumpstack", "!sos.dumpstack"))
+# A function as a row names it: "FLTMGR!FltpDoUnloadFilter+0xa3"
+SITE = r"[\w.$~-]+![^\s!]+"
 # The first line under a STACK_TEXT: label that is a bare call site (a copy that kept only the
 # last column): "watchdog!WdpDbgCaptureTriageDump+0xe6", "0x00007ffc`9e093f04"
-CALL_SITE_ONLY_RE = re.compile(r"^(?:[\w.$~-]+![^\s!]+|0x[0-9a-fA-F`]+)$")
+CALL_SITE_ONLY_RE = re.compile(r"^(?:" + SITE + r"|0x[0-9a-fA-F`]+)$")
 # A return address and its function, no stack pointer: the stack traces !verifier (forced pending,
 # the IRP log) and !htrace keep, "     817b21e4 nt!IovpLocalCompletionRoutine+0xb2"
-RETURN_ONLY_RE = re.compile(r"^[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+[\w.$~-]+![^\s!]+$")
+RETURN_ONLY_RE = re.compile(r"^[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+" + SITE + "$")
 
 
 # A line that names a function and shows no stack pointer: kc's "00 ntdll!ZwWaitForSingleObject",
@@ -69,8 +71,7 @@ RETURN_ONLY_RE = re.compile(r"^[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s+[\w.$~-]+![^
 NAMED_RE = re.compile(
     r"^(?:[0-9a-fA-F]{1,4}\s+|[0-9a-fA-F]+\.[0-9a-fA-F]+\s+[0-9a-fA-F]{8,16}\s+\w+\s+|"
     r"\[0x[0-9a-fA-F]+\]\s*:\s*|[0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?\s*:\s*|"
-    r":\s*(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}\s+){1,4}:\s*)?"
-    r"[\w.$~-]+![^\s!]+(?:\s*\+\s*0x[0-9a-fA-F]+)?$")
+    r":\s*(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}\s+){1,4}:\s*)?" + SITE + r"(?:\s*\+\s*0x[0-9a-fA-F]+)?$")
 
 
 class NamedRun:
